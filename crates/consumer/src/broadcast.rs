@@ -1,0 +1,208 @@
+//! Dispatch: one stream of items to many consumers (the notes' "Dispatching" and the
+//! `register`/`unregister` set of their `ProducerThread`).
+
+use std::fmt;
+
+use crate::{Consumer, Error, SendError};
+
+/// Identifies a consumer registered with a [`Broadcast`], for
+/// [`unregister`](Broadcast::unregister).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Key(u64);
+
+type Target<T> = Box<dyn Consumer<T> + Send>;
+
+/// A consumer that sends a clone of every item to each registered consumer, in the
+/// order they were registered; `close` closes them all, in that order.
+///
+/// A `Broadcast` is itself a consumer, so it can be run by any runner, registered
+/// with another `Broadcast`, or sit at any stage of a pipeline. Its targets can be
+/// runner handles, so one stream can feed a thread and a task at once.
+///
+/// # Failures
+///
+/// A target that fails does not stop the others: the item is offered to every
+/// target, and if any refused it, `send` returns the first error (with the item
+/// back), naming how many targets failed. A failed target stays registered until you
+/// [`unregister`](Broadcast::unregister) it. `close` closes every target and returns
+/// the first error.
+///
+/// With no targets, `send` succeeds and the item is dropped, as a producer with no
+/// subscribers would.
+///
+/// # Examples
+///
+/// ```
+/// use consumer::{Broadcast, Consumer, Inline};
+///
+/// let a = Inline::new(Vec::new()).shared();
+/// let b = Inline::new(Vec::new()).shared();
+/// let mut all = Broadcast::new();
+/// all.register(a.clone());
+/// let kb = all.register(b.clone());
+/// all.send(1)?;
+/// all.unregister(kb);
+/// all.send(2)?;
+/// all.close()?;
+/// assert_eq!(a.with(|v| v.clone()), vec![1, 2]);
+/// assert_eq!(b.with(|v| v.clone()), vec![1]);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct Broadcast<T> {
+    targets: Vec<(Key, Target<T>)>,
+    next_key: u64,
+    closed: bool,
+}
+
+impl<T> Broadcast<T> {
+    /// A broadcast with no targets.
+    pub fn new() -> Broadcast<T> {
+        Broadcast {
+            targets: Vec::new(),
+            next_key: 0,
+            closed: false,
+        }
+    }
+
+    /// Adds a target; items sent from now on reach it too.
+    pub fn register<C: Consumer<T> + Send + 'static>(&mut self, consumer: C) -> Key {
+        let key = Key(self.next_key);
+        self.next_key += 1;
+        self.targets.push((key, Box::new(consumer)));
+        key
+    }
+
+    /// Removes a target and hands it back, unclosed; `None` if `key` is not registered.
+    pub fn unregister(&mut self, key: Key) -> Option<Box<dyn Consumer<T> + Send>> {
+        let at = self.targets.iter().position(|(k, _)| *k == key)?;
+        Some(self.targets.remove(at).1)
+    }
+
+    /// How many targets are registered.
+    pub fn len(&self) -> usize {
+        self.targets.len()
+    }
+
+    /// Are there no targets?
+    pub fn is_empty(&self) -> bool {
+        self.targets.is_empty()
+    }
+}
+
+impl<T> Default for Broadcast<T> {
+    fn default() -> Self {
+        Broadcast::new()
+    }
+}
+
+impl<T: Clone> Consumer<T> for Broadcast<T> {
+    fn send(&mut self, item: T) -> Result<(), SendError<T>> {
+        if self.closed {
+            return Err(SendError::closed(item));
+        }
+        let mut first: Option<Error> = None;
+        let mut failed = 0;
+        for (_, target) in &mut self.targets {
+            if let Err(e) = target.send(item.clone()) {
+                failed += 1;
+                first.get_or_insert(e.into_error());
+            }
+        }
+        match first {
+            None => Ok(()),
+            Some(e) => {
+                let of = self.targets.len();
+                let first = e.message().map_or_else(|| e.to_string(), str::to_owned);
+                let message = format!("{failed} of {of} targets failed; first: {first}");
+                Err(SendError::new(item, e.with_message(message)))
+            }
+        }
+    }
+
+    fn close(&mut self) -> Result<(), Error> {
+        if self.closed {
+            return Ok(());
+        }
+        self.closed = true;
+        let mut first = Ok(());
+        for (_, target) in &mut self.targets {
+            if let Err(e) = target.close() {
+                if first.is_ok() {
+                    first = Err(e);
+                }
+            }
+        }
+        first
+    }
+
+    fn flush(&mut self) -> Result<(), Error> {
+        let mut first = Ok(());
+        for (_, target) in &mut self.targets {
+            if let (Err(e), true) = (target.flush(), first.is_ok()) {
+                first = Err(e);
+            }
+        }
+        first
+    }
+}
+
+impl<T> fmt::Debug for Broadcast<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let names: Vec<&str> = self.targets.iter().map(|(_, t)| t.name()).collect();
+        f.debug_struct("Broadcast")
+            .field("targets", &names)
+            .field("closed", &self.closed)
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Inline;
+
+    #[test]
+    fn one_failing_target_does_not_starve_the_others() {
+        let good = Inline::new(Vec::new()).shared();
+        let mut dead = Inline::new(Vec::new()).shared();
+        dead.close().unwrap();
+        let mut b = Broadcast::new();
+        b.register(dead.clone());
+        b.register(good.clone());
+        let e = b.send(5).unwrap_err();
+        assert!(e.error().is_closed());
+        assert!(
+            e.error().to_string().contains("1 of 2 targets failed"),
+            "{e}"
+        );
+        assert_eq!(e.into_item(), Some(5));
+        assert_eq!(good.with(|v| v.clone()), vec![5]);
+    }
+
+    #[test]
+    fn close_cascades_in_order_and_send_after_close_fails() {
+        let order = Inline::new(Vec::new()).shared();
+        let mut b: Broadcast<u8> = Broadcast::new();
+        for name in ["first", "second"] {
+            let mut log = order.clone();
+            b.register(
+                crate::from_fn(|_: u8| {}).on_close(move || log.send(name).map_err(Error::from)),
+            );
+        }
+        b.close().unwrap();
+        b.close().unwrap();
+        assert_eq!(order.with(|v| v.clone()), vec!["first", "second"]);
+        assert_eq!(b.send(1).unwrap_err().into_item(), Some(1));
+    }
+
+    #[test]
+    fn no_targets_is_a_successful_send_and_unregister_unknown_is_none() {
+        let mut b = Broadcast::new();
+        assert!(b.is_empty());
+        b.send(1).unwrap();
+        let k = b.register(Vec::new());
+        assert_eq!(b.len(), 1);
+        assert!(b.unregister(k).is_some());
+        assert!(b.unregister(k).is_none());
+    }
+}

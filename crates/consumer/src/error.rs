@@ -1,0 +1,360 @@
+//! Typed errors: [`Error`] says what went wrong, [`SendError`] also hands the item back.
+
+use std::error::Error as StdError;
+use std::fmt;
+use std::sync::Arc;
+
+/// The kind of an [`Error`].
+///
+/// New kinds may be added, so a `match` needs a wildcard arm.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// The consumer was closed; it takes no more items.
+    Closed,
+    /// The consumer panicked; it is not called again, not even its `close`.
+    Panicked,
+    /// The other end is gone: a runner's thread ended, a process exited, a pipe broke.
+    Disconnected,
+    /// The operation did not finish in the time it was given.
+    Timeout,
+    /// A bounded mailbox is full (only from non-blocking sends).
+    Full,
+    /// An I/O operation failed; [`Error::source`](std::error::Error::source) has the cause.
+    Io,
+    /// A peer sent bytes that break the protocol (a bad frame, a wrong handshake).
+    Protocol,
+    /// A child process ended unsuccessfully.
+    Exit,
+    /// The caller used the API in a way it does not allow (e.g. a blocking call from
+    /// inside an async runtime).
+    Usage,
+    /// The consumer's own failure, reported by its `send` or `close`.
+    Other,
+}
+
+impl ErrorKind {
+    fn describe(self) -> &'static str {
+        match self {
+            ErrorKind::Closed => "consumer is closed",
+            ErrorKind::Panicked => "consumer panicked",
+            ErrorKind::Disconnected => "consumer is disconnected",
+            ErrorKind::Timeout => "timed out",
+            ErrorKind::Full => "mailbox is full",
+            ErrorKind::Io => "i/o error",
+            ErrorKind::Protocol => "protocol error",
+            ErrorKind::Exit => "process exited unsuccessfully",
+            ErrorKind::Usage => "invalid use",
+            ErrorKind::Other => "consumer failed",
+        }
+    }
+}
+
+impl fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.describe())
+    }
+}
+
+/// Why a consumer or a runner could not do what was asked.
+///
+/// An opaque value with a [`kind`](Error::kind), an optional message, an optional
+/// source error and, for a runner that stopped early, the number of items it had
+/// accepted but never delivered ([`undelivered`](Error::undelivered)).
+///
+/// `Error` is cheap to clone, so a runner can report one failure to every producer.
+///
+/// # Examples
+///
+/// ```
+/// use consumer::{Error, ErrorKind};
+///
+/// let e = Error::new(ErrorKind::Other, "disk full");
+/// assert_eq!(e.kind(), ErrorKind::Other);
+/// assert_eq!(e.to_string(), "consumer failed: disk full");
+/// ```
+#[derive(Clone)]
+pub struct Error {
+    kind: ErrorKind,
+    message: Option<Arc<str>>,
+    source: Option<Arc<dyn StdError + Send + Sync>>,
+    undelivered: Option<u64>,
+}
+
+impl Error {
+    /// An error of `kind` with a message.
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Error {
+        Error::from(kind).with_message(message)
+    }
+
+    /// The consumer's own failure, wrapping any error type as the source.
+    ///
+    /// ```
+    /// let e = consumer::Error::other(std::io::Error::other("no space"));
+    /// assert_eq!(e.kind(), consumer::ErrorKind::Other);
+    /// ```
+    pub fn other(source: impl Into<Box<dyn StdError + Send + Sync>>) -> Error {
+        Error::from(ErrorKind::Other).with_source(source)
+    }
+
+    /// A panic, with the panic's message and the number of accepted items that were
+    /// never delivered because of it.
+    ///
+    /// ```
+    /// let e = consumer::Error::panicked("boom", 3);
+    /// assert_eq!(e.undelivered(), Some(3));
+    /// assert_eq!(e.to_string(), "consumer panicked: boom (3 items undelivered)");
+    /// ```
+    pub fn panicked(message: impl Into<String>, undelivered: u64) -> Error {
+        Error::new(ErrorKind::Panicked, message).with_undelivered(undelivered)
+    }
+
+    /// Turns a payload caught by [`std::panic::catch_unwind`] into a
+    /// [`Panicked`](ErrorKind::Panicked) error.
+    ///
+    /// ```
+    /// let payload = std::panic::catch_unwind(|| panic!("at item {}", 7)).unwrap_err();
+    /// let e = consumer::Error::from_panic(payload.as_ref(), 0);
+    /// assert_eq!(e.message(), Some("at item 7"));
+    /// ```
+    pub fn from_panic(payload: &(dyn std::any::Any + Send), undelivered: u64) -> Error {
+        let message = if let Some(s) = payload.downcast_ref::<&str>() {
+            (*s).to_owned()
+        } else if let Some(s) = payload.downcast_ref::<String>() {
+            s.clone()
+        } else {
+            "panic with a non-string payload".to_owned()
+        };
+        Error::panicked(message, undelivered)
+    }
+
+    /// Replaces the message.
+    pub fn with_message(mut self, message: impl Into<String>) -> Error {
+        self.message = Some(Arc::from(message.into()));
+        self
+    }
+
+    /// Replaces the source error.
+    pub fn with_source(mut self, source: impl Into<Box<dyn StdError + Send + Sync>>) -> Error {
+        self.source = Some(Arc::from(source.into()));
+        self
+    }
+
+    /// Records how many accepted items were never delivered.
+    pub fn with_undelivered(mut self, undelivered: u64) -> Error {
+        self.undelivered = Some(undelivered);
+        self
+    }
+
+    /// What went wrong.
+    pub fn kind(&self) -> ErrorKind {
+        self.kind
+    }
+
+    /// The message, if any.
+    pub fn message(&self) -> Option<&str> {
+        self.message.as_deref()
+    }
+
+    /// How many items the runner had accepted (their `send` returned `Ok`) but never
+    /// delivered, when it stopped early; `None` when that is not known or not relevant.
+    pub fn undelivered(&self) -> Option<u64> {
+        self.undelivered
+    }
+
+    /// Is this [`ErrorKind::Closed`]?
+    pub fn is_closed(&self) -> bool {
+        self.kind == ErrorKind::Closed
+    }
+}
+
+impl From<ErrorKind> for Error {
+    fn from(kind: ErrorKind) -> Error {
+        Error {
+            kind,
+            message: None,
+            source: None,
+            undelivered: None,
+        }
+    }
+}
+
+impl From<std::io::Error> for Error {
+    fn from(e: std::io::Error) -> Error {
+        let kind = match e.kind() {
+            std::io::ErrorKind::BrokenPipe
+            | std::io::ErrorKind::ConnectionReset
+            | std::io::ErrorKind::ConnectionAborted
+            | std::io::ErrorKind::UnexpectedEof => ErrorKind::Disconnected,
+            std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock => ErrorKind::Timeout,
+            _ => ErrorKind::Io,
+        };
+        Error::from(kind).with_source(e)
+    }
+}
+
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut d = f.debug_struct("Error");
+        d.field("kind", &self.kind);
+        if let Some(m) = &self.message {
+            d.field("message", m);
+        }
+        if let Some(s) = &self.source {
+            d.field("source", s);
+        }
+        if let Some(u) = self.undelivered {
+            d.field("undelivered", &u);
+        }
+        d.finish()
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.kind)?;
+        if let Some(m) = &self.message {
+            write!(f, ": {m}")?;
+        } else if let Some(s) = &self.source {
+            write!(f, ": {s}")?;
+        }
+        if let Some(u) = self.undelivered {
+            let s = if u == 1 { "" } else { "s" };
+            write!(f, " ({u} item{s} undelivered)")?;
+        }
+        Ok(())
+    }
+}
+
+impl StdError for Error {
+    fn source(&self) -> Option<&(dyn StdError + 'static)> {
+        self.source
+            .as_deref()
+            .map(|s| s as &(dyn StdError + 'static))
+    }
+}
+
+/// A failed [`send`](crate::Consumer::send): the [`Error`], and the item itself
+/// whenever it still exists.
+///
+/// The item is missing only when the consumer had already taken it (it panicked or
+/// failed while handling it) or an adapter had transformed it.
+///
+/// # Examples
+///
+/// ```
+/// use consumer::{Consumer, Inline};
+///
+/// let mut c = Inline::new(Vec::new());
+/// c.close().unwrap();
+/// let err = c.send("late").unwrap_err();
+/// assert!(err.error().is_closed());
+/// assert_eq!(err.into_item(), Some("late"));
+/// ```
+pub struct SendError<T> {
+    item: Option<T>,
+    error: Error,
+}
+
+impl<T> SendError<T> {
+    /// An error that hands `item` back.
+    pub fn new(item: T, error: impl Into<Error>) -> SendError<T> {
+        SendError {
+            item: Some(item),
+            error: error.into(),
+        }
+    }
+
+    /// An error for an item that no longer exists.
+    pub fn lost(error: impl Into<Error>) -> SendError<T> {
+        SendError {
+            item: None,
+            error: error.into(),
+        }
+    }
+
+    /// The consumer is closed; here is your item.
+    pub fn closed(item: T) -> SendError<T> {
+        SendError::new(item, ErrorKind::Closed)
+    }
+
+    /// The item, if it still exists.
+    pub fn item(&self) -> Option<&T> {
+        self.item.as_ref()
+    }
+
+    /// Takes the item back, if it still exists.
+    pub fn into_item(self) -> Option<T> {
+        self.item
+    }
+
+    /// What went wrong.
+    pub fn error(&self) -> &Error {
+        &self.error
+    }
+
+    /// Shorthand for `self.error().kind()`.
+    pub fn kind(&self) -> ErrorKind {
+        self.error.kind()
+    }
+
+    /// Drops the item and keeps the error.
+    pub fn into_error(self) -> Error {
+        self.error
+    }
+
+    /// The item (if it still exists) and the error.
+    pub fn into_parts(self) -> (Option<T>, Error) {
+        (self.item, self.error)
+    }
+
+    /// Transforms the item, keeping the error.
+    pub fn map_item<U>(self, f: impl FnOnce(T) -> U) -> SendError<U> {
+        SendError {
+            item: self.item.map(f),
+            error: self.error,
+        }
+    }
+
+    /// Forgets the item (for adapters that cannot give the caller's item back).
+    pub fn without_item<U>(self) -> SendError<U> {
+        SendError {
+            item: None,
+            error: self.error,
+        }
+    }
+}
+
+impl<T> From<SendError<T>> for Error {
+    fn from(e: SendError<T>) -> Error {
+        e.error
+    }
+}
+
+impl<T> fmt::Debug for SendError<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SendError")
+            .field(
+                "item",
+                &if self.item.is_some() {
+                    "Some(..)"
+                } else {
+                    "None"
+                },
+            )
+            .field("error", &self.error)
+            .finish()
+    }
+}
+
+impl<T> fmt::Display for SendError<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "send failed: {}", self.error)
+    }
+}
+
+impl<T> StdError for SendError<T> {
+    fn source(&self) -> Option<&(dyn StdError + 'static)> {
+        Some(&self.error)
+    }
+}

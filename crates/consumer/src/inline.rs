@@ -1,0 +1,260 @@
+//! The in-line runner: the contract without a thread.
+
+use std::fmt;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use crate::{Consumer, Error, SendError};
+
+/// Where a run stands.
+#[derive(Debug)]
+enum State {
+    Open,
+    /// The consumer's `send` returned this error; its `close` is still owed.
+    Failed(Error),
+    /// Closed, or panicked (the consumer is not called again); `close` returns this.
+    Done(Result<(), Error>),
+}
+
+/// Runs a consumer in the caller's thread and enforces the
+/// [lifecycle contract](Consumer#the-lifecycle-contract): send after close is an error
+/// with the item back, the consumer's `close` runs once, and a panic in the consumer
+/// becomes an [`ErrorKind::Panicked`](crate::ErrorKind::Panicked) error instead of
+/// unwinding into the caller.
+///
+/// Dropping an `Inline` that was not closed closes it. To share one between threads,
+/// see [`Inline::shared`].
+///
+/// # Examples
+///
+/// ```
+/// use consumer::{Consumer, ErrorKind, Inline, from_fn};
+///
+/// let mut c = Inline::new(from_fn(|n: u32| if n == 3 { panic!("three") }));
+/// c.send(1)?;
+/// let e = c.send(3).unwrap_err();
+/// assert_eq!(e.kind(), ErrorKind::Panicked);
+/// assert_eq!(c.send(4).unwrap_err().into_item(), Some(4));
+/// assert_eq!(c.close().unwrap_err().message(), Some("three"));
+/// # Ok::<(), consumer::SendError<u32>>(())
+/// ```
+pub struct Inline<C> {
+    consumer: Option<C>,
+    state: State,
+    /// `<C as Consumer<T>>::close`, captured by `new` where `T` is known, so that
+    /// `Drop` (which cannot name `T`) can close too.
+    closer: fn(&mut C) -> Result<(), Error>,
+}
+
+impl<C> Inline<C> {
+    /// Wraps `consumer`; nothing runs until the first `send`.
+    ///
+    /// `T` is inferred from the consumer's one `Consumer` impl; a type that consumes
+    /// several item types needs it named: `Inline::new::<u32>(c)`.
+    pub fn new<T>(consumer: C) -> Inline<C>
+    where
+        C: Consumer<T>,
+    {
+        Inline {
+            consumer: Some(consumer),
+            state: State::Open,
+            closer: <C as Consumer<T>>::close,
+        }
+    }
+
+    /// Has `close` been called (or did the consumer panic)?
+    pub fn is_finished(&self) -> bool {
+        matches!(self.state, State::Done(_))
+    }
+
+    /// The consumer, to read its state.
+    pub fn get_ref(&self) -> &C {
+        self.consumer
+            .as_ref()
+            .expect("the consumer is only taken by into_inner")
+    }
+
+    /// Takes the consumer back *without* closing it.
+    pub fn into_inner(mut self) -> C {
+        self.state = State::Done(Ok(()));
+        self.consumer
+            .take()
+            .expect("the consumer is only taken by into_inner")
+    }
+
+    /// Makes this runner shareable between threads: see [`Shared`].
+    pub fn shared(self) -> Shared<C> {
+        Shared {
+            inner: Arc::new(Mutex::new(self)),
+        }
+    }
+
+    fn consumer(&mut self) -> &mut C {
+        self.consumer
+            .as_mut()
+            .expect("the consumer is only taken by into_inner")
+    }
+
+    /// Closes once: later calls return the stored outcome.
+    fn finish(&mut self) -> Result<(), Error> {
+        let failure = match &self.state {
+            State::Done(outcome) => return outcome.clone(),
+            State::Failed(e) => Some(e.clone()),
+            State::Open => None,
+        };
+        let closer = self.closer;
+        let consumer = self.consumer();
+        let closed = match catch_unwind(AssertUnwindSafe(|| closer(consumer))) {
+            Ok(r) => r,
+            Err(payload) => Err(Error::from_panic(payload.as_ref(), 0)),
+        };
+        let outcome = match failure {
+            Some(e) => Err(e),
+            None => closed,
+        };
+        self.state = State::Done(outcome.clone());
+        outcome
+    }
+}
+
+impl<T, C: Consumer<T>> Consumer<T> for Inline<C> {
+    fn send(&mut self, item: T) -> Result<(), SendError<T>> {
+        match &self.state {
+            State::Open => {}
+            State::Failed(e) | State::Done(Err(e)) => return Err(SendError::new(item, e.clone())),
+            State::Done(Ok(())) => return Err(SendError::closed(item)),
+        }
+        let consumer = self.consumer();
+        match catch_unwind(AssertUnwindSafe(|| consumer.send(item))) {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => {
+                // In-line, nothing waits behind the failing item.
+                self.state = State::Failed(e.error().clone().with_undelivered(0));
+                Err(e)
+            }
+            Err(payload) => {
+                let e = Error::from_panic(payload.as_ref(), 0);
+                self.state = State::Done(Err(e.clone()));
+                Err(SendError::lost(e))
+            }
+        }
+    }
+
+    fn close(&mut self) -> Result<(), Error> {
+        self.finish()
+    }
+
+    fn flush(&mut self) -> Result<(), Error> {
+        match &self.state {
+            State::Open => self.consumer().flush(),
+            State::Failed(e) | State::Done(Err(e)) => Err(e.clone()),
+            State::Done(Ok(())) => Err(Error::from(crate::ErrorKind::Closed)),
+        }
+    }
+
+    fn name(&self) -> &str {
+        self.get_ref().name()
+    }
+}
+
+impl<C> Drop for Inline<C> {
+    fn drop(&mut self) {
+        // The outcome is the caller's to see through `close`; dropping cannot report it.
+        let _ = self.finish();
+    }
+}
+
+impl<C: fmt::Debug> fmt::Debug for Inline<C> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Inline")
+            .field("consumer", &self.consumer)
+            .field("state", &self.state)
+            .finish()
+    }
+}
+
+/// An [`Inline`] runner that many threads can send to: a `Clone` handle around a
+/// mutex. Each `send` runs the consumer in the sending thread, one sender at a time.
+///
+/// `close` through any clone closes the consumer for all of them; dropping the last
+/// clone closes it too. This is the notes' "protect shared state with a Lock", applied
+/// to a whole consumer.
+///
+/// # Examples
+///
+/// ```
+/// use consumer::{Consumer, Inline};
+///
+/// let total = Inline::new(Vec::new()).shared();
+/// let workers: Vec<_> = (0..4)
+///     .map(|t| {
+///         let mut c = total.clone();
+///         std::thread::spawn(move || c.send_all((0..100).map(|i| t * 100 + i)))
+///     })
+///     .collect();
+/// for w in workers {
+///     w.join().unwrap()?;
+/// }
+/// assert_eq!(total.with(|v| v.len()), 400);
+/// # Ok::<(), consumer::SendError<i32>>(())
+/// ```
+pub struct Shared<C> {
+    inner: Arc<Mutex<Inline<C>>>,
+}
+
+impl<C> Shared<C> {
+    /// Calls `f` with the consumer, to read its state.
+    pub fn with<R>(&self, f: impl FnOnce(&C) -> R) -> R {
+        f(self.lock().get_ref())
+    }
+
+    /// Has the consumer been closed (or did it panic)?
+    pub fn is_finished(&self) -> bool {
+        self.lock().is_finished()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inline<C>> {
+        // `Inline` catches the consumer's panics, so the lock is never poisoned by them;
+        // should it be, the state inside is still consistent.
+        self.inner
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+impl<C> Clone for Shared<C> {
+    fn clone(&self) -> Self {
+        Shared {
+            inner: Arc::clone(&self.inner),
+        }
+    }
+}
+
+impl<T, C: Consumer<T>> Consumer<T> for Shared<C> {
+    fn send(&mut self, item: T) -> Result<(), SendError<T>> {
+        self.lock().send(item)
+    }
+    fn close(&mut self) -> Result<(), Error> {
+        self.lock().close()
+    }
+    fn flush(&mut self) -> Result<(), Error> {
+        Consumer::<T>::flush(&mut *self.lock())
+    }
+    fn send_all<I>(&mut self, items: I) -> Result<(), SendError<T>>
+    where
+        I: IntoIterator<Item = T>,
+    {
+        let mut guard = self.lock();
+        items.into_iter().try_for_each(|item| guard.send(item))
+    }
+    fn name(&self) -> &str {
+        // The name cannot borrow through the lock; the type's name serves.
+        crate::consumer::short_type_name(std::any::type_name::<C>())
+    }
+}
+
+impl<C: fmt::Debug> fmt::Debug for Shared<C> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("Shared").field(&*self.lock()).finish()
+    }
+}

@@ -1,0 +1,21 @@
+//! The conformance suite every runner is held to, and the [`Probe`] it drives.
+//!
+//! Enabled by the `testing` feature; runner crates use it from their tests:
+//!
+//! ```toml
+//! [dev-dependencies]
+//! consumer = { workspace = true, features = ["testing"] }
+//! ```
+//!
+//! [`Suite::run`] takes a function that runs a [`Probe`] the runner's way and
+//! returns a handle, then checks the [lifecycle contract](crate::Consumer#the-lifecycle-contract)
+//! through that handle: order per sender, delivery before close, close once and
+//! last, close waiting for the consumer, errors after close with the item back,
+//! several producers, a close racing live senders, close on drop, and panics and
+//! errors in the consumer's `send` and `close`, with every accepted item accounted for.
+
+mod probe;
+mod suite;
+
+pub use probe::{Event, Fault, Item, Probe, ProbeLog};
+pub use suite::{Suite, check};

@@ -1,0 +1,533 @@
+//! The conformance suite: one entry point that holds a runner to the whole contract.
+
+use std::fmt::Debug;
+use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
+use std::sync::mpsc;
+use std::thread;
+use std::time::Duration;
+
+use super::probe::{Event, Fault, Item, Probe, ProbeLog};
+use crate::{Consumer, ErrorKind, SendError};
+
+/// Configures and runs the conformance suite against one runner.
+///
+/// The runner is given as a function that starts a [`Probe`] and returns a handle:
+/// a `Clone + Send` consumer through which the suite sends, closes and drops. Every
+/// check starts a fresh probe, so the function is called many times.
+///
+/// A check that fails panics with the runner's and the check's names. A check that
+/// does not finish within the timeout aborts the process with a message saying which
+/// one hung: a broken runner fails the build instead of stalling it.
+///
+/// # Examples
+///
+/// The in-line runner, shared between threads:
+///
+/// ```
+/// use consumer::Inline;
+/// use consumer::testing::Suite;
+///
+/// Suite::new("inline").items(1_000).run(|probe| Inline::new(probe).shared());
+/// ```
+#[derive(Debug, Clone)]
+pub struct Suite {
+    runner: String,
+    producers: u32,
+    items: u64,
+    timeout: Duration,
+}
+
+impl Suite {
+    /// The suite for the runner called `runner`, with 4 producers, 10,000 items per
+    /// producer, and a 60-second timeout per check.
+    pub fn new(runner: &str) -> Suite {
+        Suite {
+            runner: runner.to_owned(),
+            producers: 4,
+            items: 10_000,
+            timeout: Duration::from_secs(60),
+        }
+    }
+
+    /// How many threads send at once in the multi-producer checks (at least 2).
+    pub fn producers(mut self, n: u32) -> Suite {
+        self.producers = n.max(2);
+        self
+    }
+
+    /// How many items each producer sends (at least 10).
+    pub fn items(mut self, n: u64) -> Suite {
+        self.items = n.max(10);
+        self
+    }
+
+    /// How long one check may take before the process is aborted as hung.
+    pub fn timeout(mut self, t: Duration) -> Suite {
+        self.timeout = t;
+        self
+    }
+
+    /// Runs every check against the runner that `start` stands for.
+    pub fn run<H, F>(&self, mut start: F)
+    where
+        F: FnMut(Probe) -> H,
+        H: Consumer<Item> + Clone + Send + 'static,
+    {
+        type Check<F> = fn(&Suite, &mut F);
+        let checks: [(&str, Check<F>); 12] = [
+            (
+                "delivers_in_order_then_closes",
+                delivers_in_order_then_closes,
+            ),
+            ("send_all_delivers_in_order", send_all_delivers_in_order),
+            ("close_twice_is_harmless", close_twice_is_harmless),
+            (
+                "send_after_close_hands_the_item_back",
+                send_after_close_hands_the_item_back,
+            ),
+            (
+                "many_producers_keep_their_order",
+                many_producers_keep_their_order,
+            ),
+            (
+                "close_racing_senders_loses_nothing",
+                close_racing_senders_loses_nothing,
+            ),
+            (
+                "dropping_the_last_handle_closes",
+                dropping_the_last_handle_closes,
+            ),
+            (
+                "dropping_a_clone_does_not_close",
+                dropping_a_clone_does_not_close,
+            ),
+            ("panic_in_send_is_reported", panic_in_send_is_reported),
+            ("error_in_send_is_reported", error_in_send_is_reported),
+            ("panic_in_close_is_reported", panic_in_close_is_reported),
+            ("error_in_close_is_reported", error_in_close_is_reported),
+        ];
+        for (name, check) in checks {
+            self.case(name, || check(self, &mut start));
+        }
+    }
+
+    /// Runs one check under a watchdog, naming the runner and check in any failure.
+    fn case(&self, check: &str, f: impl FnOnce()) {
+        let (done, watch) = mpsc::channel::<()>();
+        let (runner, timeout, name) = (self.runner.clone(), self.timeout, check.to_owned());
+        let watchdog = thread::spawn(move || {
+            if let Err(mpsc::RecvTimeoutError::Timeout) = watch.recv_timeout(timeout) {
+                eprintln!(
+                    "conformance: runner `{runner}` hung in check `{name}` for {timeout:?}; aborting"
+                );
+                std::process::abort();
+            }
+        });
+        let outcome = catch_unwind(AssertUnwindSafe(f));
+        drop(done);
+        let _ = watchdog.join();
+        if let Err(payload) = outcome {
+            let msg = crate::Error::from_panic(payload.as_ref(), 0);
+            eprintln!(
+                "conformance: runner `{}` failed check `{check}`: {}",
+                self.runner,
+                msg.message().unwrap_or("")
+            );
+            resume_unwind(payload);
+        }
+    }
+}
+
+/// Runs the whole suite with the default configuration; see [`Suite`].
+pub fn check<H, F>(runner: &str, start: F)
+where
+    F: FnMut(Probe) -> H,
+    H: Consumer<Item> + Clone + Send + 'static,
+{
+    Suite::new(runner).run(start);
+}
+
+fn expect_ok<T, E: Debug>(what: &str, r: Result<T, E>) -> T {
+    r.unwrap_or_else(|e| panic!("{what} failed: {e:?}"))
+}
+
+fn sequence(producer: u32, n: u64) -> Vec<Event> {
+    (0..n).map(|seq| Event::Item((producer, seq))).collect()
+}
+
+fn assert_delivered_then_closed(log: &ProbeLog, producer: u32, n: u64) {
+    let mut want = sequence(producer, n);
+    want.push(Event::Close);
+    let got = log.events();
+    assert!(
+        got == want,
+        "expected items 0..{n} then one close; got {} events: {:?}",
+        got.len(),
+        summary(&got)
+    );
+}
+
+/// The first and last few events, for failure messages.
+fn summary(events: &[Event]) -> String {
+    if events.len() <= 8 {
+        return format!("{events:?}");
+    }
+    format!("{:?} .. {:?}", &events[..4], &events[events.len() - 4..])
+}
+
+fn delivers_in_order_then_closes<H, F>(s: &Suite, start: &mut F)
+where
+    F: FnMut(Probe) -> H,
+    H: Consumer<Item>,
+{
+    let (probe, log) = Probe::new();
+    let mut h = start(probe);
+    for seq in 0..s.items {
+        expect_ok("send", h.send((0, seq)));
+    }
+    expect_ok("flush", h.flush());
+    expect_ok("close", h.close());
+    // Checked at once: close must not return before the consumer's close has run.
+    assert_delivered_then_closed(&log, 0, s.items);
+}
+
+fn send_all_delivers_in_order<H, F>(s: &Suite, start: &mut F)
+where
+    F: FnMut(Probe) -> H,
+    H: Consumer<Item>,
+{
+    let (probe, log) = Probe::new();
+    let mut h = start(probe);
+    expect_ok("send_all", h.send_all((0..s.items / 2).map(|seq| (0, seq))));
+    expect_ok(
+        "send_all",
+        h.send_all((s.items / 2..s.items).map(|seq| (0, seq))),
+    );
+    expect_ok("close", h.close());
+    assert_delivered_then_closed(&log, 0, s.items);
+}
+
+fn close_twice_is_harmless<H, F>(_: &Suite, start: &mut F)
+where
+    F: FnMut(Probe) -> H,
+    H: Consumer<Item> + Clone,
+{
+    let (probe, log) = Probe::new();
+    let mut h = start(probe);
+    let mut other = h.clone();
+    expect_ok("send", h.send((0, 0)));
+    expect_ok("first close", h.close());
+    expect_ok("second close", h.close());
+    expect_ok("close through a clone", other.close());
+    assert_delivered_then_closed(&log, 0, 1);
+}
+
+fn send_after_close_hands_the_item_back<H, F>(_: &Suite, start: &mut F)
+where
+    F: FnMut(Probe) -> H,
+    H: Consumer<Item> + Clone,
+{
+    let (probe, log) = Probe::new();
+    let mut h = start(probe);
+    let mut other = h.clone();
+    expect_ok("close", h.close());
+    for (who, handle) in [("the closed handle", &mut h), ("a clone", &mut other)] {
+        let e = handle.send((0, 7)).expect_err("send after close must fail");
+        assert_eq!(
+            e.kind(),
+            ErrorKind::Closed,
+            "send after close through {who}: {e}"
+        );
+        assert_eq!(
+            e.into_item(),
+            Some((0, 7)),
+            "send after close through {who} must hand the item back"
+        );
+    }
+    assert_eq!(log.events(), [Event::Close]);
+}
+
+fn many_producers_keep_their_order<H, F>(s: &Suite, start: &mut F)
+where
+    F: FnMut(Probe) -> H,
+    H: Consumer<Item> + Clone + Send + 'static,
+{
+    let (probe, log) = Probe::new();
+    let mut h = start(probe);
+    let workers: Vec<_> = (0..s.producers)
+        .map(|p| {
+            let mut c = h.clone();
+            let n = s.items;
+            thread::spawn(move || {
+                for seq in 0..n {
+                    expect_ok("send", c.send((p, seq)));
+                }
+            })
+        })
+        .collect();
+    for w in workers {
+        if let Err(p) = w.join() {
+            resume_unwind(p);
+        }
+    }
+    expect_ok("close", h.close());
+    let events = log.events();
+    assert_eq!(events.last(), Some(&Event::Close), "close must come last");
+    assert_eq!(log.closes(), 1);
+    let mut next = vec![0u64; s.producers as usize];
+    for (p, seq) in log.items() {
+        assert_eq!(
+            seq, next[p as usize],
+            "producer {p}'s items out of order or duplicated"
+        );
+        next[p as usize] += 1;
+    }
+    assert!(
+        next.iter().all(|&n| n == s.items),
+        "items lost: delivered per producer {next:?}"
+    );
+}
+
+fn close_racing_senders_loses_nothing<H, F>(s: &Suite, start: &mut F)
+where
+    F: FnMut(Probe) -> H,
+    H: Consumer<Item> + Clone + Send + 'static,
+{
+    let (probe, log) = Probe::new();
+    let mut h = start(probe);
+    let (started, first_sent) = mpsc::channel();
+    let workers: Vec<_> = (0..s.producers)
+        .map(|p| {
+            let mut c = h.clone();
+            let started = started.clone();
+            let n = s.items * 10;
+            thread::spawn(move || -> u64 {
+                for seq in 0..n {
+                    if let Err(e) = c.send((p, seq)) {
+                        assert_eq!(e.kind(), ErrorKind::Closed, "a send racing close: {e}");
+                        assert_eq!(
+                            e.into_item(),
+                            Some((p, seq)),
+                            "a send racing close must hand the item back"
+                        );
+                        return seq;
+                    }
+                    if seq == 0 {
+                        let _ = started.send(());
+                    }
+                }
+                n
+            })
+        })
+        .collect();
+    drop(started);
+    for _ in 0..s.producers {
+        expect_ok("waiting for the producers to start", first_sent.recv());
+    }
+    expect_ok("close", h.close());
+    let accepted: Vec<u64> = workers
+        .into_iter()
+        .map(|w| w.join().unwrap_or_else(|p| resume_unwind(p)))
+        .collect();
+    let events = log.events();
+    assert_eq!(events.last(), Some(&Event::Close), "close must come last");
+    assert_eq!(log.closes(), 1);
+    let mut next = vec![0u64; s.producers as usize];
+    for (p, seq) in log.items() {
+        assert_eq!(
+            seq, next[p as usize],
+            "producer {p}'s items out of order or duplicated"
+        );
+        next[p as usize] += 1;
+    }
+    assert_eq!(
+        next, accepted,
+        "every send that returned Ok must be delivered, and only those"
+    );
+}
+
+fn dropping_the_last_handle_closes<H, F>(s: &Suite, start: &mut F)
+where
+    F: FnMut(Probe) -> H,
+    H: Consumer<Item> + Clone,
+{
+    let (probe, log) = Probe::new();
+    let mut h = start(probe);
+    let n = s.items.min(1_000);
+    for seq in 0..n {
+        expect_ok("send", h.send((0, seq)));
+    }
+    let clone = h.clone();
+    drop(h);
+    drop(clone);
+    // Checked at once: dropping the last handle waits for the drain and the close.
+    assert_delivered_then_closed(&log, 0, n);
+}
+
+fn dropping_a_clone_does_not_close<H, F>(_: &Suite, start: &mut F)
+where
+    F: FnMut(Probe) -> H,
+    H: Consumer<Item> + Clone,
+{
+    let (probe, log) = Probe::new();
+    let mut h = start(probe);
+    drop(h.clone());
+    expect_ok("send after a clone was dropped", h.send((0, 0)));
+    expect_ok("close", h.close());
+    assert_delivered_then_closed(&log, 0, 1);
+}
+
+/// What a single producer saw while sending `0..n` to a consumer that fails midway.
+struct Tally {
+    ok: u64,
+    lost: u64,
+}
+
+fn send_through_failure<H: Consumer<Item>>(h: &mut H, n: u64, kind: ErrorKind) -> Tally {
+    let mut tally = Tally { ok: 0, lost: 0 };
+    let mut failed = false;
+    for seq in 0..n {
+        match h.send((0, seq)) {
+            Ok(()) => {
+                assert!(
+                    !failed,
+                    "a send succeeded after an earlier send reported the failure"
+                );
+                tally.ok += 1;
+            }
+            Err(e) => {
+                failed = true;
+                check_failure_kind(&e, kind);
+                match e.into_item() {
+                    Some(item) => {
+                        assert_eq!(item, (0, seq), "the error handed back the wrong item")
+                    }
+                    None => tally.lost += 1,
+                }
+            }
+        }
+    }
+    assert!(
+        tally.lost <= 1,
+        "only the item in the consumer's hands may be lost, not {}",
+        tally.lost
+    );
+    tally
+}
+
+fn check_failure_kind(e: &SendError<Item>, kind: ErrorKind) {
+    assert_eq!(
+        e.kind(),
+        kind,
+        "a send after the consumer failed: {}",
+        e.error()
+    );
+}
+
+/// Shared by the panic and error checks: everything accepted is either delivered or
+/// counted as undelivered.
+fn failure_is_accounted<H, F>(
+    s: &Suite,
+    start: &mut F,
+    fault: Fault,
+    kind: ErrorKind,
+    closes: usize,
+) where
+    F: FnMut(Probe) -> H,
+    H: Consumer<Item>,
+{
+    let n = s.items.min(1_000);
+    let at = n / 2;
+    let (probe, log) = Probe::with_fault(fault_at(fault, at));
+    let mut h = start(probe);
+    let tally = send_through_failure(&mut h, n, kind);
+    let e = h.close().expect_err("close after a failure must report it");
+    assert_eq!(e.kind(), kind, "close after the failure: {e}");
+    let undelivered = e
+        .undelivered()
+        .unwrap_or_else(|| panic!("close must count undelivered items: {e}"));
+    let received = log.items();
+    let want: Vec<Item> = (0..=at).map(|seq| (0, seq)).collect();
+    assert_eq!(
+        received, want,
+        "the consumer must get items up to the failing one, then nothing"
+    );
+    assert_eq!(
+        tally.ok + tally.lost,
+        received.len() as u64 + undelivered,
+        "accepted items ({} ok + {} lost) must equal delivered ({}) + undelivered ({undelivered})",
+        tally.ok,
+        tally.lost,
+        received.len()
+    );
+    assert_eq!(
+        log.closes(),
+        closes,
+        "after a {kind:?} failure the consumer's close runs {closes} time(s)"
+    );
+    let again = h
+        .close()
+        .expect_err("a second close returns the same outcome");
+    assert_eq!(again.kind(), kind);
+    assert_eq!(log.closes(), closes);
+}
+
+fn fault_at(fault: Fault, at: u64) -> Fault {
+    match fault {
+        Fault::PanicAt(_) => Fault::PanicAt(at),
+        Fault::FailAt(_) => Fault::FailAt(at),
+        other => other,
+    }
+}
+
+fn panic_in_send_is_reported<H, F>(s: &Suite, start: &mut F)
+where
+    F: FnMut(Probe) -> H,
+    H: Consumer<Item>,
+{
+    failure_is_accounted(s, start, Fault::PanicAt(0), ErrorKind::Panicked, 0);
+}
+
+fn error_in_send_is_reported<H, F>(s: &Suite, start: &mut F)
+where
+    F: FnMut(Probe) -> H,
+    H: Consumer<Item>,
+{
+    failure_is_accounted(s, start, Fault::FailAt(0), ErrorKind::Other, 1);
+}
+
+fn failing_close<H, F>(start: &mut F, fault: Fault, kind: ErrorKind)
+where
+    F: FnMut(Probe) -> H,
+    H: Consumer<Item>,
+{
+    let (probe, log) = Probe::with_fault(fault);
+    let mut h = start(probe);
+    for seq in 0..10 {
+        expect_ok("send", h.send((0, seq)));
+    }
+    let e = h.close().expect_err("a failing close must be reported");
+    assert_eq!(e.kind(), kind, "{e}");
+    assert_delivered_then_closed(&log, 0, 10);
+    let again = h
+        .close()
+        .expect_err("a second close returns the same outcome");
+    assert_eq!(again.kind(), kind);
+    assert_eq!(log.closes(), 1, "the consumer's close runs once");
+}
+
+fn panic_in_close_is_reported<H, F>(_: &Suite, start: &mut F)
+where
+    F: FnMut(Probe) -> H,
+    H: Consumer<Item>,
+{
+    failing_close(start, Fault::PanicOnClose, ErrorKind::Panicked);
+}
+
+fn error_in_close_is_reported<H, F>(_: &Suite, start: &mut F)
+where
+    F: FnMut(Probe) -> H,
+    H: Consumer<Item>,
+{
+    failing_close(start, Fault::FailOnClose, ErrorKind::Other);
+}

@@ -1,0 +1,4 @@
+//! Integration tests of the core crate: one binary, one module per topic.
+
+mod conformance;
+mod contract;
