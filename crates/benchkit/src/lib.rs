@@ -1,0 +1,224 @@
+//! Paired benchmark rounds: our code against its raw baseline, in the same run.
+//!
+//! The machines we measure on are small and noisy: two cores, other work running.
+//! Absolute figures swing from run to run; the ratio between two things measured
+//! side by side swings far less. So every benchmark here is a [`Compare`]: it runs
+//! *ours* and the *baseline* in interleaved rounds (alternating which goes first),
+//! takes the ratio of each round's pair, and reports the median of those ratios.
+//!
+//! A ratio is always *speed*: baseline time ÷ our time for the same work. Above 1 we
+//! are faster; 0.9 means we reach 90 % of the baseline's speed.
+//!
+//! Each benchmark prints one line that `cargo xtask bench` collects:
+//!
+//! ```text
+//! bench thread/u64/1-producer  ours 41.2 M items/s  baseline 44.0 M items/s  ratio 0.94 (target 0.90: met)
+//! ```
+//!
+//! # Examples
+//!
+//! ```
+//! use std::time::{Duration, Instant};
+//! use benchkit::{Compare, Unit};
+//!
+//! fn sum(n: u64) -> Duration {
+//!     let t = Instant::now();
+//!     std::hint::black_box((0..n).sum::<u64>());
+//!     t.elapsed()
+//! }
+//! let report = Compare::new("doc/sum").unit(Unit::Items).work(1_000).rounds(3).run(sum, sum);
+//! assert!(report.ratio > 0.0);
+//! ```
+//!
+//! Benchmarks are `harness = false` bench targets that call [`Compare::run`] from
+//! `main`; set `BENCH_ROUNDS` to change the number of rounds everywhere, `BENCH_QUICK=1`
+//! for a smoke run with a tenth of the work.
+
+use std::time::Duration;
+
+/// What one unit of work is, for printing rates.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Unit {
+    /// Items per second.
+    Items,
+    /// Bytes per second, each unit of work being this many bytes.
+    Bytes(u64),
+    /// Time per operation (a round trip, say).
+    Latency,
+}
+
+/// The outcome of one comparison.
+#[derive(Debug, Clone)]
+pub struct Report {
+    /// The benchmark's name.
+    pub name: String,
+    /// Median time of one unit of work, ours.
+    pub ours: Duration,
+    /// Median time of one unit of work, the baseline.
+    pub baseline: Duration,
+    /// Median of the per-round ratios baseline time ÷ our time (above 1: we are faster).
+    pub ratio: f64,
+}
+
+/// One benchmark: ours against the baseline, in paired rounds.
+#[derive(Debug, Clone)]
+pub struct Compare {
+    name: String,
+    unit: Unit,
+    work: u64,
+    rounds: usize,
+    target: Option<f64>,
+}
+
+impl Compare {
+    /// A comparison named `name` (use `crate/what/variant`), by default 1,000,000 units
+    /// of work per round, 9 rounds, items per second.
+    pub fn new(name: &str) -> Compare {
+        let rounds = std::env::var("BENCH_ROUNDS").ok().and_then(|r| r.parse().ok()).unwrap_or(9);
+        Compare { name: name.to_owned(), unit: Unit::Items, work: 1_000_000, rounds, target: None }
+    }
+
+    /// How to print a rate.
+    pub fn unit(mut self, unit: Unit) -> Compare {
+        self.unit = unit;
+        self
+    }
+
+    /// Units of work per round, handed to each closure.
+    pub fn work(mut self, n: u64) -> Compare {
+        let quick = std::env::var_os("BENCH_QUICK").is_some_and(|v| v == "1");
+        self.work = if quick { (n / 10).max(1) } else { n.max(1) };
+        self
+    }
+
+    /// Rounds of each (at least 1); a warm-up round of each comes first, unmeasured.
+    pub fn rounds(mut self, r: usize) -> Compare {
+        if std::env::var_os("BENCH_ROUNDS").is_none() {
+            self.rounds = r.max(1);
+        }
+        self
+    }
+
+    /// The ratio we aim for; the line says whether the median met it.
+    pub fn target(mut self, ratio: f64) -> Compare {
+        self.target = Some(ratio);
+        self
+    }
+
+    /// Runs both, interleaved, and prints the line. Each closure is given the amount of
+    /// work to do and returns how long the measured part took (so it can leave setup
+    /// and teardown out).
+    pub fn run(
+        &self,
+        mut ours: impl FnMut(u64) -> Duration,
+        mut baseline: impl FnMut(u64) -> Duration,
+    ) -> Report {
+        ours(self.work);
+        baseline(self.work);
+        let (mut t_ours, mut t_base, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+        for round in 0..self.rounds {
+            let (a, b) = if round % 2 == 0 {
+                let a = ours(self.work);
+                (a, baseline(self.work))
+            } else {
+                let b = baseline(self.work);
+                (ours(self.work), b)
+            };
+            t_ours.push(a);
+            t_base.push(b);
+            ratios.push(b.as_secs_f64() / a.as_secs_f64().max(1e-12));
+        }
+        let per_unit = |d: Duration| d / u32::try_from(self.work).unwrap_or(u32::MAX);
+        let report = Report {
+            name: self.name.clone(),
+            ours: per_unit(median_duration(&mut t_ours)),
+            baseline: per_unit(median_duration(&mut t_base)),
+            ratio: median(&mut ratios),
+        };
+        println!("{}", self.line(&report));
+        report
+    }
+
+    fn line(&self, r: &Report) -> String {
+        let verdict = match self.target {
+            Some(t) if r.ratio >= t => format!(" (target {t:.2}: met)"),
+            Some(t) => format!(" (target {t:.2}: NOT met)"),
+            None => String::new(),
+        };
+        format!(
+            "bench {:<40} ours {:>16}  baseline {:>16}  ratio {:.2}{verdict}",
+            r.name,
+            rate(self.unit, r.ours),
+            rate(self.unit, r.baseline),
+            r.ratio
+        )
+    }
+}
+
+fn median(xs: &mut [f64]) -> f64 {
+    xs.sort_by(f64::total_cmp);
+    let m = xs.len() / 2;
+    if xs.len() % 2 == 1 { xs[m] } else { (xs[m - 1] + xs[m]) / 2.0 }
+}
+
+fn median_duration(xs: &mut [Duration]) -> Duration {
+    let mut secs: Vec<f64> = xs.iter().map(Duration::as_secs_f64).collect();
+    Duration::from_secs_f64(median(&mut secs))
+}
+
+/// One unit's time, printed as the unit's rate.
+fn rate(unit: Unit, per_unit: Duration) -> String {
+    let secs = per_unit.as_secs_f64().max(1e-15);
+    match unit {
+        Unit::Items => scaled(1.0 / secs, "items/s"),
+        Unit::Bytes(b) => scaled(b as f64 / secs, "B/s"),
+        Unit::Latency => {
+            if secs < 1e-6 {
+                format!("{:.0} ns", secs * 1e9)
+            } else if secs < 1e-3 {
+                format!("{:.2} µs", secs * 1e6)
+            } else {
+                format!("{:.2} ms", secs * 1e3)
+            }
+        }
+    }
+}
+
+fn scaled(x: f64, what: &str) -> String {
+    let (v, p) = if x >= 1e9 {
+        (x / 1e9, "G")
+    } else if x >= 1e6 {
+        (x / 1e6, "M")
+    } else if x >= 1e3 {
+        (x / 1e3, "k")
+    } else {
+        (x, "")
+    };
+    if p.is_empty() || what == "B/s" { format!("{v:.2} {p}{what}") } else { format!("{v:.2} {p} {what}") }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn median_of_odd_and_even() {
+        assert_eq!(median(&mut [3.0, 1.0, 2.0]), 2.0);
+        assert_eq!(median(&mut [4.0, 1.0, 2.0, 3.0]), 2.5);
+    }
+
+    #[test]
+    fn rates_print_with_units() {
+        assert_eq!(rate(Unit::Items, Duration::from_nanos(25)), "40.00 M items/s");
+        assert_eq!(rate(Unit::Bytes(65536), Duration::from_micros(16)), "4.10 GB/s");
+        assert_eq!(rate(Unit::Latency, Duration::from_micros(12)), "12.00 µs");
+    }
+
+    #[test]
+    fn ratio_is_baseline_time_over_ours() {
+        let slow = |n: u64| Duration::from_nanos(2 * n);
+        let fast = |n: u64| Duration::from_nanos(n);
+        let r = Compare::new("t").work(100).rounds(3).run(slow, fast);
+        assert!((r.ratio - 0.5).abs() < 1e-9, "{}", r.ratio);
+    }
+}
