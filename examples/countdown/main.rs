@@ -29,7 +29,10 @@ fn run(args: Vec<String>) -> Result<(), Box<dyn std::error::Error>> {
         match arg.as_str() {
             "--runner" => runner = it.next().ok_or("--runner needs a name")?,
             "-h" | "--help" => {
-                println!("usage: countdown [--runner all|{}]", runners::names().join("|"));
+                println!(
+                    "usage: countdown [--runner all|{}]",
+                    runners::names().join("|")
+                );
                 return Ok(());
             }
             other => return Err(format!("unknown argument `{other}`; try --help").into()),
@@ -42,8 +45,14 @@ fn run(args: Vec<String>) -> Result<(), Box<dyn std::error::Error>> {
         }
         return Ok(());
     }
-    let (_, run) = runners::RUNNERS.iter().find(|(name, _)| *name == runner).ok_or_else(|| {
-        format!("unknown runner `{runner}`; valid runners: all, {}", runners::names().join(", "))
-    })?;
+    let (_, run) = runners::RUNNERS
+        .iter()
+        .find(|(name, _)| *name == runner)
+        .ok_or_else(|| {
+            format!(
+                "unknown runner `{runner}`; valid runners: all, {}",
+                runners::names().join(", ")
+            )
+        })?;
     run()
 }

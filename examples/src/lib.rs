@@ -30,6 +30,10 @@ impl Consumer<u32> for Countdown {
 }
 
 /// The items the countdown demo sends: 10 down to 1.
+///
+/// ```
+/// assert_eq!(examples::countdown_items().collect::<Vec<_>>(), [10, 9, 8, 7, 6, 5, 4, 3, 2, 1]);
+/// ```
 pub fn countdown_items() -> impl Iterator<Item = u32> {
     (1..=10).rev()
 }

@@ -17,7 +17,9 @@ pub(crate) fn run(packages: &[String]) -> Result {
     let stdout = String::from_utf8_lossy(&out.stdout);
     print!("{stdout}");
     let lines: Vec<&str> = stdout.lines().filter(|l| l.starts_with("bench ")).collect();
-    println!("\n== summary: ours against the raw baseline, same run (ratio = baseline time / ours)");
+    println!(
+        "\n== summary: ours against the raw baseline, same run (ratio = baseline time / ours)"
+    );
     for l in &lines {
         println!("{l}");
     }

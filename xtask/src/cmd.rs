@@ -24,9 +24,19 @@ pub(crate) fn root() -> PathBuf {
 pub(crate) fn step(step: &str, cmd: &mut Command) -> Result {
     eprintln!("\n== {step}: {}", show(cmd));
     let t = Instant::now();
-    let status = cmd.status().map_err(|e| format!("{step}: cannot start: {e}"))?;
-    eprintln!("== {step}: {} in {:.1?}", if status.success() { "ok" } else { "FAILED" }, t.elapsed());
-    if status.success() { Ok(()) } else { Err(format!("{step} failed ({status})").into()) }
+    let status = cmd
+        .status()
+        .map_err(|e| format!("{step}: cannot start: {e}"))?;
+    eprintln!(
+        "== {step}: {} in {:.1?}",
+        if status.success() { "ok" } else { "FAILED" },
+        t.elapsed()
+    );
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("{step} failed ({status})").into())
+    }
 }
 
 /// Runs `cmd` capturing stdout (stderr passes through).

@@ -28,11 +28,18 @@ struct Check {
     expect: Expect,
 }
 
-const CHECKS: &[Check] = &[Check {
-    example: "countdown",
-    args: &["--runner", "bogus"],
-    expect: Expect::Fails("unknown runner `bogus`; valid runners: all, inline"),
-}];
+const CHECKS: &[Check] = &[
+    Check {
+        example: "countdown",
+        args: &["--runner", "bogus"],
+        expect: Expect::Fails("unknown runner `bogus`; valid runners: all, inline"),
+    },
+    Check {
+        example: "countdown",
+        args: &["--help"],
+        expect: Expect::Lines(&["usage: countdown [--runner all|inline"]),
+    },
+];
 
 /// How long one example may run.
 const TIMEOUT: Duration = Duration::from_secs(120);
@@ -44,11 +51,18 @@ fn countdown_transcript() -> String {
 }
 
 pub(crate) fn run() -> Result {
-    step("build examples", &mut cargo(&["build", "--package", "examples", "--examples"]))?;
+    step(
+        "build examples",
+        &mut cargo(&["build", "--package", "examples", "--examples"]),
+    )?;
     let transcript = countdown_transcript();
     let mut all = String::new();
     for runner in COUNTDOWN_RUNNERS {
-        check_one("countdown", &["--runner", runner], &Expect::Exact(leak(transcript.clone())))?;
+        check_one(
+            "countdown",
+            &["--runner", runner],
+            &Expect::Exact(leak(transcript.clone())),
+        )?;
         all.push_str(&format!("== {runner} ==\n{transcript}"));
     }
     check_one("countdown", &[], &Expect::Exact(leak(all)))?;
@@ -64,7 +78,11 @@ fn leak(s: String) -> &'static str {
 }
 
 fn check_one(example: &str, args: &[&str], expect: &Expect) -> Result {
-    let bin = root().join("target").join("debug").join("examples").join(example);
+    let bin = root()
+        .join("target")
+        .join("debug")
+        .join("examples")
+        .join(example);
     let shown = format!("{example} {}", args.join(" "));
     eprintln!("-- example {shown}");
     let t = Instant::now();
@@ -76,7 +94,10 @@ fn check_one(example: &str, args: &[&str], expect: &Expect) -> Result {
         .stderr(Stdio::piped())
         .spawn()
         .map_err(|e| format!("cannot start {}: {e}", bin.display()))?;
-    let (mut out, mut err) = (child.stdout.take().expect("piped"), child.stderr.take().expect("piped"));
+    let (mut out, mut err) = (
+        child.stdout.take().expect("piped"),
+        child.stderr.take().expect("piped"),
+    );
     let reader = std::thread::spawn(move || {
         let mut s = String::new();
         let _ = out.read_to_string(&mut s);

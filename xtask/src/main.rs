@@ -20,7 +20,9 @@ fn main() -> ExitCode {
         Some("bench") => bench::run(&args[1..]),
         Some("examples") => examples::run(),
         _ => {
-            eprintln!("usage: cargo xtask <test-all [--skip STEP]... | bench [PACKAGE]... | examples>");
+            eprintln!(
+                "usage: cargo xtask <test-all [--skip STEP]... | bench [PACKAGE]... | examples>"
+            );
             return ExitCode::from(2);
         }
     };

@@ -14,16 +14,28 @@ pub(crate) fn run_all(skip: &[String]) -> Result {
     if want("clippy") {
         step(
             "clippy",
-            &mut cargo(&["clippy", "--workspace", "--all-targets", "--all-features", "--", "-D", "warnings"]),
+            &mut cargo(&[
+                "clippy",
+                "--workspace",
+                "--all-targets",
+                "--all-features",
+                "--",
+                "-D",
+                "warnings",
+            ]),
         )?;
     }
     if want("test") {
-        step("test", &mut cargo(&["test", "--workspace", "--all-features"]))?;
+        step(
+            "test",
+            &mut cargo(&["test", "--workspace", "--all-features"]),
+        )?;
     }
     if want("doc") {
         step(
             "doc",
-            cargo(&["doc", "--workspace", "--no-deps", "--all-features"]).env("RUSTDOCFLAGS", "-D warnings"),
+            cargo(&["doc", "--workspace", "--no-deps", "--all-features"])
+                .env("RUSTDOCFLAGS", "-D warnings"),
         )?;
     }
     if want("loom") {
@@ -51,7 +63,12 @@ pub(crate) fn run(args: &[String]) -> Result {
     while let Some(a) = it.next() {
         match (a.as_str(), it.next()) {
             ("--skip", Some(step)) => skip.push(step.clone()),
-            _ => return Err(format!("unknown argument {a:?}; use --skip fmt|clippy|test|doc|loom|examples").into()),
+            _ => {
+                return Err(format!(
+                    "unknown argument {a:?}; use --skip fmt|clippy|test|doc|loom|examples"
+                )
+                .into());
+            }
         }
     }
     run_all(&skip)

@@ -74,8 +74,17 @@ impl Compare {
     /// A comparison named `name` (use `crate/what/variant`), by default 1,000,000 units
     /// of work per round, 9 rounds, items per second.
     pub fn new(name: &str) -> Compare {
-        let rounds = std::env::var("BENCH_ROUNDS").ok().and_then(|r| r.parse().ok()).unwrap_or(9);
-        Compare { name: name.to_owned(), unit: Unit::Items, work: 1_000_000, rounds, target: None }
+        let rounds = std::env::var("BENCH_ROUNDS")
+            .ok()
+            .and_then(|r| r.parse().ok())
+            .unwrap_or(9);
+        Compare {
+            name: name.to_owned(),
+            unit: Unit::Items,
+            work: 1_000_000,
+            rounds,
+            target: None,
+        }
     }
 
     /// How to print a rate.
@@ -158,7 +167,11 @@ impl Compare {
 fn median(xs: &mut [f64]) -> f64 {
     xs.sort_by(f64::total_cmp);
     let m = xs.len() / 2;
-    if xs.len() % 2 == 1 { xs[m] } else { (xs[m - 1] + xs[m]) / 2.0 }
+    if xs.len() % 2 == 1 {
+        xs[m]
+    } else {
+        (xs[m - 1] + xs[m]) / 2.0
+    }
 }
 
 fn median_duration(xs: &mut [Duration]) -> Duration {
@@ -194,7 +207,11 @@ fn scaled(x: f64, what: &str) -> String {
     } else {
         (x, "")
     };
-    if p.is_empty() || what == "B/s" { format!("{v:.2} {p}{what}") } else { format!("{v:.2} {p} {what}") }
+    if p.is_empty() || what == "B/s" {
+        format!("{v:.2} {p}{what}")
+    } else {
+        format!("{v:.2} {p} {what}")
+    }
 }
 
 #[cfg(test)]
@@ -209,8 +226,14 @@ mod tests {
 
     #[test]
     fn rates_print_with_units() {
-        assert_eq!(rate(Unit::Items, Duration::from_nanos(25)), "40.00 M items/s");
-        assert_eq!(rate(Unit::Bytes(65536), Duration::from_micros(16)), "4.10 GB/s");
+        assert_eq!(
+            rate(Unit::Items, Duration::from_nanos(25)),
+            "40.00 M items/s"
+        );
+        assert_eq!(
+            rate(Unit::Bytes(65536), Duration::from_micros(16)),
+            "4.10 GB/s"
+        );
         assert_eq!(rate(Unit::Latency, Duration::from_micros(12)), "12.00 µs");
     }
 
