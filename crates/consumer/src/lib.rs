@@ -65,6 +65,8 @@
 //!   notes' "dispatching" and the producer's set of consumers).
 //! - [`from_fn`], [`try_from_fn`]: a consumer from a closure.
 //! - [`Inline`], [`Shared`]: the in-line runner, alone or shared between threads.
+//! - [`Request`], [`serve`], [`Client`]: request/reply — a service is a consumer of
+//!   requests, so it moves between runners like any consumer (see [`Client`]).
 //! - Ready-made impls for `Vec<T>` (collects), `&mut C`, `Box<C>` (also
 //!   `Box<dyn Consumer<T> + Send>`), and std and crossbeam channel senders.
 //!
@@ -87,15 +89,18 @@
 
 mod adapters;
 mod broadcast;
+mod call;
 mod consumer;
 mod error;
 mod from_fn;
 mod inline;
+mod sync;
 #[cfg(feature = "testing")]
 pub mod testing;
 
 pub use adapters::{ConsumerExt, Filter, FilterMap, Inspect, Map};
 pub use broadcast::{Broadcast, Key};
+pub use call::{Client, Pending, Reply, Request, Serve, serve};
 pub use consumer::Consumer;
 pub use error::{Error, ErrorKind, SendError};
 pub use from_fn::{FromFn, from_fn, try_from_fn};

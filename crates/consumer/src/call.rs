@@ -1,0 +1,483 @@
+//! Request/reply: a consumer that answers.
+//!
+//! The notes list "no two-way communication" among the limits of their design. Here a
+//! [`Request`] carries an item *and* a way to answer it. A *service* is any consumer of
+//! requests — [`serve`] makes one from a function — so it runs on any runner, exactly
+//! like a consumer: in-line, in a thread, as a task. A [`Client`] wraps the runner's
+//! handle and turns `send` into `call`: send the request, wait for its reply.
+//!
+//! ```text
+//!  client.call(q) ──send(Request{q, reply})──▶ runner ──▶ service: reply.send(f(q))
+//!        ▲                                                        │
+//!        └──────────────── Pending<R> ◀── one-shot slot ◀─────────┘
+//! ```
+//!
+//! Each call has its own reply slot, so many calls can be in flight at once from
+//! clones of one client. A request dropped without an answer (the service closed,
+//! failed or panicked) wakes its caller with [`ErrorKind::Disconnected`]; a caller
+//! that stops waiting gets [`ErrorKind::Timeout`].
+//!
+//! # Examples
+//!
+//! ```
+//! use consumer::{Client, Inline, serve};
+//!
+//! let mut squares = Client::new(Inline::new(serve(|n: u64| n * n)));
+//! assert_eq!(squares.call(12)?, 144);
+//! # Ok::<(), consumer::SendError<u64>>(())
+//! ```
+//!
+//! Async callers build the request themselves and await the [`Pending`] reply:
+//!
+//! ```
+//! use consumer::{Consumer, Inline, Request, serve};
+//!
+//! let mut service = Inline::new(serve(|s: String| s.len()));
+//! let (request, pending) = Request::new("four".to_owned());
+//! service.send(request).map_err(|e| e.into_error())?;
+//! // In async code: `let n = pending.await?;`
+//! assert_eq!(pending.wait()?, 4);
+//! # Ok::<(), consumer::Error>(())
+//! ```
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll, Waker};
+use std::time::{Duration, Instant};
+
+use crate::sync::{Arc, Condvar, Mutex, lock};
+use crate::{Consumer, Error, ErrorKind, SendError};
+
+/// An item that expects an answer: the body, and the [`Reply`] to answer with.
+pub struct Request<Q, R> {
+    body: Q,
+    reply: Reply<R>,
+}
+
+impl<Q, R> Request<Q, R> {
+    /// A request for `body`, and the [`Pending`] reply its caller waits on.
+    pub fn new(body: Q) -> (Request<Q, R>, Pending<R>)
+    where
+        R: Send + 'static,
+    {
+        let slot = Arc::new(Slot::new());
+        let pending = Pending {
+            slot: Arc::clone(&slot),
+        };
+        (
+            Request {
+                body,
+                reply: Reply::to_slot(slot),
+            },
+            pending,
+        )
+    }
+
+    /// A request whose answer is handed to `deliver` — `Some(reply)`, or `None` when the
+    /// request is dropped unanswered. For transports that route replies themselves (a
+    /// process runner writing `(id, reply)` back over its connection, say).
+    ///
+    /// ```
+    /// use consumer::Request;
+    ///
+    /// let (tx, rx) = std::sync::mpsc::channel();
+    /// let request = Request::with_callback(2, move |r: Option<i32>| tx.send(r).unwrap());
+    /// let (n, reply) = request.into_parts();
+    /// reply.send(n + 1);
+    /// assert_eq!(rx.recv().unwrap(), Some(3));
+    /// ```
+    pub fn with_callback(
+        body: Q,
+        deliver: impl FnOnce(Option<R>) + Send + 'static,
+    ) -> Request<Q, R> {
+        Request {
+            body,
+            reply: Reply {
+                deliver: Some(Box::new(deliver)),
+            },
+        }
+    }
+
+    /// The request's body.
+    pub fn body(&self) -> &Q {
+        &self.body
+    }
+
+    /// The body and the reply, to answer later or elsewhere.
+    pub fn into_parts(self) -> (Q, Reply<R>) {
+        (self.body, self.reply)
+    }
+
+    /// Answers with `f(body)`.
+    pub fn answer(self, f: impl FnOnce(Q) -> R) {
+        let (body, reply) = self.into_parts();
+        reply.send(f(body));
+    }
+}
+
+impl<Q, R> fmt::Debug for Request<Q, R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Request").finish_non_exhaustive()
+    }
+}
+
+type Deliver<R> = Box<dyn FnOnce(Option<R>) + Send>;
+
+/// The answering half of a request. Send the answer with [`send`](Reply::send);
+/// dropping it unanswered tells the caller so.
+pub struct Reply<R> {
+    deliver: Option<Deliver<R>>,
+}
+
+impl<R> Reply<R> {
+    fn to_slot(slot: Arc<Slot<R>>) -> Reply<R>
+    where
+        R: Send + 'static,
+    {
+        Reply {
+            deliver: Some(Box::new(move |r| slot.fill(r))),
+        }
+    }
+
+    /// Answers the request.
+    ///
+    /// ```
+    /// use consumer::Request;
+    ///
+    /// let (req, pending) = Request::<(), &str>::new(());
+    /// req.into_parts().1.send("done");
+    /// assert_eq!(pending.wait().unwrap(), "done");
+    /// ```
+    pub fn send(mut self, answer: R) {
+        if let Some(deliver) = self.deliver.take() {
+            deliver(Some(answer));
+        }
+    }
+}
+
+impl<R> Drop for Reply<R> {
+    fn drop(&mut self) {
+        if let Some(deliver) = self.deliver.take() {
+            deliver(None);
+        }
+    }
+}
+
+impl<R> fmt::Debug for Reply<R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Reply")
+            .field("answered", &self.deliver.is_none())
+            .finish()
+    }
+}
+
+/// The one-shot slot a [`Reply`] fills and a [`Pending`] waits on.
+struct Slot<R> {
+    state: Mutex<SlotState<R>>,
+    filled: Condvar,
+}
+
+struct SlotState<R> {
+    /// `Some(Some(r))` answered, `Some(None)` dropped unanswered, `None` not yet.
+    outcome: Option<Option<R>>,
+    waker: Option<Waker>,
+}
+
+impl<R> Slot<R> {
+    fn new() -> Slot<R> {
+        Slot {
+            state: Mutex::new(SlotState {
+                outcome: None,
+                waker: None,
+            }),
+            filled: Condvar::new(),
+        }
+    }
+
+    fn fill(&self, answer: Option<R>) {
+        let waker = {
+            let mut s = lock(&self.state);
+            s.outcome = Some(answer);
+            s.waker.take()
+        };
+        self.filled.notify_all();
+        if let Some(w) = waker {
+            w.wake();
+        }
+    }
+}
+
+fn unanswered() -> Error {
+    Error::new(
+        ErrorKind::Disconnected,
+        "the request was dropped without a reply",
+    )
+}
+
+fn take<R>(outcome: Option<R>) -> Result<R, Error> {
+    outcome.ok_or_else(unanswered)
+}
+
+/// A reply on its way: wait for it ([`wait`](Pending::wait),
+/// [`wait_timeout`](Pending::wait_timeout)) or `.await` it — it is a `Future` that
+/// needs no particular runtime.
+pub struct Pending<R> {
+    slot: Arc<Slot<R>>,
+}
+
+impl<R> Pending<R> {
+    /// Blocks until the reply comes; [`Disconnected`](ErrorKind::Disconnected) if the
+    /// request was dropped unanswered.
+    pub fn wait(self) -> Result<R, Error> {
+        let mut s = lock(&self.slot.state);
+        loop {
+            if let Some(outcome) = s.outcome.take() {
+                return take(outcome);
+            }
+            s = self.slot.filled.wait(s).unwrap_or_else(|p| p.into_inner());
+        }
+    }
+
+    /// Like [`wait`](Pending::wait), giving up after `timeout` with
+    /// [`Timeout`](ErrorKind::Timeout); the reply can still be waited for again.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use consumer::{ErrorKind, Request};
+    ///
+    /// let (_request, mut pending) = Request::<u8, u8>::new(1);
+    /// let e = pending.wait_timeout(Duration::from_millis(10)).unwrap_err();
+    /// assert_eq!(e.kind(), ErrorKind::Timeout);
+    /// ```
+    pub fn wait_timeout(&mut self, timeout: Duration) -> Result<R, Error> {
+        let deadline = Instant::now() + timeout;
+        let mut s = lock(&self.slot.state);
+        loop {
+            if let Some(outcome) = s.outcome.take() {
+                return take(outcome);
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(Error::new(
+                    ErrorKind::Timeout,
+                    format!("no reply within {timeout:?}"),
+                ));
+            }
+            s = self
+                .slot
+                .filled
+                .wait_timeout(s, left)
+                .unwrap_or_else(|p| p.into_inner())
+                .0;
+        }
+    }
+
+    /// The reply if it has come, without waiting: `None` while it is on its way.
+    pub fn try_wait(&mut self) -> Option<Result<R, Error>> {
+        lock(&self.slot.state).outcome.take().map(take)
+    }
+}
+
+impl<R> Future for Pending<R> {
+    type Output = Result<R, Error>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut s = lock(&self.slot.state);
+        match s.outcome.take() {
+            Some(outcome) => Poll::Ready(take(outcome)),
+            None => {
+                if !s.waker.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+                    s.waker = Some(cx.waker().clone());
+                }
+                Poll::Pending
+            }
+        }
+    }
+}
+
+impl<R> fmt::Debug for Pending<R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Pending").finish_non_exhaustive()
+    }
+}
+
+/// A service made from a function: answers each [`Request`] with `f(body)`.
+///
+/// ```
+/// use consumer::{Client, Inline, serve};
+///
+/// let mut upper = Client::new(Inline::new(serve(|s: String| s.to_uppercase())));
+/// assert_eq!(upper.call("hi".into())?, "HI");
+/// # Ok::<(), consumer::SendError<String>>(())
+/// ```
+pub fn serve<Q, R, F: FnMut(Q) -> R>(f: F) -> Serve<F> {
+    Serve { f }
+}
+
+/// Made by [`serve`].
+pub struct Serve<F> {
+    f: F,
+}
+
+impl<Q, R, F: FnMut(Q) -> R> Consumer<Request<Q, R>> for Serve<F> {
+    fn send(&mut self, request: Request<Q, R>) -> Result<(), SendError<Request<Q, R>>> {
+        request.answer(&mut self.f);
+        Ok(())
+    }
+    fn name(&self) -> &str {
+        "serve"
+    }
+}
+
+impl<F> fmt::Debug for Serve<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Serve").finish_non_exhaustive()
+    }
+}
+
+/// Turns a handle to a service — any consumer of [`Request`]s, on any runner — into
+/// something you call. Clone it to make calls from many threads at once.
+///
+/// ```
+/// use std::time::Duration;
+/// use consumer::{Client, Inline, serve};
+///
+/// let service = Inline::new(serve(|(a, b): (i32, i32)| a + b)).shared();
+/// let mut client = Client::new(service);
+/// assert_eq!(client.call_timeout((2, 3), Duration::from_secs(5))?, 5);
+/// # Ok::<(), consumer::SendError<(i32, i32)>>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct Client<C> {
+    service: C,
+}
+
+impl<C> Client<C> {
+    /// A client of `service`.
+    pub fn new(service: C) -> Client<C> {
+        Client { service }
+    }
+
+    /// Sends a request and returns its pending reply without waiting. If the send
+    /// fails, the error hands the body back.
+    pub fn start<Q, R>(&mut self, body: Q) -> Result<Pending<R>, SendError<Q>>
+    where
+        C: Consumer<Request<Q, R>>,
+        R: Send + 'static,
+    {
+        let (request, pending) = Request::new(body);
+        self.service
+            .send(request)
+            .map_err(|e| e.map_item(|r| r.body))?;
+        Ok(pending)
+    }
+
+    /// Sends `body` and waits for the answer. The error hands the body back when the
+    /// request could not be sent; once sent, the body belongs to the service, and a
+    /// request dropped unanswered is [`Disconnected`](ErrorKind::Disconnected).
+    pub fn call<Q, R>(&mut self, body: Q) -> Result<R, SendError<Q>>
+    where
+        C: Consumer<Request<Q, R>>,
+        R: Send + 'static,
+    {
+        self.start(body)?.wait().map_err(SendError::lost)
+    }
+
+    /// Like [`call`](Client::call), giving up after `timeout`
+    /// ([`Timeout`](ErrorKind::Timeout)); the late answer, if any, is discarded.
+    pub fn call_timeout<Q, R>(&mut self, body: Q, timeout: Duration) -> Result<R, SendError<Q>>
+    where
+        C: Consumer<Request<Q, R>>,
+        R: Send + 'static,
+    {
+        self.start(body)?
+            .wait_timeout(timeout)
+            .map_err(SendError::lost)
+    }
+
+    /// Closes the service.
+    pub fn close<Q, R>(&mut self) -> Result<(), Error>
+    where
+        C: Consumer<Request<Q, R>>,
+    {
+        self.service.close()
+    }
+
+    /// The service handle.
+    pub fn into_inner(self) -> C {
+        self.service
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+    use crate::Inline;
+
+    #[test]
+    fn a_dropped_request_wakes_the_caller_with_disconnected() {
+        let (request, pending) = Request::<u8, u8>::new(1);
+        drop(request);
+        assert_eq!(pending.wait().unwrap_err().kind(), ErrorKind::Disconnected);
+    }
+
+    #[test]
+    fn a_closed_service_hands_the_body_back() {
+        let mut client = Client::new(Inline::new(serve(|n: u8| n)));
+        client.close().unwrap();
+        let e = client.call(7).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Closed);
+        assert_eq!(e.into_item(), Some(7));
+    }
+
+    #[test]
+    fn a_panicking_service_fails_the_call_instead_of_hanging() {
+        let mut client = Client::new(Inline::new(serve(
+            |n: u8| if n == 0 { panic!("zero") } else { n },
+        )));
+        assert_eq!(client.call(1).unwrap(), 1);
+        let e = client.call(0).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Panicked);
+        assert!(e.item().is_none());
+    }
+
+    #[test]
+    fn many_calls_in_flight_get_their_own_answers() {
+        let (tx, rx) = std::sync::mpsc::channel::<Request<u32, u32>>();
+        let mut client = Client::new(tx);
+        let pending: Vec<_> = (0..10).map(|i| client.start(i).unwrap()).collect();
+        // Answer in reverse order: each reply still finds its own caller.
+        let requests: Vec<_> = rx.try_iter().collect();
+        for r in requests.into_iter().rev() {
+            r.answer(|n| n * 2);
+        }
+        let answers: Vec<u32> = pending.into_iter().map(|p| p.wait().unwrap()).collect();
+        assert_eq!(answers, (0..10).map(|n| n * 2).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn pending_is_a_future() {
+        use std::task::Wake;
+        struct Flag(std::sync::atomic::AtomicBool);
+        impl Wake for Flag {
+            fn wake(self: std::sync::Arc<Self>) {
+                self.0.store(true, std::sync::atomic::Ordering::SeqCst);
+            }
+        }
+        let flag = std::sync::Arc::new(Flag(false.into()));
+        let waker = Waker::from(flag.clone());
+        let mut cx = Context::from_waker(&waker);
+        let (request, mut pending) = Request::<u8, u8>::new(1);
+        assert!(Pin::new(&mut pending).poll(&mut cx).is_pending());
+        request.answer(|n| n + 1);
+        assert!(
+            flag.0.load(std::sync::atomic::Ordering::SeqCst),
+            "answering wakes the task"
+        );
+        assert!(matches!(
+            Pin::new(&mut pending).poll(&mut cx),
+            Poll::Ready(Ok(2))
+        ));
+    }
+}
