@@ -26,6 +26,8 @@ pub enum ErrorKind {
     Protocol,
     /// A child process ended unsuccessfully.
     Exit,
+    /// A peer failed authentication (a wrong or missing key), or we did.
+    Auth,
     /// The caller used the API in a way it does not allow (e.g. a blocking call from
     /// inside an async runtime).
     Usage,
@@ -44,6 +46,7 @@ impl ErrorKind {
             ErrorKind::Io => "i/o error",
             ErrorKind::Protocol => "protocol error",
             ErrorKind::Exit => "process exited unsuccessfully",
+            ErrorKind::Auth => "authentication failed",
             ErrorKind::Usage => "invalid use",
             ErrorKind::Other => "consumer failed",
         }
