@@ -11,6 +11,8 @@ struct Flag {
     /// Counts `set` calls that raised the flag, so a waiter wakes even if the flag was
     /// cleared again before it ran.
     raised: u64,
+    /// Threads waiting for the flag.
+    waiters: usize,
 }
 
 /// A flag that threads wait on until another thread sets it (Python's
@@ -88,8 +90,11 @@ impl Event {
         if !flag.set {
             flag.set = true;
             flag.raised = flag.raised.wrapping_add(1);
+            let wake = flag.waiters > 0;
             drop(flag);
-            self.changed.notify_all();
+            if wake {
+                self.changed.notify_all();
+            }
         }
     }
 
@@ -150,7 +155,7 @@ impl Event {
             if flag.set || flag.raised != seen {
                 return true;
             }
-            let (f, expired) = sync::wait(&self.changed, flag, deadline);
+            let (f, expired) = sync::wait(&self.changed, flag, deadline, |f| &mut f.waiters);
             flag = f;
             if expired {
                 return false;

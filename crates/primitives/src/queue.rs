@@ -13,6 +13,11 @@ struct State<T> {
     /// Items put and not yet marked done with `task_done`.
     unfinished: usize,
     shut_down: bool,
+    /// Threads waiting in `get`, `put` and `join`: notifications are skipped (they
+    /// cost a system call) when nobody waits.
+    getters: usize,
+    putters: usize,
+    joiners: usize,
 }
 
 struct Shared<T> {
@@ -163,6 +168,9 @@ impl<T> Queue<T> {
                     items: VecDeque::new(),
                     unfinished: 0,
                     shut_down: false,
+                    getters: 0,
+                    putters: 0,
+                    joiners: 0,
                 }),
                 not_empty: Condvar::new(),
                 not_full: Condvar::new(),
@@ -317,8 +325,9 @@ impl<T> Queue<T> {
         let mut state = sync::lock(&shared.state);
         loop {
             if let Some(item) = state.items.pop_front() {
+                let wake = state.putters > 0;
                 drop(state);
-                if shared.maxsize != 0 {
+                if wake {
                     shared.not_full.notify_one();
                 }
                 return Ok(Some(item));
@@ -326,7 +335,7 @@ impl<T> Queue<T> {
             if state.shut_down {
                 return Err(shut_down());
             }
-            let (s, expired) = sync::wait(&shared.not_empty, state, deadline);
+            let (s, expired) = sync::wait(&shared.not_empty, state, deadline, |s| &mut s.getters);
             state = s;
             if expired {
                 return Ok(None);
@@ -359,7 +368,7 @@ impl<T> Queue<T> {
             ));
         }
         state.unfinished -= 1;
-        if state.unfinished == 0 {
+        if state.unfinished == 0 && state.joiners > 0 {
             drop(state);
             shared.all_done.notify_all();
         }
@@ -400,7 +409,7 @@ impl<T> Queue<T> {
             if state.unfinished == 0 {
                 return true;
             }
-            let (s, expired) = sync::wait(&shared.all_done, state, deadline);
+            let (s, expired) = sync::wait(&shared.all_done, state, deadline, |s| &mut s.joiners);
             state = s;
             if expired {
                 return false;
@@ -544,7 +553,7 @@ impl<T> Shared<T> {
             if self.has_room(&state) {
                 return Room::Yes(state);
             }
-            let (s, expired) = sync::wait(&self.not_full, state, deadline);
+            let (s, expired) = sync::wait(&self.not_full, state, deadline, |s| &mut s.putters);
             state = s;
             if expired {
                 return Room::No;
@@ -556,8 +565,11 @@ impl<T> Shared<T> {
     fn push(&self, mut state: MutexGuard<'_, State<T>>, item: T) {
         state.items.push_back(item);
         state.unfinished += 1;
+        let wake = state.getters > 0;
         drop(state);
-        self.not_empty.notify_one();
+        if wake {
+            self.not_empty.notify_one();
+        }
     }
 
     fn wake_all(&self) {
@@ -634,10 +646,10 @@ impl<T> Consumer<T> for Queue<T> {
         for item in items {
             if state.shut_down || !shared.has_room(&state) {
                 // Let getters at the batch so far before waiting for room.
-                if queued > 0 {
+                if queued > 0 && state.getters > 0 {
                     shared.not_empty.notify_all();
-                    queued = 0;
                 }
+                queued = 0;
                 state = match shared.wait_for_room(state, None) {
                     Room::Yes(s) => s,
                     Room::No | Room::ShutDown => return Err(SendError::new(item, shut_down())),
@@ -647,8 +659,9 @@ impl<T> Consumer<T> for Queue<T> {
             state.unfinished += 1;
             queued += 1;
         }
+        let wake = queued > 0 && state.getters > 0;
         drop(state);
-        if queued > 0 {
+        if wake {
             shared.not_empty.notify_all();
         }
         Ok(())

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use consumer::{Error, ErrorKind};
 
-use crate::sync::{self, Condvar, Mutex, ThreadId, current_thread};
+use crate::sync::{self, Condvar, Mutex, ThreadId, current_thread_id};
 
 /// Who holds the lock and how many times.
 #[derive(Debug, Default)]
@@ -16,6 +16,8 @@ struct Hold {
     depth: usize,
     /// Levels kept with [`RLockGuard::keep`], which only [`RLock::release`] gives up.
     kept: usize,
+    /// Threads waiting for the lock.
+    waiters: usize,
 }
 
 /// A reentrant lock: the thread that holds it may acquire it again, and must release
@@ -46,9 +48,9 @@ struct Hold {
 ///
 /// # Fairness
 ///
-/// None. A release wakes every waiting thread and whichever locks first wins; a
-/// thread may wait for ever in theory while others keep taking the lock. The same
-/// holds for Python's `RLock`.
+/// None. A release wakes one waiting thread, but a thread that arrives meanwhile may
+/// take the lock first; a thread may wait for ever in theory while others keep
+/// taking the lock. The same holds for Python's `RLock`.
 ///
 /// # Panics
 ///
@@ -137,7 +139,7 @@ impl RLock {
     }
 
     fn acquire_until(&self, deadline: Option<Instant>) -> Option<RLockGuard<'_>> {
-        let me = current_thread().id();
+        let me = current_thread_id();
         let mut hold = sync::lock(&self.hold);
         loop {
             match hold.owner {
@@ -153,7 +155,8 @@ impl RLock {
                     break;
                 }
                 Some(_) => {
-                    let (h, expired) = sync::wait(&self.released, hold, deadline);
+                    let (h, expired) =
+                        sync::wait(&self.released, hold, deadline, |h| &mut h.waiters);
                     hold = h;
                     if expired {
                         return None;
@@ -186,7 +189,7 @@ impl RLock {
     /// # Ok::<(), consumer::Error>(())
     /// ```
     pub fn release(&self) -> Result<(), Error> {
-        let me = current_thread().id();
+        let me = current_thread_id();
         let mut hold = sync::lock(&self.hold);
         if hold.owner != Some(me) {
             let why = if hold.owner.is_some() {
@@ -212,8 +215,12 @@ impl RLock {
         hold.depth -= 1;
         if hold.depth == 0 {
             hold.owner = None;
+            let wake = hold.waiters > 0;
             drop(hold);
-            self.released.notify_all();
+            if wake {
+                // One is enough: whoever takes the lock wakes the next on release.
+                self.released.notify_one();
+            }
         }
     }
 
@@ -239,7 +246,7 @@ impl RLock {
     /// assert!(lock.is_owned());
     /// ```
     pub fn is_owned(&self) -> bool {
-        sync::lock(&self.hold).owner == Some(current_thread().id())
+        sync::lock(&self.hold).owner == Some(current_thread_id())
     }
 
     /// How many times the holder has acquired the lock (0 when free).

@@ -9,29 +9,39 @@ use crate::sync::{self, Condvar, Mutex};
 
 /// The counter both semaphores share; `bound` is `Some` for a bounded one.
 struct Permits {
-    available: Mutex<usize>,
+    count: Mutex<Count>,
     freed: Condvar,
     bound: Option<usize>,
+}
+
+#[derive(Debug)]
+struct Count {
+    available: usize,
+    /// Threads waiting for a permit.
+    waiters: usize,
 }
 
 impl Permits {
     fn new(permits: usize, bound: Option<usize>) -> Permits {
         Permits {
-            available: Mutex::new(permits),
+            count: Mutex::new(Count {
+                available: permits,
+                waiters: 0,
+            }),
             freed: Condvar::new(),
             bound,
         }
     }
 
     fn acquire_until(&self, deadline: Option<Instant>) -> bool {
-        let mut available = sync::lock(&self.available);
+        let mut count = sync::lock(&self.count);
         loop {
-            if *available > 0 {
-                *available -= 1;
+            if count.available > 0 {
+                count.available -= 1;
                 return true;
             }
-            let (a, expired) = sync::wait(&self.freed, available, deadline);
-            available = a;
+            let (c, expired) = sync::wait(&self.freed, count, deadline, |c| &mut c.waiters);
+            count = c;
             if expired {
                 return false;
             }
@@ -39,8 +49,9 @@ impl Permits {
     }
 
     fn release(&self) -> Result<(), Error> {
-        let mut available = sync::lock(&self.available);
-        let more = available
+        let mut count = sync::lock(&self.count);
+        let more = count
+            .available
             .checked_add(1)
             .filter(|&n| self.bound.is_none_or(|bound| n <= bound))
             .ok_or_else(|| match self.bound {
@@ -50,14 +61,17 @@ impl Permits {
                 ),
                 None => Error::new(ErrorKind::Usage, "Semaphore released above usize::MAX"),
             })?;
-        *available = more;
-        drop(available);
-        self.freed.notify_one();
+        count.available = more;
+        let wake = count.waiters > 0;
+        drop(count);
+        if wake {
+            self.freed.notify_one();
+        }
         Ok(())
     }
 
     fn available(&self) -> usize {
-        *sync::lock(&self.available)
+        sync::lock(&self.count).available
     }
 }
 
