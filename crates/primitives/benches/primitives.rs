@@ -1,21 +1,21 @@
 //! The primitives against their nearest equivalents, in the same run:
 //!
 //! - `RLock` against `parking_lot::ReentrantMutex`, one thread and two.
-//! - `Semaphore` against a counter in a std `Mutex` with a `Condvar` (what a hand-made
-//!   semaphore is; std has none), one thread and four sharing two permits.
+//! - `Semaphore` against the semaphore one writes by hand (std has none): a counter
+//!   in a `parking_lot::Mutex` with a `parking_lot::Condvar`, one thread and four
+//!   sharing two permits.
 //! - `Queue` against a bounded crossbeam channel of the same capacity: one producer
 //!   thread, one consumer thread, item by item and (ours) with `send_all` batches.
 //!
 //! Run with `cargo xtask bench consumer-primitives`.
 
-use std::sync::{Condvar, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use benchkit::{Compare, Unit};
 use consumer::Consumer;
 use consumer_primitives::{Queue, RLock, Semaphore};
-use parking_lot::ReentrantMutex;
+use parking_lot::{Condvar, Mutex, ReentrantMutex};
 
 /// Runs `f(i)` for `0..n` on each of `threads` threads at once; returns the time for
 /// all of them (each does `n / threads`).
@@ -52,7 +52,8 @@ fn rlock() {
         );
 }
 
-/// The baseline semaphore: a counter in a `Mutex`, waiters on a `Condvar`.
+/// The baseline semaphore: a counter in a `Mutex`, waiters on a `Condvar` (whose
+/// `notify_one` costs nothing when nobody waits).
 struct CondvarSemaphore {
     permits: Mutex<usize>,
     freed: Condvar,
@@ -60,14 +61,14 @@ struct CondvarSemaphore {
 
 impl CondvarSemaphore {
     fn acquire(&self) {
-        let mut p = self.permits.lock().unwrap();
+        let mut p = self.permits.lock();
         while *p == 0 {
-            p = self.freed.wait(p).unwrap();
+            self.freed.wait(&mut p);
         }
         *p -= 1;
     }
     fn release(&self) {
-        *self.permits.lock().unwrap() += 1;
+        *self.permits.lock() += 1;
         self.freed.notify_one();
     }
 }

@@ -76,13 +76,14 @@
 //! and a thread that panics while holding an [`RLockGuard`] or a [`SemaphoreGuard`]
 //! releases it as it unwinds, so the next thread proceeds as usual. (std's `Mutex`
 //! poisons instead, because the data it protects may be half-updated; the primitives
-//! here protect no data.)
+//! here protect no data, and parking_lot's lock under them does not poison.)
 //!
 //! # Checked with loom
 //!
-//! The primitives use std's `Mutex` and `Condvar` through a small shim that swaps in
-//! loom's under `--cfg loom`; `cargo xtask test-all` model-checks each of them.
-//! There are no spin loops.
+//! The primitives are built on `parking_lot`'s `Mutex` and `Condvar`, reached
+//! through a small shim that swaps in loom's under `--cfg loom`; `cargo xtask
+//! test-all` model-checks each primitive, including the rules that skip or pass on
+//! wake-ups. There are no spin loops of our own.
 //!
 //! # What this crate does not do
 //!

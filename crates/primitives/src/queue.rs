@@ -13,8 +13,8 @@ struct State<T> {
     /// Items put and not yet marked done with `task_done`.
     unfinished: usize,
     shut_down: bool,
-    /// Threads waiting in `get`, `put` and `join`: notifications are skipped (they
-    /// cost a system call) when nobody waits.
+    /// Threads waiting in `get`, `put` and `join`: notifications are skipped when
+    /// nobody waits.
     getters: usize,
     putters: usize,
     joiners: usize,
@@ -22,9 +22,11 @@ struct State<T> {
 
 struct Shared<T> {
     state: Mutex<State<T>>,
-    /// Signalled when an item is put (one getter) or at shutdown (all).
+    /// Signalled when the queue stops being empty (one getter, who passes it on
+    /// while items are left) or at shutdown (all).
     not_empty: Condvar,
-    /// Signalled when an item is taken (one putter) or at shutdown (all).
+    /// Signalled when the queue stops being full (one putter, who passes it on
+    /// while room is left) or at shutdown (all).
     not_full: Condvar,
     /// Signalled when `unfinished` reaches 0.
     all_done: Condvar,
@@ -324,11 +326,19 @@ impl<T> Queue<T> {
         let shared = &*self.shared;
         let mut state = sync::lock(&shared.state);
         loop {
+            let was_full = !shared.has_room(&state);
             if let Some(item) = state.items.pop_front() {
-                let wake = state.putters > 0;
+                // A putter waits only while the queue is full: wake one when it stops
+                // being full. Wake the next getter if items are left (one woken
+                // getter wakes the next, so a burst of puts needs one notification).
+                let wake_putter = was_full && state.putters > 0;
+                let wake_getter = !state.items.is_empty() && state.getters > 0;
                 drop(state);
-                if wake {
+                if wake_putter {
                     shared.not_full.notify_one();
+                }
+                if wake_getter {
+                    shared.not_empty.notify_one();
                 }
                 return Ok(Some(item));
             }
@@ -562,13 +572,20 @@ impl<T> Shared<T> {
     }
 
     /// Queues `item` (there is room) and wakes a getter.
+    /// Queues `item` (there is room). Wakes a getter when the queue stops being
+    /// empty, and the next putter if room is left (mirroring `get_until`).
     fn push(&self, mut state: MutexGuard<'_, State<T>>, item: T) {
+        let was_empty = state.items.is_empty();
         state.items.push_back(item);
         state.unfinished += 1;
-        let wake = state.getters > 0;
+        let wake_getter = was_empty && state.getters > 0;
+        let wake_putter = self.has_room(&state) && state.putters > 0;
         drop(state);
-        if wake {
+        if wake_getter {
             self.not_empty.notify_one();
+        }
+        if wake_putter {
+            self.not_full.notify_one();
         }
     }
 
@@ -659,10 +676,14 @@ impl<T> Consumer<T> for Queue<T> {
             state.unfinished += 1;
             queued += 1;
         }
-        let wake = queued > 0 && state.getters > 0;
+        let wake_getters = queued > 0 && state.getters > 0;
+        let wake_putter = shared.has_room(&state) && state.putters > 0;
         drop(state);
-        if wake {
+        if wake_getters {
             shared.not_empty.notify_all();
+        }
+        if wake_putter {
+            shared.not_full.notify_one();
         }
         Ok(())
     }

@@ -208,3 +208,45 @@ fn queue_join_waits_for_every_task_done() {
         worker.join().unwrap();
     });
 }
+
+/// Two getters asleep on an empty queue, two puts: both must wake (the first woken
+/// getter passes the wake-up on).
+#[test]
+fn queue_wakes_every_waiting_getter() {
+    loom::model(|| {
+        let q = Queue::new();
+        let getters: Vec<_> = (0..2)
+            .map(|_| {
+                let q = q.clone();
+                thread::spawn(move || q.get().unwrap())
+            })
+            .collect();
+        q.put(1).unwrap();
+        q.put(2).unwrap();
+        let mut got: Vec<i32> = getters.into_iter().map(|g| g.join().unwrap()).collect();
+        got.sort_unstable();
+        assert_eq!(got, [1, 2]);
+    });
+}
+
+/// Two putters asleep on a full queue, gets make room: both must get in.
+#[test]
+fn queue_wakes_every_waiting_putter() {
+    loom::model(|| {
+        let q = Queue::with_maxsize(1);
+        q.put(0).unwrap();
+        let putters: Vec<_> = (1..3)
+            .map(|n| {
+                let q = q.clone();
+                thread::spawn(move || q.put(n).unwrap())
+            })
+            .collect();
+        let mut got: Vec<i32> = (0..3).map(|_| q.get().unwrap()).collect();
+        for p in putters {
+            p.join().unwrap();
+        }
+        assert_eq!(got[0], 0, "FIFO");
+        got.sort_unstable();
+        assert_eq!(got, [0, 1, 2]);
+    });
+}
