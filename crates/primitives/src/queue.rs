@@ -463,7 +463,9 @@ impl<T> Queue<T> {
         let mut state = sync::lock(&shared.state);
         state.shut_down = true;
         let removed: Vec<T> = state.items.drain(..).collect();
-        state.unfinished -= removed.len();
+        // `task_done` may have been called early, for items still queued (Python
+        // allows it): never count below zero.
+        state.unfinished = state.unfinished.saturating_sub(removed.len());
         drop(state);
         shared.wake_all();
         shared.all_done.notify_all();

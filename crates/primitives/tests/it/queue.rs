@@ -254,6 +254,17 @@ fn shutdown_immediate_hands_back_the_items_and_releases_join() {
 }
 
 #[test]
+fn shutdown_immediate_after_early_task_done_does_not_underflow() {
+    let q = Queue::new();
+    q.put(1).unwrap();
+    q.put(2).unwrap();
+    q.task_done().unwrap(); // early, as Python allows
+    assert_eq!(q.shutdown_immediate(), [1, 2]);
+    assert_eq!(q.unfinished_tasks(), 0);
+    assert!(q.join_timeout(SHORT));
+}
+
+#[test]
 fn maxsize_zero_means_no_limit() {
     let q = Queue::with_maxsize(0);
     assert_eq!(q.maxsize(), None);
