@@ -124,10 +124,10 @@ impl Consumer<Item> for QueueThread {
             .put(item)
             .map_err(|refused| match failed() {
                 // Shut down because the consumer failed: report that, item back.
-                Some(e) => refused.map_item(|i| i).into_parts().0.map_or_else(
-                    || SendError::lost(e.clone()),
-                    |item| SendError::new(item, e.clone()),
-                ),
+                Some(e) => match refused.into_item() {
+                    Some(item) => SendError::new(item, e),
+                    None => SendError::lost(e),
+                },
                 None => refused,
             })
     }
