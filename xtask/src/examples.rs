@@ -39,6 +39,48 @@ const CHECKS: &[Check] = &[
         args: &["--help"],
         expect: Expect::Lines(&["usage: countdown [--runner all|inline"]),
     },
+    Check {
+        example: "race_condition",
+        args: &[],
+        expect: Expect::Lines(&[
+            "x += 1, the other x -= 1, 2000000 times each",
+            "(updates lost",
+            "with a lock (std Mutex): total 0 in",
+            "with an atomic fetch_add: total 0 in",
+        ]),
+    },
+    Check {
+        example: "race_condition",
+        args: &["none"],
+        expect: Expect::Fails("the argument is the number of updates per thread"),
+    },
+    Check {
+        example: "events",
+        args: &[],
+        expect: Expect::Exact(
+            "thread 1: waiting for the event\n\
+             thread 2: setting the event\n\
+             thread 1: the event is set; responding\n\
+             is_set() = true\n\
+             after clear(): is_set() = false\n\
+             wait_timeout(10 ms) on a cleared event returns false\n",
+        ),
+    },
+    Check {
+        example: "threads",
+        args: &[],
+        expect: Expect::Lines(&[
+            "T-minus 3",
+            "Kaboom!",
+            "joined; run() returned 3",
+            "name: countdown-fn",
+            "countdown-fn: counting down 1",
+            "worker alive before release: true",
+            "worker joined",
+            "both joined",
+            "daemon started; main returns without joining it",
+        ]),
+    },
 ];
 
 /// How long one example may run.

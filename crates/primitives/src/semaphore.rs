@@ -1,0 +1,384 @@
+//! [`Semaphore`] and [`BoundedSemaphore`]: a lock based on a counter.
+
+use std::fmt;
+use std::time::{Duration, Instant};
+
+use consumer::{Error, ErrorKind};
+
+use crate::sync::{self, Condvar, Mutex};
+
+/// The counter both semaphores share; `bound` is `Some` for a bounded one.
+struct Permits {
+    count: Mutex<Count>,
+    freed: Condvar,
+    bound: Option<usize>,
+}
+
+#[derive(Debug)]
+struct Count {
+    available: usize,
+    /// Threads waiting for a permit.
+    waiters: usize,
+}
+
+impl Permits {
+    fn new(permits: usize, bound: Option<usize>) -> Permits {
+        Permits {
+            count: Mutex::new(Count {
+                available: permits,
+                waiters: 0,
+            }),
+            freed: Condvar::new(),
+            bound,
+        }
+    }
+
+    fn acquire_until(&self, deadline: Option<Instant>) -> bool {
+        let mut count = sync::lock(&self.count);
+        loop {
+            if count.available > 0 {
+                count.available -= 1;
+                return true;
+            }
+            let (c, expired) = sync::wait(&self.freed, count, deadline, |c| &mut c.waiters);
+            count = c;
+            if expired {
+                return false;
+            }
+        }
+    }
+
+    fn release(&self) -> Result<(), Error> {
+        let mut count = sync::lock(&self.count);
+        let more = count
+            .available
+            .checked_add(1)
+            .filter(|&n| self.bound.is_none_or(|bound| n <= bound))
+            .ok_or_else(|| match self.bound {
+                Some(bound) => Error::new(
+                    ErrorKind::Usage,
+                    format!("BoundedSemaphore released above its initial value {bound}"),
+                ),
+                None => Error::new(ErrorKind::Usage, "Semaphore released above usize::MAX"),
+            })?;
+        count.available = more;
+        let wake = count.waiters > 0;
+        drop(count);
+        if wake {
+            self.freed.notify_one();
+        }
+        Ok(())
+    }
+
+    fn available(&self) -> usize {
+        sync::lock(&self.count).available
+    }
+}
+
+impl fmt::Debug for Permits {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut d = f.debug_struct("Semaphore");
+        d.field("available", &self.available());
+        if let Some(bound) = self.bound {
+            d.field("bound", &bound);
+        }
+        d.finish()
+    }
+}
+
+/// A counting semaphore (Python's `threading.Semaphore`): `acquire` takes a permit,
+/// waiting while there are none; releasing gives one back.
+///
+/// [`acquire`](Semaphore::acquire) returns a guard that releases its permit when
+/// dropped. [`release`](Semaphore::release) adds a permit without a guard, as in
+/// Python, so a semaphore can also count events (start at 0, release per event).
+///
+/// # Examples
+///
+/// At most two workers at a time:
+///
+/// ```
+/// use consumer_primitives::Semaphore;
+/// use std::sync::Arc;
+///
+/// let slots = Arc::new(Semaphore::new(2));
+/// let workers: Vec<_> = (0..4)
+///     .map(|_| {
+///         let slots = Arc::clone(&slots);
+///         std::thread::spawn(move || {
+///             let _permit = slots.acquire();
+///             // at most two threads are here at once
+///         })
+///     })
+///     .collect();
+/// for w in workers {
+///     w.join().unwrap();
+/// }
+/// assert_eq!(slots.available_permits(), 2);
+/// ```
+///
+/// # Fairness
+///
+/// None: a released permit goes to whichever thread locks first, a newcomer or one
+/// of the woken waiters (as in Python). Under heavy contention a waiter may be
+/// passed over again and again.
+///
+/// # Panics
+///
+/// No method panics. A thread that panics while holding a guard gives its permit
+/// back as it unwinds.
+///
+/// # Differences from Python
+///
+/// - `acquire(blocking=False)` is [`try_acquire`](Semaphore::try_acquire),
+///   `acquire(timeout=t)` is [`acquire_timeout`](Semaphore::acquire_timeout); both
+///   return an `Option` of a guard instead of `bool`. Keep a permit past its guard
+///   with [`SemaphoreGuard::keep`].
+/// - `release()` returns an error if the count would pass `usize::MAX` (Python's
+///   integers do not overflow). `release(n)` is `n` calls.
+///
+/// # Differences from std
+///
+/// std has no semaphore. Nothing is poisoned: a panicking holder's guard returns its
+/// permit, and the count stays right.
+pub struct Semaphore {
+    permits: Permits,
+}
+
+/// A [`Semaphore`] that refuses to count above its initial value (Python's
+/// `threading.BoundedSemaphore`): a release without a matching acquire is an error,
+/// not a silent extra permit.
+///
+/// # Examples
+///
+/// ```
+/// use consumer::ErrorKind;
+/// use consumer_primitives::BoundedSemaphore;
+///
+/// let pool = BoundedSemaphore::new(1);
+/// let permit = pool.acquire();
+/// drop(permit);
+/// assert_eq!(pool.release().unwrap_err().kind(), ErrorKind::Usage);
+/// assert_eq!(pool.available_permits(), 1);
+/// ```
+///
+/// # Fairness
+///
+/// None, as for [`Semaphore`](Semaphore#fairness).
+///
+/// # Panics
+///
+/// No method panics; a panicking holder's guard gives its permit back.
+///
+/// # Differences from Python
+///
+/// As for [`Semaphore`](Semaphore#differences-from-python); releasing too often
+/// returns an error (kind [`Usage`](ErrorKind::Usage)) where Python raises
+/// `ValueError`, and the count is left unchanged.
+///
+/// # Differences from std
+///
+/// std has no semaphore; nothing is poisoned.
+pub struct BoundedSemaphore {
+    permits: Permits,
+}
+
+/// The shared surface of both semaphores, written once.
+macro_rules! semaphore_methods {
+    ($ty:ident) => {
+        impl $ty {
+            /// Takes a permit, waiting while there are none.
+            ///
+            /// ```
+            #[doc = concat!("let s = consumer_primitives::", stringify!($ty), "::new(1);")]
+            /// let permit = s.acquire();
+            /// assert_eq!(s.available_permits(), 0);
+            /// drop(permit);
+            /// assert_eq!(s.available_permits(), 1);
+            /// ```
+            pub fn acquire(&self) -> SemaphoreGuard<'_> {
+                let taken = self.permits.acquire_until(None);
+                debug_assert!(taken, "waiting without a deadline only ends with a permit");
+                SemaphoreGuard {
+                    permits: &self.permits,
+                }
+            }
+
+            /// Takes a permit if one is free now.
+            ///
+            /// ```
+            #[doc = concat!("let s = consumer_primitives::", stringify!($ty), "::new(1);")]
+            /// let first = s.try_acquire();
+            /// assert!(first.is_some());
+            /// assert!(s.try_acquire().is_none());
+            /// ```
+            pub fn try_acquire(&self) -> Option<SemaphoreGuard<'_>> {
+                self.acquire_until(Some(Instant::now()))
+            }
+
+            /// Takes a permit, waiting at most `timeout`; `None` if none came free.
+            ///
+            /// ```
+            /// use std::time::Duration;
+            ///
+            #[doc = concat!("let s = consumer_primitives::", stringify!($ty), "::new(1);")]
+            /// let _held = s.acquire();
+            /// assert!(s.acquire_timeout(Duration::from_millis(10)).is_none());
+            /// ```
+            pub fn acquire_timeout(&self, timeout: Duration) -> Option<SemaphoreGuard<'_>> {
+                self.acquire_until(sync::deadline(timeout))
+            }
+
+            fn acquire_until(&self, deadline: Option<Instant>) -> Option<SemaphoreGuard<'_>> {
+                // `then`, not `then_some`: a guard built and dropped on failure
+                // would give back a permit that was never taken.
+                self.permits
+                    .acquire_until(deadline)
+                    .then(|| SemaphoreGuard {
+                        permits: &self.permits,
+                    })
+            }
+
+            /// How many permits are free now.
+            ///
+            /// ```
+            #[doc = concat!("let s = consumer_primitives::", stringify!($ty), "::new(3);")]
+            /// assert_eq!(s.available_permits(), 3);
+            /// ```
+            pub fn available_permits(&self) -> usize {
+                self.permits.available()
+            }
+        }
+
+        impl fmt::Debug for $ty {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                self.permits.fmt(f)
+            }
+        }
+    };
+}
+
+semaphore_methods!(Semaphore);
+semaphore_methods!(BoundedSemaphore);
+
+impl Semaphore {
+    /// A semaphore with `permits` free permits.
+    ///
+    /// ```
+    /// let s = consumer_primitives::Semaphore::new(0);
+    /// assert!(s.try_acquire().is_none());
+    /// ```
+    pub fn new(permits: usize) -> Semaphore {
+        Semaphore {
+            permits: Permits::new(permits, None),
+        }
+    }
+
+    /// Adds a permit, waking one waiter.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Usage`] if the count would pass `usize::MAX`.
+    ///
+    /// ```
+    /// let s = consumer_primitives::Semaphore::new(0);
+    /// s.release()?; // an event happened
+    /// assert!(s.try_acquire().is_some());
+    /// # Ok::<(), consumer::Error>(())
+    /// ```
+    pub fn release(&self) -> Result<(), Error> {
+        self.permits.release()
+    }
+}
+
+impl BoundedSemaphore {
+    /// A semaphore with `permits` free permits, which is also the most it may have.
+    ///
+    /// ```
+    /// let s = consumer_primitives::BoundedSemaphore::new(2);
+    /// assert_eq!(s.available_permits(), 2);
+    /// ```
+    pub fn new(permits: usize) -> BoundedSemaphore {
+        BoundedSemaphore {
+            permits: Permits::new(permits, Some(permits)),
+        }
+    }
+
+    /// Gives back a permit kept with [`SemaphoreGuard::keep`], waking one waiter.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Usage`] if that would take the count above the initial value;
+    /// the count is left unchanged.
+    ///
+    /// ```
+    /// let s = consumer_primitives::BoundedSemaphore::new(1);
+    /// s.acquire().keep();
+    /// s.release()?;
+    /// assert!(s.release().is_err());
+    /// # Ok::<(), consumer::Error>(())
+    /// ```
+    pub fn release(&self) -> Result<(), Error> {
+        self.permits.release()
+    }
+
+    /// The initial value: the most permits this semaphore will hold.
+    ///
+    /// ```
+    /// assert_eq!(consumer_primitives::BoundedSemaphore::new(4).bound(), 4);
+    /// ```
+    pub fn bound(&self) -> usize {
+        self.permits.bound.unwrap_or(usize::MAX)
+    }
+}
+
+/// A permit of a [`Semaphore`] or [`BoundedSemaphore`]; dropping it gives the permit
+/// back.
+///
+/// Unlike a lock guard, a permit may move to another thread and be released there.
+///
+/// ```
+/// use consumer_primitives::Semaphore;
+///
+/// let s = Semaphore::new(1);
+/// let permit = s.acquire();
+/// std::thread::scope(|t| {
+///     t.spawn(move || drop(permit)); // released by another thread
+/// });
+/// assert_eq!(s.available_permits(), 1);
+/// ```
+#[must_use = "the permit is given back as soon as the guard is dropped"]
+pub struct SemaphoreGuard<'a> {
+    permits: &'a Permits,
+}
+
+impl SemaphoreGuard<'_> {
+    /// Keeps the permit without a guard; give it back later with `release`.
+    ///
+    /// ```
+    /// let s = consumer_primitives::Semaphore::new(1);
+    /// s.acquire().keep();
+    /// assert_eq!(s.available_permits(), 0);
+    /// s.release()?;
+    /// assert_eq!(s.available_permits(), 1);
+    /// # Ok::<(), consumer::Error>(())
+    /// ```
+    pub fn keep(self) {
+        std::mem::forget(self);
+    }
+}
+
+impl Drop for SemaphoreGuard<'_> {
+    fn drop(&mut self) {
+        // Giving back can fail only if someone released without acquiring meanwhile:
+        // a bounded count is then already at its bound (or an unbounded one at
+        // usize::MAX), which is where it stays.
+        let _ = self.permits.release();
+    }
+}
+
+impl fmt::Debug for SemaphoreGuard<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SemaphoreGuard").finish_non_exhaustive()
+    }
+}
