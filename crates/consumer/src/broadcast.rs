@@ -124,26 +124,23 @@ impl<T: Clone> Consumer<T> for Broadcast<T> {
             return Ok(());
         }
         self.closed = true;
-        let mut first = Ok(());
-        for (_, target) in &mut self.targets {
-            if let Err(e) = target.close() {
-                if first.is_ok() {
-                    first = Err(e);
-                }
-            }
-        }
-        first
+        first_error(self.targets.iter_mut().map(|(_, t)| t.close()))
     }
 
     fn flush(&mut self) -> Result<(), Error> {
-        let mut first = Ok(());
-        for (_, target) in &mut self.targets {
-            if let (Err(e), true) = (target.flush(), first.is_ok()) {
-                first = Err(e);
-            }
-        }
-        first
+        first_error(self.targets.iter_mut().map(|(_, t)| t.flush()))
     }
+}
+
+/// Runs every operation (none is skipped after a failure) and keeps the first error.
+fn first_error(results: impl Iterator<Item = Result<(), Error>>) -> Result<(), Error> {
+    let mut first = Ok(());
+    for r in results {
+        if first.is_ok() {
+            first = r;
+        }
+    }
+    first
 }
 
 impl<T> fmt::Debug for Broadcast<T> {
