@@ -1,0 +1,283 @@
+//! [`Builder`] and the free functions: start a run, get its [`Task`] handle.
+
+use std::future::Future;
+use std::sync::{Arc, OnceLock};
+
+use consumer::{Consumer, Error, ErrorKind};
+use tokio::runtime::{Handle, Runtime};
+use tokio::sync::{mpsc, oneshot, watch};
+use tracing::Instrument;
+
+use crate::block::{as_blocking_thread, park_on};
+use crate::inbox::{Failure, Inbox};
+use crate::run::{BodyResult, drive, watch_body};
+use crate::task::Outcome;
+use crate::{AsAsync, AsyncConsumer, Task};
+
+/// The mailbox's default capacity, in items.
+pub const DEFAULT_CAPACITY: usize = 1024;
+
+/// Where a synchronous consumer's `send` runs.
+///
+/// A [`Consumer`]'s `send` is an ordinary function and may block (the notes'
+/// countdown sleeps; printing can block on a full pipe). Run in-line on the
+/// runtime, a blocking `send` stalls every other task of that worker, so the
+/// default is the blocking pool.
+///
+/// ```
+/// use consumer_coroutine::{Builder, Placement};
+///
+/// // A consumer known never to block can skip the extra thread.
+/// let b = Builder::new().placement(Placement::InLine);
+/// # drop(b);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Placement {
+    /// On a thread of the runtime's blocking pool (`spawn_blocking`), for the whole
+    /// run: a blocking `send` stalls no task. Costs one pool thread per run.
+    #[default]
+    BlockingPool,
+    /// In the task itself, on a runtime worker: no extra thread, the fastest hand-off,
+    /// but `send` must not block.
+    InLine,
+}
+
+/// Configures a run: name, mailbox capacity, placement, runtime.
+///
+/// ```
+/// use consumer::Consumer;
+/// use consumer_coroutine::{Builder, Placement};
+///
+/// let mut task = Builder::new()
+///     .name("totals")
+///     .capacity(64)
+///     .placement(Placement::InLine)
+///     .spawn(Vec::new())?;
+/// assert_eq!(Consumer::<u8>::name(&task), "totals");
+/// task.send(1u8)?;
+/// task.close()?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct Builder {
+    name: Option<String>,
+    capacity: usize,
+    placement: Placement,
+    runtime: Option<Handle>,
+}
+
+impl Default for Builder {
+    fn default() -> Self {
+        Builder::new()
+    }
+}
+
+impl Builder {
+    /// The defaults: the consumer's own name, [`DEFAULT_CAPACITY`], the blocking
+    /// pool, and the current runtime (or the shared one, see [`Builder::runtime`]).
+    pub fn new() -> Builder {
+        Builder {
+            name: None,
+            capacity: DEFAULT_CAPACITY,
+            placement: Placement::default(),
+            runtime: None,
+        }
+    }
+
+    /// The name the handle reports and the `tracing` span carries, instead of the
+    /// consumer's [`name`](Consumer::name).
+    pub fn name(mut self, name: impl Into<String>) -> Builder {
+        self.name = Some(name.into());
+        self
+    }
+
+    /// How many items the mailbox holds before senders wait; at least 1.
+    pub fn capacity(mut self, capacity: usize) -> Builder {
+        self.capacity = capacity;
+        self
+    }
+
+    /// Where a synchronous consumer's `send` runs (ignored by
+    /// [`spawn_async`](Builder::spawn_async) and [`coroutine`](Builder::coroutine),
+    /// which always run in the task: awaiting does not block).
+    pub fn placement(mut self, placement: Placement) -> Builder {
+        self.placement = placement;
+        self
+    }
+
+    /// The runtime to run on. Without one: the runtime of the calling thread if it
+    /// has one, else a multi-thread runtime that this crate starts once, on first
+    /// use, and shares (its threads are named `consumer-coroutine`).
+    pub fn runtime(mut self, runtime: Handle) -> Builder {
+        self.runtime = Some(runtime);
+        self
+    }
+
+    /// Runs `consumer` as a task (on the blocking pool unless
+    /// [`Placement::InLine`]) and returns its handle.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Usage`] for a capacity of 0; [`ErrorKind::Io`] if the shared
+    /// runtime cannot start.
+    pub fn spawn<T, C>(self, consumer: C) -> Result<Task<T>, Error>
+    where
+        T: Send + 'static,
+        C: Consumer<T> + Send + 'static,
+    {
+        let name = self.name.clone().unwrap_or_else(|| consumer.name().to_owned());
+        match self.placement {
+            Placement::InLine => self.start(name, "in-line", |inbox| {
+                drive(inbox, AsAsync(consumer))
+            }),
+            Placement::BlockingPool => self.start(name, "blocking-pool", |inbox| {
+                on_blocking_pool(inbox, consumer)
+            }),
+        }
+    }
+
+    /// Runs an [`AsyncConsumer`] as a task, awaiting its `send` in the task.
+    ///
+    /// # Errors
+    ///
+    /// As [`spawn`](Builder::spawn).
+    pub fn spawn_async<T, C>(self, consumer: C) -> Result<Task<T>, Error>
+    where
+        T: Send + 'static,
+        C: AsyncConsumer<T> + Send + 'static,
+    {
+        let name = self.name.clone().unwrap_or_else(|| consumer.name().to_owned());
+        self.start(name, "in-line", |inbox| drive(inbox, consumer))
+    }
+
+    /// Runs a coroutine that receives: `body` gets the [`Inbox`] and runs as a task;
+    /// the handle sends into the inbox. See [`coroutine`](crate::coroutine()).
+    ///
+    /// # Errors
+    ///
+    /// As [`spawn`](Builder::spawn).
+    pub fn coroutine<T, F, Fut>(self, body: F) -> Result<Task<T>, Error>
+    where
+        T: Send + 'static,
+        F: FnOnce(Inbox<T>) -> Fut,
+        Fut: Future + Send + 'static,
+        Fut::Output: BodyResult,
+    {
+        let name = self.name.clone().unwrap_or_else(|| "coroutine".to_owned());
+        self.start(name, "in-line", |mut inbox| {
+            let (park, parked) = oneshot::channel();
+            inbox.set_park(park);
+            let failure = inbox.failure();
+            watch_body(body(inbox), parked, failure)
+        })
+    }
+
+    /// Opens the mailbox, starts `run` on it as a task in its span, and returns the
+    /// handle.
+    fn start<T, Fut>(
+        self,
+        name: String,
+        placement: &'static str,
+        run: impl FnOnce(Inbox<T>) -> Fut,
+    ) -> Result<Task<T>, Error>
+    where
+        T: Send + 'static,
+        Fut: Future<Output = Result<(), Error>> + Send + 'static,
+    {
+        if self.capacity == 0 {
+            return Err(Error::new(
+                ErrorKind::Usage,
+                "a coroutine mailbox needs a capacity of at least 1",
+            ));
+        }
+        let runtime = match self.runtime {
+            Some(h) => h,
+            None => match Handle::try_current() {
+                Ok(h) => h,
+                Err(_) => shared_runtime()?,
+            },
+        };
+        let (tx, rx) = mpsc::channel(self.capacity);
+        let failure: Failure = Arc::default();
+        let (report, done) = watch::channel(None);
+        let span = tracing::info_span!(
+            "coroutine",
+            runner = "coroutine",
+            consumer = %name,
+            placement,
+        );
+        let run = run(Inbox::new(rx, Arc::clone(&failure)));
+        let reporter = Reporter(report);
+        runtime.spawn(
+            async move {
+                tracing::debug!("started");
+                let outcome = run.await;
+                match &outcome {
+                    Ok(()) => tracing::debug!("closed"),
+                    Err(e) => tracing::warn!(error = %e, "ended with an error"),
+                }
+                reporter.0.send_replace(Some(outcome));
+            }
+            .instrument(span),
+        );
+        Ok(Task::new(tx, failure, done, Arc::from(name)))
+    }
+}
+
+/// Reports how a run ended; if the runtime drops the run first, reports that.
+struct Reporter(watch::Sender<Outcome>);
+
+impl Drop for Reporter {
+    fn drop(&mut self) {
+        self.0.send_if_modified(|outcome| {
+            if outcome.is_some() {
+                return false;
+            }
+            *outcome = Some(Err(Error::new(
+                ErrorKind::Disconnected,
+                "the tokio runtime shut down before the consumer finished",
+            )));
+            true
+        });
+    }
+}
+
+/// Runs the consumer's whole loop on one blocking-pool thread, watched by this task:
+/// if the runtime drops the task (it is shutting down), the loop stops, so the
+/// runtime's shutdown does not wait forever for the thread.
+async fn on_blocking_pool<T, C>(mut inbox: Inbox<T>, consumer: C) -> Result<(), Error>
+where
+    T: Send + 'static,
+    C: Consumer<T> + Send + 'static,
+{
+    let (_alive, stop) = oneshot::channel::<()>();
+    inbox.set_stop(stop);
+    let span = tracing::Span::current();
+    let job = tokio::task::spawn_blocking(move || {
+        span.in_scope(|| as_blocking_thread(|| park_on(drive(inbox, AsAsync(consumer)))))
+    });
+    match job.await {
+        Ok(outcome) => outcome,
+        // `drive` catches the consumer's panics, so only a cancelled job lands here.
+        Err(e) => Err(Error::new(
+            ErrorKind::Disconnected,
+            format!("the blocking-pool thread never ran the consumer: {e}"),
+        )),
+    }
+}
+
+/// The runtime used when none is given and the caller is outside any.
+fn shared_runtime() -> Result<Handle, Error> {
+    static SHARED: OnceLock<Result<Runtime, Error>> = OnceLock::new();
+    let rt = SHARED.get_or_init(|| {
+        tokio::runtime::Builder::new_multi_thread()
+            .thread_name("consumer-coroutine")
+            .build()
+            .map_err(Error::from)
+    });
+    match rt {
+        Ok(rt) => Ok(rt.handle().clone()),
+        Err(e) => Err(e.clone()),
+    }
+}

@@ -1,0 +1,282 @@
+//! The handle: a [`Consumer`] that feeds a tokio task, blocking or async.
+
+use std::fmt;
+use std::sync::Arc;
+
+use consumer::{Consumer, Error, ErrorKind, SendError};
+use tokio::sync::mpsc::error::TrySendError;
+use tokio::sync::{mpsc, oneshot, watch};
+
+use crate::block::Place;
+use crate::inbox::{Failure, Msg};
+
+/// How a run ended; `None` while it runs.
+pub(crate) type Outcome = Option<Result<(), Error>>;
+
+/// A handle to a consumer (or coroutine body) running as a tokio task.
+///
+/// It is itself a [`Consumer`]: its blocking [`send`](Consumer::send) and
+/// [`close`](Consumer::close) work from any plain thread, no runtime needed. Async
+/// code uses [`send_async`](Task::send_async), [`flush_async`](Task::flush_async) and
+/// [`close_async`](Task::close_async) instead. Clones share one mailbox; the task
+/// keeps each sender's order.
+///
+/// The handle keeps the [lifecycle contract](Consumer#the-lifecycle-contract): every
+/// accepted item is delivered before the consumer's `close`; `close` through any clone
+/// closes for all, runs the consumer's `close` once and waits for it; a send after
+/// close or after a failure returns the error with the item back; a panic in the
+/// consumer becomes an [`ErrorKind::Panicked`] error that counts the undelivered
+/// items. Dropping the last clone closes and waits, like `close`.
+///
+/// # Runtime compatibility
+///
+/// Blocking calls (`send`, `send_all`, `flush`, `close`, dropping the last clone):
+///
+/// - outside any tokio runtime: block the thread;
+/// - inside a multi-thread runtime: work, via [`tokio::task::block_in_place`], so the
+///   worker's other tasks move to another thread while this one waits;
+/// - inside a current-thread runtime: return [`ErrorKind::Usage`] (with the item back)
+///   without waiting, because waiting could stall the runtime that runs the
+///   consumer. Dropping the last clone there starts the close without waiting for
+///   it. Use the `_async` methods in async code.
+///
+/// One case is not detected: inside a `tokio::task::LocalSet` on a multi-thread
+/// runtime, tokio forbids `block_in_place` and panics; use the `_async` methods there.
+///
+/// # Examples
+///
+/// ```
+/// use consumer::Consumer;
+///
+/// let mut task = consumer_coroutine::spawn(Vec::new())?;
+/// task.send(1)?; // from a plain thread: no runtime needed
+/// task.close()?;
+/// assert!(task.send(2).unwrap_err().error().is_closed());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct Task<T> {
+    inner: Arc<Inner<T>>,
+}
+
+struct Inner<T> {
+    tx: mpsc::Sender<Msg<T>>,
+    failure: Failure,
+    done: watch::Receiver<Outcome>,
+    name: Arc<str>,
+}
+
+impl<T> Task<T> {
+    pub(crate) fn new(
+        tx: mpsc::Sender<Msg<T>>,
+        failure: Failure,
+        done: watch::Receiver<Outcome>,
+        name: Arc<str>,
+    ) -> Task<T> {
+        Task {
+            inner: Arc::new(Inner {
+                tx,
+                failure,
+                done,
+                name,
+            }),
+        }
+    }
+
+    /// Sends one item, waiting (asynchronously) while the mailbox is full.
+    ///
+    /// Returns `Ok` once the item is in the mailbox; it will be delivered before the
+    /// consumer's `close`. After close or a failure, the error hands the item back.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let rt = tokio::runtime::Runtime::new()?;
+    /// rt.block_on(async {
+    ///     let task = consumer_coroutine::spawn(Vec::new())?;
+    ///     task.send_async(1).await?;
+    ///     task.close_async().await
+    /// })?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn send_async(&self, item: T) -> Result<(), SendError<T>> {
+        match self.inner.tx.send(Msg::Item(item)).await {
+            Ok(()) => Ok(()),
+            Err(e) => Err(self.inner.refused_msg(e.0)),
+        }
+    }
+
+    /// Waits until the consumer has handled every item sent before this call, then
+    /// calls its `flush` (a coroutine body answers as soon as it has received them).
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let rt = tokio::runtime::Runtime::new()?;
+    /// # rt.block_on(async {
+    /// let task = consumer_coroutine::spawn(Vec::new())?;
+    /// task.send_async(1).await?;
+    /// task.flush_async().await?; // the Vec has the 1 now
+    /// # task.close_async().await })?; Ok(()) }
+    /// ```
+    pub async fn flush_async(&self) -> Result<(), Error> {
+        let (reply, answer) = oneshot::channel();
+        if self.inner.tx.send(Msg::Flush(reply)).await.is_err() {
+            return Err(self.inner.why_stopped());
+        }
+        match answer.await {
+            Ok(outcome) => outcome,
+            Err(_) => Err(self.inner.why_stopped()),
+        }
+    }
+
+    /// Closes the consumer for every clone and waits until its `close` (or a
+    /// coroutine body's cleanup) has finished; returns how the run ended.
+    ///
+    /// Items accepted before the close are delivered first; sends from now on fail
+    /// with [`ErrorKind::Closed`]. Calling it again returns the same outcome.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let rt = tokio::runtime::Runtime::new()?;
+    /// # rt.block_on(async {
+    /// let task = consumer_coroutine::spawn(Vec::new())?;
+    /// task.close_async().await?;
+    /// task.close_async().await?; // harmless
+    /// # Ok::<(), consumer::Error>(()) })?; Ok(()) }
+    /// ```
+    pub async fn close_async(&self) -> Result<(), Error> {
+        // Refused when the run has already stopped: then there is nothing to close.
+        let _ = self.inner.tx.send(Msg::Close).await;
+        self.inner.outcome().await
+    }
+
+    /// Has the run ended (closed, failed, or its runtime gone)?
+    ///
+    /// ```
+    /// # use consumer::Consumer;
+    /// let mut task = consumer_coroutine::spawn(Vec::<u8>::new())?;
+    /// assert!(!task.is_finished());
+    /// task.close()?;
+    /// assert!(task.is_finished());
+    /// # Ok::<(), consumer::Error>(())
+    /// ```
+    pub fn is_finished(&self) -> bool {
+        self.inner.done.borrow().is_some() || self.inner.done.has_changed().is_err()
+    }
+}
+
+impl<T> Inner<T> {
+    fn why_stopped(&self) -> Error {
+        if let Some(e) = self.failure.get() {
+            return e.clone();
+        }
+        match &*self.done.borrow() {
+            Some(Err(e)) => e.clone(),
+            _ => Error::from(ErrorKind::Closed),
+        }
+    }
+
+    /// Waits for the run to end.
+    async fn outcome(&self) -> Result<(), Error> {
+        let mut done = self.done.clone();
+        match done.wait_for(Option::is_some).await {
+            Ok(outcome) => outcome.clone().unwrap_or(Ok(())),
+            Err(_) => Err(Error::new(
+                ErrorKind::Disconnected,
+                "the tokio runtime shut down before the consumer finished",
+            )),
+        }
+    }
+
+    /// A blocking send from `place`: no waiting while the mailbox has room.
+    fn send_from(&self, place: Place, item: T) -> Result<(), SendError<T>> {
+        let msg = match self.tx.try_send(Msg::Item(item)) {
+            Ok(()) => return Ok(()),
+            Err(TrySendError::Full(msg)) => msg,
+            Err(TrySendError::Closed(msg)) => return Err(self.refused_msg(msg)),
+        };
+        match place.wait(self.tx.send(msg)) {
+            Ok(()) => Ok(()),
+            Err(e) => Err(self.refused_msg(e.0)),
+        }
+    }
+
+    /// The error for an item the mailbox refused (the run's failure, its failed
+    /// outcome, or plain closed), with the item back.
+    fn refused_msg(&self, msg: Msg<T>) -> SendError<T> {
+        match msg {
+            Msg::Item(item) => SendError::new(item, self.why_stopped()),
+            Msg::Flush(_) | Msg::Close => unreachable!("only items are sent with an item"),
+        }
+    }
+}
+
+/// Where this thread may block for `what`, or `item` back with the reason it may not.
+fn place_for<T>(what: &str, item: T) -> Result<(Place, T), SendError<T>> {
+    match Place::here(what) {
+        Ok(place) => Ok((place, item)),
+        Err(e) => Err(SendError::new(item, e)),
+    }
+}
+
+impl<T> Consumer<T> for Task<T> {
+    fn send(&mut self, item: T) -> Result<(), SendError<T>> {
+        let (place, item) = place_for("send", item)?;
+        self.inner.send_from(place, item)
+    }
+
+    /// Checks the runtime context once, then sends each item as `send` does.
+    fn send_all<I>(&mut self, items: I) -> Result<(), SendError<T>>
+    where
+        I: IntoIterator<Item = T>,
+    {
+        let mut items = items.into_iter();
+        let Some(first) = items.next() else {
+            return Ok(());
+        };
+        let (place, first) = place_for("send_all", first)?;
+        self.inner.send_from(place, first)?;
+        items.try_for_each(|item| self.inner.send_from(place, item))
+    }
+
+    fn flush(&mut self) -> Result<(), Error> {
+        Place::here("flush")?.wait(self.flush_async())
+    }
+
+    fn close(&mut self) -> Result<(), Error> {
+        Place::here("close")?.wait(self.close_async())
+    }
+
+    fn name(&self) -> &str {
+        &self.inner.name
+    }
+}
+
+impl<T> Clone for Task<T> {
+    fn clone(&self) -> Self {
+        Task {
+            inner: Arc::clone(&self.inner),
+        }
+    }
+}
+
+impl<T> Drop for Inner<T> {
+    /// The last clone is gone: close as `close` would, and wait where this thread may.
+    /// Where it may not (a current-thread runtime), the mailbox ends when `tx` drops
+    /// and the task finishes the drain and the close on its own.
+    fn drop(&mut self) {
+        if let Ok(place) = Place::here("drop") {
+            let _ = place.wait(async {
+                let _ = self.tx.send(Msg::Close).await;
+                self.outcome().await
+            });
+        }
+    }
+}
+
+impl<T> fmt::Debug for Task<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Task")
+            .field("name", &self.inner.name)
+            .field("finished", &self.is_finished())
+            .finish()
+    }
+}

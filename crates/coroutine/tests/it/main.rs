@@ -1,0 +1,3 @@
+//! The coroutine runner's integration tests, one binary.
+
+mod conformance;
