@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use crate::cmd::{Result, cargo, root, step};
 
 /// Every `--runner` the countdown accepts, in the order `--runner all` runs them.
-const COUNTDOWN_RUNNERS: &[&str] = &["inline"];
+const COUNTDOWN_RUNNERS: &[&str] = &["inline", "coroutine"];
 
 /// What an example must print on stdout.
 enum Expect {
@@ -32,12 +32,22 @@ const CHECKS: &[Check] = &[
     Check {
         example: "countdown",
         args: &["--runner", "bogus"],
-        expect: Expect::Fails("unknown runner `bogus`; valid runners: all, inline"),
+        expect: Expect::Fails("unknown runner `bogus`; valid runners: all, inline, coroutine"),
     },
     Check {
         example: "countdown",
         args: &["--help"],
-        expect: Expect::Lines(&["usage: countdown [--runner all|inline"]),
+        expect: Expect::Lines(&["usage: countdown [--runner all|inline|coroutine]"]),
+    },
+    Check {
+        example: "coroutine",
+        args: &[],
+        expect: Expect::Exact(
+            "Receiving countdown\nT-minus 10\nT-minus 9\nT-minus 8\nT-minus 7\nT-minus 6\n\
+             T-minus 5\nT-minus 4\nT-minus 3\nT-minus 2\nT-minus 1\nKaboom!\n\
+             close returned after the cleanup\n\
+             send after close: consumer is closed (got Some(0) back)\n",
+        ),
     },
 ];
 
