@@ -35,13 +35,18 @@ use crate::Task;
 /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// let rt = tokio::runtime::Runtime::new()?;
 /// let (tx, mut rx) = tokio::sync::mpsc::channel(4);
-/// let task = rt.block_on(async { consumer_coroutine::Builder::new().spawn_async(Forward(tx)) })?;
-/// # use consumer::Consumer; let mut task = task;
-/// task.send(7)?;
-/// task.close()?;
+/// rt.block_on(async {
+///     let task = consumer_coroutine::Builder::new().spawn_async(Forward(tx))?;
+///     task.send_async(7).await?;
+///     task.close_async().await
+/// })?;
 /// assert_eq!(rx.blocking_recv(), Some(7));
 /// # Ok(()) }
 /// ```
+///
+/// A [`Task`] implements both traits; with both in scope, name the one you mean:
+/// `Consumer::send(&mut task, x)` blocks, `AsyncConsumer::send(&mut task, x).await`
+/// (or [`Task::send_async`]) awaits.
 pub trait AsyncConsumer<T> {
     /// Delivers one item. On failure the error hands the item back when it still exists.
     fn send(&mut self, item: T) -> impl Future<Output = Result<(), SendError<T>>> + Send;

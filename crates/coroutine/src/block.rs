@@ -121,7 +121,9 @@ mod tests {
 
     #[test]
     fn a_current_thread_runtime_refuses_blocking() {
-        let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
         let e = rt.block_on(async { Place::here("close") }).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Usage);
         assert!(e.to_string().contains("close_async"), "{e}");

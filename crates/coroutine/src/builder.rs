@@ -126,11 +126,14 @@ impl Builder {
         T: Send + 'static,
         C: Consumer<T> + Send + 'static,
     {
-        let name = self.name.clone().unwrap_or_else(|| consumer.name().to_owned());
+        let name = self
+            .name
+            .clone()
+            .unwrap_or_else(|| consumer.name().to_owned());
         match self.placement {
-            Placement::InLine => self.start(name, "in-line", |inbox| {
-                drive(inbox, AsAsync(consumer))
-            }),
+            Placement::InLine => {
+                self.start(name, "in-line", |inbox| drive(inbox, AsAsync(consumer)))
+            }
             Placement::BlockingPool => self.start(name, "blocking-pool", |inbox| {
                 on_blocking_pool(inbox, consumer)
             }),
@@ -147,7 +150,10 @@ impl Builder {
         T: Send + 'static,
         C: AsyncConsumer<T> + Send + 'static,
     {
-        let name = self.name.clone().unwrap_or_else(|| consumer.name().to_owned());
+        let name = self
+            .name
+            .clone()
+            .unwrap_or_else(|| consumer.name().to_owned());
         self.start(name, "in-line", |inbox| drive(inbox, consumer))
     }
 

@@ -46,27 +46,28 @@ pub(crate) type Failure = Arc<OnceLock<Error>>;
 /// # Examples
 ///
 /// ```
-/// let task = consumer_coroutine::coroutine(|mut inbox| async move {
+/// use consumer::{Consumer, Error, ErrorKind};
+///
+/// let mut task = consumer_coroutine::coroutine(|mut inbox| async move {
 ///     let mut sum = 0;
 ///     while let Some(n) = inbox.recv().await {
 ///         sum += n;
 ///     }
-///     assert_eq!(sum, 6);
+///     // The cleanup: runs before `close` returns, and may fail it.
+///     if sum == 6 { Ok(()) } else { Err(Error::new(ErrorKind::Other, "bad sum")) }
 /// })?;
 /// task.send_all([1, 2, 3])?;
 /// task.close()?;
-/// # use consumer::Consumer;
-/// # let mut task = task;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub struct Inbox<T> {
-    rx: Option<mpsc::Receiver<Msg<T>>>,
+    mailbox: Option<Mailbox<T>>,
     failure: Failure,
     /// Did the loop reach the end (or shut the mailbox after a failure)?
     ended: bool,
     /// Where a body's inbox hands its receiver back when dropped early, so the runner
     /// can count what was left unread.
-    park: Option<oneshot::Sender<mpsc::Receiver<Msg<T>>>>,
+    park: Option<oneshot::Sender<Mailbox<T>>>,
     /// Fires when the runtime drops the task that watches a blocking-pool run.
     stop: Option<oneshot::Receiver<()>>,
 }
@@ -74,7 +75,10 @@ pub struct Inbox<T> {
 impl<T> Inbox<T> {
     pub(crate) fn new(rx: mpsc::Receiver<Msg<T>>, failure: Failure) -> Inbox<T> {
         Inbox {
-            rx: Some(rx),
+            mailbox: Some(Mailbox {
+                rx,
+                batch: Vec::new(),
+            }),
             failure,
             ended: false,
             park: None,
@@ -98,7 +102,7 @@ impl<T> Inbox<T> {
         }
     }
 
-    pub(crate) fn set_park(&mut self, park: oneshot::Sender<mpsc::Receiver<Msg<T>>>) {
+    pub(crate) fn set_park(&mut self, park: oneshot::Sender<Mailbox<T>>) {
         self.park = Some(park);
     }
 
@@ -111,17 +115,19 @@ impl<T> Inbox<T> {
     }
 
     pub(crate) async fn next(&mut self) -> Event<T> {
-        let Inbox { rx, stop, .. } = self;
-        let Some(rx) = rx.as_mut() else {
+        let Inbox { mailbox, stop, .. } = self;
+        let Some(mailbox) = mailbox.as_mut() else {
             return Event::End;
         };
         let event = poll_fn(|cx| {
             loop {
-                match rx.poll_recv(cx) {
+                match mailbox.poll_msg(cx) {
                     Poll::Ready(Some(Msg::Item(item))) => return Poll::Ready(Event::Item(item)),
-                    Poll::Ready(Some(Msg::Flush(reply))) => return Poll::Ready(Event::Flush(reply)),
+                    Poll::Ready(Some(Msg::Flush(reply))) => {
+                        return Poll::Ready(Event::Flush(reply));
+                    }
                     // Shut the mailbox and keep going: what was accepted still comes.
-                    Poll::Ready(Some(Msg::Close)) => rx.close(),
+                    Poll::Ready(Some(Msg::Close)) => mailbox.rx.close(),
                     Poll::Ready(None) => return Poll::Ready(Event::End),
                     Poll::Pending => {
                         let abandoned = stop
@@ -148,25 +154,54 @@ impl<T> Inbox<T> {
     pub(crate) async fn fail(&mut self, error: Error) -> u64 {
         let _ = self.failure.set(error);
         self.ended = true;
-        match self.rx.as_mut() {
-            Some(rx) => drain(rx).await,
+        match self.mailbox.as_mut() {
+            Some(mailbox) => mailbox.drain().await,
             None => 0,
         }
     }
 }
 
-/// Shuts the mailbox and counts the items left in it. Sends in flight finish first
-/// (the receiver waits for their permits), so none is accepted and then lost.
-pub(crate) async fn drain<T>(rx: &mut mpsc::Receiver<Msg<T>>) -> u64 {
-    rx.close();
-    let mut unread = 0;
-    while let Some(msg) = rx.recv().await {
-        // A pending flush's reply is dropped: the flusher then reports why the run stopped.
-        if let Msg::Item(_) = msg {
-            unread += 1;
+/// How many messages the task takes from the channel at once. Taking a batch
+/// returns its slots to the senders in one step instead of one by one.
+const BATCH: usize = 128;
+
+/// The channel's receiver and the batch taken from it but not yet handed out.
+pub(crate) struct Mailbox<T> {
+    rx: mpsc::Receiver<Msg<T>>,
+    /// In reverse order, so that `pop` hands out the oldest.
+    batch: Vec<Msg<T>>,
+}
+
+impl<T> Mailbox<T> {
+    fn poll_msg(&mut self, cx: &mut std::task::Context<'_>) -> Poll<Option<Msg<T>>> {
+        if let Some(msg) = self.batch.pop() {
+            return Poll::Ready(Some(msg));
+        }
+        match self.rx.poll_recv_many(cx, &mut self.batch, BATCH) {
+            Poll::Ready(0) => Poll::Ready(None),
+            Poll::Ready(_) => {
+                self.batch.reverse();
+                Poll::Ready(self.batch.pop())
+            }
+            Poll::Pending => Poll::Pending,
         }
     }
-    unread
+
+    /// Shuts the mailbox and counts the items left in it. Sends in flight finish
+    /// first (the receiver waits for their permits), so none is accepted and then
+    /// lost. A pending flush's reply is dropped: the flusher then reports why the run
+    /// stopped.
+    pub(crate) async fn drain(&mut self) -> u64 {
+        fn count<T>(msg: Msg<T>) -> u64 {
+            u64::from(matches!(msg, Msg::Item(_)))
+        }
+        self.rx.close();
+        let mut unread: u64 = self.batch.drain(..).map(count).sum();
+        while let Some(msg) = self.rx.recv().await {
+            unread += count(msg);
+        }
+        unread
+    }
 }
 
 impl<T> Drop for Inbox<T> {
@@ -174,21 +209,23 @@ impl<T> Drop for Inbox<T> {
         if self.ended {
             return;
         }
-        let Some(rx) = self.rx.take() else { return };
+        let Some(mailbox) = self.mailbox.take() else {
+            return;
+        };
         // A body that ended early (returned or panicked): its runner counts what is left.
-        let rx = match self.park.take() {
-            Some(park) => match park.send(rx) {
+        let mailbox = match self.park.take() {
+            Some(park) => match park.send(mailbox) {
                 Ok(()) => return,
-                Err(rx) => rx,
+                Err(mailbox) => mailbox,
             },
-            None => rx,
+            None => mailbox,
         };
         // No runner to hand it to: the runtime is dropping this run.
         let _ = self.failure.set(Error::new(
             ErrorKind::Disconnected,
             "the tokio runtime shut down before the consumer finished",
         ));
-        drop(rx);
+        drop(mailbox);
     }
 }
 

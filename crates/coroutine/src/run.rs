@@ -7,10 +7,10 @@ use std::pin::pin;
 use std::task::Poll;
 
 use consumer::{Error, ErrorKind};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::oneshot;
 
 use crate::AsyncConsumer;
-use crate::inbox::{Event, Failure, Inbox, Msg, drain};
+use crate::inbox::{Event, Failure, Inbox, Mailbox};
 
 type Panic = Box<dyn Any + Send>;
 
@@ -138,7 +138,7 @@ mod sealed {
 /// failure, and items the body left unread are counted as undelivered.
 pub(crate) async fn watch_body<T, F>(
     body: F,
-    parked: oneshot::Receiver<mpsc::Receiver<Msg<T>>>,
+    parked: oneshot::Receiver<Mailbox<T>>,
     failure: Failure,
 ) -> Result<(), Error>
 where
@@ -151,14 +151,14 @@ where
     };
     // The body is gone; if it left its inbox open, the inbox handed the receiver back.
     let mut parked = parked;
-    let Ok(mut rx) = parked.try_recv() else {
+    let Ok(mut mailbox) = parked.try_recv() else {
         return result;
     };
     if let Err(e) = &result {
         // Recorded before the mailbox shuts, so racing senders get this error.
         let _ = failure.set(e.clone());
     }
-    let unread = drain(&mut rx).await;
+    let unread = mailbox.drain().await;
     match result {
         Err(e) => Err(e.with_undelivered(unread)),
         Ok(()) if unread > 0 => Err(Error::new(

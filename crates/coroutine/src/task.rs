@@ -137,7 +137,7 @@ impl<T> Task<T> {
     /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// # let rt = tokio::runtime::Runtime::new()?;
     /// # rt.block_on(async {
-    /// let task = consumer_coroutine::spawn(Vec::new())?;
+    /// let task = consumer_coroutine::spawn(Vec::<u8>::new())?;
     /// task.close_async().await?;
     /// task.close_async().await?; // harmless
     /// # Ok::<(), consumer::Error>(()) })?; Ok(()) }

@@ -8,8 +8,10 @@ use consumer_coroutine::Builder;
 use crate::support::multi_thread;
 
 /// What the body saw, in order, shared with the test.
-fn journal() -> (Arc<Mutex<Vec<String>>>, Arc<Mutex<Vec<String>>>) {
-    let j = Arc::new(Mutex::new(Vec::new()));
+type Journal = Arc<Mutex<Vec<String>>>;
+
+fn journal() -> (Journal, Journal) {
+    let j = Journal::default();
     (Arc::clone(&j), j)
 }
 
@@ -27,7 +29,10 @@ fn close_ends_the_inbox_and_waits_for_the_cleanup() {
     task.send_all([1, 2, 3]).unwrap();
     task.close().unwrap();
     // Checked at once: close returned after the cleanup ran.
-    assert_eq!(*seen.lock().unwrap(), ["got 1", "got 2", "got 3", "cleanup"]);
+    assert_eq!(
+        *seen.lock().unwrap(),
+        ["got 1", "got 2", "got 3", "cleanup"]
+    );
     let e = task.send(4).unwrap_err();
     assert_eq!((e.kind(), e.into_item()), (ErrorKind::Closed, Some(4)));
 }
@@ -82,10 +87,16 @@ fn a_panicking_body_is_reported_and_never_unwinds_into_senders() {
     .unwrap();
     task.send_all([1, 2, 3]).unwrap();
     let e = task.close().unwrap_err();
-    assert_eq!((e.kind(), e.message()), (ErrorKind::Panicked, Some("three")));
+    assert_eq!(
+        (e.kind(), e.message()),
+        (ErrorKind::Panicked, Some("three"))
+    );
     assert!(e.undelivered().is_some());
     let refused = task.send(4).unwrap_err();
-    assert_eq!((refused.kind(), refused.into_item()), (ErrorKind::Panicked, Some(4)));
+    assert_eq!(
+        (refused.kind(), refused.into_item()),
+        (ErrorKind::Panicked, Some(4))
+    );
 }
 
 #[test]

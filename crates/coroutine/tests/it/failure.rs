@@ -104,7 +104,10 @@ fn an_error_in_send_still_closes_the_consumer() {
 
 #[test]
 fn zero_capacity_is_a_usage_error() {
-    let e = Builder::new().capacity(0).spawn(Vec::<u8>::new()).unwrap_err();
+    let e = Builder::new()
+        .capacity(0)
+        .spawn(Vec::<u8>::new())
+        .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Usage);
 }
 

@@ -132,7 +132,9 @@ fn a_blocking_pool_consumer_may_block_on_the_next_stage() {
         let mut next = second.clone();
         let first = Builder::new()
             .capacity(2)
-            .spawn(try_from_fn(move |n: u32| next.send(n * 10).map_err(Into::into)))
+            .spawn(try_from_fn(move |n: u32| {
+                next.send(n * 10).map_err(Into::into)
+            }))
             .unwrap();
         for n in 0..100 {
             first.send_async(n).await.unwrap();
