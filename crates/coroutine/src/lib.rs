@@ -40,6 +40,8 @@
 //! stalls no other task. [`Placement::InLine`] runs it in the task itself, for
 //! consumers that never block. [`AsyncConsumer`]s (whose `send` awaits I/O) run in
 //! the task with [`Builder::spawn_async`]; [`AsAsync`] makes any `Consumer` one.
+//! A handle is also an `AsyncConsumer`, and [`Task::sink`] makes it a
+//! `futures::Sink`.
 //!
 //! # Coroutines that receive
 //!
@@ -108,12 +110,14 @@ mod block;
 mod builder;
 mod inbox;
 mod run;
+mod sink;
 mod task;
 
 pub use async_consumer::{AsAsync, AsyncConsumer};
 pub use builder::{Builder, DEFAULT_CAPACITY, Placement};
 pub use inbox::Inbox;
 pub use run::BodyResult;
+pub use sink::TaskSink;
 pub use task::Task;
 
 use std::future::Future;

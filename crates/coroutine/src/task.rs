@@ -43,6 +43,18 @@ pub(crate) type Outcome = Option<Result<(), Error>>;
 /// One case is not detected: inside a `tokio::task::LocalSet` on a multi-thread
 /// runtime, tokio forbids `block_in_place` and panics; use the `_async` methods there.
 ///
+/// # Thread safety
+///
+/// `Task<T>` is `Send + Sync + Clone + 'static` whenever `T: Send`, so it can be
+/// handed to threads and tasks, or registered with a [`consumer::Broadcast`]. Items
+/// cross threads, so they must be `Send`:
+///
+/// ```compile_fail
+/// use std::rc::Rc;
+///
+/// let task = consumer_coroutine::spawn(Vec::<Rc<u8>>::new()); // Rc is not Send
+/// ```
+///
 /// # Examples
 ///
 /// ```
@@ -160,6 +172,17 @@ impl<T> Task<T> {
     /// ```
     pub fn is_finished(&self) -> bool {
         self.inner.done.borrow().is_some() || self.inner.done.has_changed().is_err()
+    }
+}
+
+impl<T> Task<T> {
+    /// A sender of its own, for the [`Sink`](futures_sink::Sink) view.
+    pub(crate) fn sender(&self) -> mpsc::Sender<Msg<T>> {
+        self.inner.tx.clone()
+    }
+
+    pub(crate) fn why_stopped(&self) -> Error {
+        self.inner.why_stopped()
     }
 }
 

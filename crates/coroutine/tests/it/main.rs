@@ -4,5 +4,8 @@ mod conformance;
 mod coroutine;
 mod delivery;
 mod failure;
+mod handle;
 mod runtime_context;
+mod sink;
 mod support;
+mod tracing_span;
