@@ -43,6 +43,18 @@ impl Place {
         }
     }
 
+    /// Where a `Drop` may wait: only outside any runtime (or on our own blocking-pool
+    /// threads). A drop on a runtime's thread may come from the runtime's own
+    /// shutdown, dropping tasks one by one; waiting there for another task's end
+    /// could wait for a task that is only dropped after this one.
+    pub(crate) fn for_drop() -> Option<Place> {
+        if BLOCKING_THREAD.get() || Handle::try_current().is_err() {
+            Some(Place::Outside)
+        } else {
+            None
+        }
+    }
+
     /// Runs `f` to completion on this thread, blocking it while `f` is pending.
     pub(crate) fn wait<F: Future>(self, f: F) -> F::Output {
         match self {

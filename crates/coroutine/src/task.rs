@@ -37,8 +37,12 @@ pub(crate) type Outcome = Option<Result<(), Error>>;
 ///   worker's other tasks move to another thread while this one waits;
 /// - inside a current-thread runtime: return [`ErrorKind::Usage`] (with the item back)
 ///   without waiting, because waiting could stall the runtime that runs the
-///   consumer. Dropping the last clone there starts the close without waiting for
-///   it. Use the `_async` methods in async code.
+///   consumer. Use the `_async` methods in async code.
+///
+/// Dropping the last clone waits for the close only outside any runtime. On a
+/// runtime's thread it starts the close and returns: the drop may come from the
+/// runtime's own shutdown, where waiting for another task could hang. Call
+/// [`close_async`](Task::close_async) to wait there.
 ///
 /// One case is not detected: inside a `tokio::task::LocalSet` on a multi-thread
 /// runtime, tokio forbids `block_in_place` and panics; use the `_async` methods there.
@@ -282,11 +286,11 @@ impl<T> Clone for Task<T> {
 }
 
 impl<T> Drop for Inner<T> {
-    /// The last clone is gone: close as `close` would, and wait where this thread may.
-    /// Where it may not (a current-thread runtime), the mailbox ends when `tx` drops
-    /// and the task finishes the drain and the close on its own.
+    /// The last clone is gone: close as `close` would, and wait if this thread is
+    /// outside any runtime. Inside one, the mailbox ends when `tx` drops and the task
+    /// finishes the drain and the close on its own, unwaited.
     fn drop(&mut self) {
-        if let Ok(place) = Place::here("drop") {
+        if let Some(place) = Place::for_drop() {
             let _ = place.wait(async {
                 let _ = self.tx.send(Msg::Close).await;
                 self.outcome().await

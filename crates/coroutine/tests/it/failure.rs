@@ -7,7 +7,7 @@ use std::thread;
 use consumer::{Consumer, ErrorKind, SendError, from_fn};
 use consumer_coroutine::{Builder, Placement};
 
-use crate::support::{current_thread, multi_thread};
+use crate::support::{current_thread, multi_thread, watchdog};
 
 /// A fresh random number per run, printed so a failure can be replayed.
 fn random_below(n: u64) -> u64 {
@@ -144,4 +144,33 @@ fn a_runtime_dropped_before_running_the_task_is_reported() {
     assert_eq!(task.close().unwrap_err().kind(), ErrorKind::Disconnected);
     let e: SendError<u32> = task.send(1).unwrap_err();
     assert_eq!(e.into_item(), Some(1));
+}
+
+/// A task holding the last clone of another run's handle, dropped by the runtime's
+/// shutdown: the drop must not wait for the other run (which the same shutdown
+/// drops), so the shutdown finishes.
+#[test]
+fn a_runtime_shutdown_dropping_the_last_handle_does_not_hang() {
+    for placement in [Placement::InLine, Placement::BlockingPool] {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .build()
+            .unwrap();
+        let (held, is_held) = std::sync::mpsc::channel();
+        // The holder is spawned first and the run it holds second, so a shutdown
+        // that drops tasks in order reaches the holder first.
+        rt.spawn(async move {
+            let task = Builder::new()
+                .placement(placement)
+                .spawn(Vec::<u32>::new())
+                .unwrap();
+            task.send_async(1).await.unwrap();
+            held.send(()).unwrap();
+            std::future::pending::<()>().await;
+            drop(task);
+        });
+        is_held.recv().unwrap();
+        let _watchdog = watchdog("the runtime's shutdown");
+        drop(rt);
+    }
 }

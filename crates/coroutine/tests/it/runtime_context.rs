@@ -6,7 +6,7 @@ use std::sync::mpsc;
 use consumer::{Consumer, ErrorKind, Inline, from_fn, try_from_fn};
 use consumer_coroutine::{Builder, Placement};
 
-use crate::support::{HANG, current_thread, multi_thread};
+use crate::support::{HANG, current_thread, multi_thread, watchdog};
 
 #[test]
 fn blocking_calls_inside_a_current_thread_runtime_are_usage_errors() {
@@ -79,16 +79,8 @@ fn dropping_the_last_handle_in_a_current_thread_runtime_closes_without_waiting()
         drop(task); // must not block this thread
     });
     // The close completes as soon as the runtime runs again.
-    let (signal, hung) = mpsc::channel::<()>();
-    let watchdog = std::thread::spawn(move || {
-        if hung.recv_timeout(HANG) == Err(mpsc::RecvTimeoutError::Timeout) {
-            eprintln!("the consumer was never closed; aborting");
-            std::process::abort();
-        }
-    });
+    let _watchdog = watchdog("the consumer was never closed");
     rt.block_on(was_closed).expect("the consumer was closed");
-    drop(signal);
-    watchdog.join().unwrap();
 }
 
 /// The notes' point about blocking consumers: a consumer that blocks, on the default

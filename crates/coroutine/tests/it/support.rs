@@ -65,3 +65,30 @@ impl Consumer<(u32, u64)> for Ordered {
         Ok(())
     }
 }
+
+/// Aborts the test process if not dropped within [`HANG`]: a test that would hang
+/// fails the build instead of stalling it.
+pub(crate) struct Watchdog(
+    Option<std::sync::mpsc::Sender<()>>,
+    Option<std::thread::JoinHandle<()>>,
+);
+
+pub(crate) fn watchdog(what: &'static str) -> Watchdog {
+    let (done, hung) = std::sync::mpsc::channel::<()>();
+    let watcher = std::thread::spawn(move || {
+        if hung.recv_timeout(HANG) == Err(std::sync::mpsc::RecvTimeoutError::Timeout) {
+            eprintln!("hung for {HANG:?}: {what}; aborting");
+            std::process::abort();
+        }
+    });
+    Watchdog(Some(done), Some(watcher))
+}
+
+impl Drop for Watchdog {
+    fn drop(&mut self) {
+        drop(self.0.take());
+        if let Some(w) = self.1.take() {
+            let _ = w.join();
+        }
+    }
+}
