@@ -49,21 +49,49 @@ use crate::Task;
 /// (or [`Task::send_async`]) awaits.
 pub trait AsyncConsumer<T> {
     /// Delivers one item. On failure the error hands the item back when it still exists.
+    ///
+    /// ```
+    /// # use consumer_coroutine::{AsAsync, AsyncConsumer};
+    /// # let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    /// let mut v = AsAsync(Vec::new());
+    /// rt.block_on(AsyncConsumer::send(&mut v, 1)).unwrap();
+    /// assert_eq!(v.0, [1]);
+    /// ```
     fn send(&mut self, item: T) -> impl Future<Output = Result<(), SendError<T>>> + Send;
 
     /// No more items: finish up. Called once, after every item. The default does
     /// nothing.
+    ///
+    /// ```
+    /// # use consumer_coroutine::{AsAsync, AsyncConsumer};
+    /// # let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    /// let mut v = AsAsync(Vec::<u8>::new());
+    /// rt.block_on(AsyncConsumer::close(&mut v)).unwrap();
+    /// ```
     fn close(&mut self) -> impl Future<Output = Result<(), Error>> + Send {
         ready(Ok(()))
     }
 
     /// Pushes buffered items on. The default does nothing.
+    ///
+    /// ```
+    /// # use consumer_coroutine::{AsAsync, AsyncConsumer};
+    /// # let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    /// let mut v = AsAsync(Vec::<u8>::new());
+    /// rt.block_on(AsyncConsumer::flush(&mut v)).unwrap();
+    /// ```
     fn flush(&mut self) -> impl Future<Output = Result<(), Error>> + Send {
         ready(Ok(()))
     }
 
     /// A short name for logs and `tracing` spans: by default the type's name without
     /// its module path.
+    ///
+    /// ```
+    /// use consumer_coroutine::{AsAsync, AsyncConsumer};
+    ///
+    /// assert_eq!(AsyncConsumer::<u8>::name(&AsAsync(Vec::<u8>::new())), "Vec<u8>");
+    /// ```
     fn name(&self) -> &str {
         short_type_name(std::any::type_name::<Self>())
     }

@@ -15,6 +15,10 @@ use crate::task::Outcome;
 use crate::{AsAsync, AsyncConsumer, Task};
 
 /// The mailbox's default capacity, in items.
+///
+/// ```
+/// assert_eq!(consumer_coroutine::DEFAULT_CAPACITY, 1024);
+/// ```
 pub const DEFAULT_CAPACITY: usize = 1024;
 
 /// Where a synchronous consumer's `send` runs.
@@ -36,10 +40,21 @@ pub const DEFAULT_CAPACITY: usize = 1024;
 pub enum Placement {
     /// On a thread of the runtime's blocking pool (`spawn_blocking`), for the whole
     /// run: a blocking `send` stalls no task. Costs one pool thread per run.
+    ///
+    /// ```
+    /// assert_eq!(consumer_coroutine::Placement::default(), consumer_coroutine::Placement::BlockingPool);
+    /// ```
     #[default]
     BlockingPool,
     /// In the task itself, on a runtime worker: no extra thread, the fastest hand-off,
     /// but `send` must not block.
+    ///
+    /// ```
+    /// use consumer_coroutine::{Builder, Placement};
+    ///
+    /// Builder::new().placement(Placement::InLine).spawn(Vec::<u8>::new())?;
+    /// # Ok::<(), consumer::Error>(())
+    /// ```
     InLine,
 }
 
@@ -76,6 +91,11 @@ impl Default for Builder {
 impl Builder {
     /// The defaults: the consumer's own name, [`DEFAULT_CAPACITY`], the blocking
     /// pool, and the current runtime (or the shared one, see [`Builder::runtime`]).
+    ///
+    /// ```
+    /// let task = consumer_coroutine::Builder::new().spawn(Vec::<u8>::new())?;
+    /// # Ok::<(), consumer::Error>(())
+    /// ```
     pub fn new() -> Builder {
         Builder {
             name: None,
@@ -87,12 +107,29 @@ impl Builder {
 
     /// The name the handle reports and the `tracing` span carries, instead of the
     /// consumer's [`name`](Consumer::name).
+    ///
+    /// ```
+    /// use consumer::Consumer;
+    ///
+    /// let task = consumer_coroutine::Builder::new().name("audit").spawn(Vec::<u8>::new())?;
+    /// assert_eq!(Consumer::<u8>::name(&task), "audit");
+    /// # Ok::<(), consumer::Error>(())
+    /// ```
     pub fn name(mut self, name: impl Into<String>) -> Builder {
         self.name = Some(name.into());
         self
     }
 
     /// How many items the mailbox holds before senders wait; at least 1.
+    ///
+    /// ```
+    /// use consumer::ErrorKind;
+    /// use consumer_coroutine::Builder;
+    ///
+    /// assert!(Builder::new().capacity(1).spawn(Vec::<u8>::new()).is_ok());
+    /// let e = Builder::new().capacity(0).spawn(Vec::<u8>::new()).unwrap_err();
+    /// assert_eq!(e.kind(), ErrorKind::Usage);
+    /// ```
     pub fn capacity(mut self, capacity: usize) -> Builder {
         self.capacity = capacity;
         self
@@ -101,6 +138,13 @@ impl Builder {
     /// Where a synchronous consumer's `send` runs (ignored by
     /// [`spawn_async`](Builder::spawn_async) and [`coroutine`](Builder::coroutine),
     /// which always run in the task: awaiting does not block).
+    ///
+    /// ```
+    /// use consumer_coroutine::{Builder, Placement};
+    ///
+    /// let quick = Builder::new().placement(Placement::InLine).spawn(Vec::<u8>::new())?;
+    /// # Ok::<(), consumer::Error>(())
+    /// ```
     pub fn placement(mut self, placement: Placement) -> Builder {
         self.placement = placement;
         self
@@ -109,6 +153,18 @@ impl Builder {
     /// The runtime to run on. Without one: the runtime of the calling thread if it
     /// has one, else a multi-thread runtime that this crate starts once, on first
     /// use, and shares (its threads are named `consumer-coroutine`).
+    ///
+    /// ```
+    /// use consumer::Consumer;
+    ///
+    /// let rt = tokio::runtime::Builder::new_current_thread().build()?;
+    /// let mut task = consumer_coroutine::Builder::new()
+    ///     .runtime(rt.handle().clone())
+    ///     .spawn(Vec::new())?;
+    /// task.send(1)?; // into the mailbox; the runtime runs the task when driven
+    /// rt.block_on(task.close_async())?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn runtime(mut self, runtime: Handle) -> Builder {
         self.runtime = Some(runtime);
         self
@@ -116,6 +172,15 @@ impl Builder {
 
     /// Runs `consumer` as a task (on the blocking pool unless
     /// [`Placement::InLine`]) and returns its handle.
+    ///
+    /// ```
+    /// use consumer::Consumer;
+    ///
+    /// let mut task = consumer_coroutine::Builder::new().spawn(Vec::new())?;
+    /// task.send("one")?;
+    /// task.close()?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     ///
     /// # Errors
     ///
@@ -142,6 +207,16 @@ impl Builder {
 
     /// Runs an [`AsyncConsumer`] as a task, awaiting its `send` in the task.
     ///
+    /// ```
+    /// use consumer::Consumer;
+    /// use consumer_coroutine::{AsAsync, Builder};
+    ///
+    /// let mut task = Builder::new().spawn_async(AsAsync(Vec::new()))?;
+    /// task.send(1)?;
+    /// task.close()?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
     /// # Errors
     ///
     /// As [`spawn`](Builder::spawn).
@@ -159,6 +234,22 @@ impl Builder {
 
     /// Runs a coroutine that receives: `body` gets the [`Inbox`] and runs as a task;
     /// the handle sends into the inbox. See [`coroutine`](crate::coroutine()).
+    ///
+    /// ```
+    /// use consumer::Consumer;
+    ///
+    /// let mut task = consumer_coroutine::Builder::new()
+    ///     .name("printer")
+    ///     .capacity(8)
+    ///     .coroutine(|mut inbox| async move {
+    ///         while let Some(line) = inbox.recv().await {
+    ///             println!("{line}");
+    ///         }
+    ///     })?;
+    /// task.send("hello")?;
+    /// task.close()?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     ///
     /// # Errors
     ///

@@ -90,6 +90,18 @@ impl<T> Inbox<T> {
     ///
     /// A [`flush`](consumer::Consumer::flush) on the handle returns once the body has
     /// received every item sent before it.
+    ///
+    /// ```
+    /// use consumer::Consumer;
+    ///
+    /// let mut task = consumer_coroutine::coroutine(|mut inbox| async move {
+    ///     assert_eq!(inbox.recv().await, Some('a'));
+    ///     assert_eq!(inbox.recv().await, None); // closed and empty
+    /// })?;
+    /// task.send('a')?;
+    /// task.close()?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub async fn recv(&mut self) -> Option<T> {
         loop {
             match self.next().await {

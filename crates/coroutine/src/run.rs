@@ -113,6 +113,12 @@ async fn close<T, C: AsyncConsumer<T>>(consumer: &mut C) -> Result<(), Error> {
 /// ```
 pub trait BodyResult: sealed::Sealed {
     /// The outcome this stands for.
+    ///
+    /// ```
+    /// use consumer_coroutine::BodyResult;
+    ///
+    /// assert!(().into_result().is_ok());
+    /// ```
     fn into_result(self) -> Result<(), Error>;
 }
 

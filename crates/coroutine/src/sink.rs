@@ -61,6 +61,12 @@ enum State<T> {
 
 impl<T: Send + 'static> Task<T> {
     /// This handle as a [`Sink`] (see [`TaskSink`]); it counts as a clone.
+    ///
+    /// ```
+    /// let task = consumer_coroutine::spawn(Vec::<u8>::new())?;
+    /// let sink = task.sink();
+    /// # Ok::<(), consumer::Error>(())
+    /// ```
     pub fn sink(&self) -> TaskSink<T> {
         TaskSink {
             task: self.clone(),

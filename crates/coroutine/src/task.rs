@@ -26,7 +26,8 @@ pub(crate) type Outcome = Option<Result<(), Error>>;
 /// closes for all, runs the consumer's `close` once and waits for it; a send after
 /// close or after a failure returns the error with the item back; a panic in the
 /// consumer becomes an [`ErrorKind::Panicked`] error that counts the undelivered
-/// items. Dropping the last clone closes and waits, like `close`.
+/// items. Dropping the last clone closes, like `close` (waiting for it only outside a
+/// runtime: see below).
 ///
 /// # Runtime compatibility
 ///
