@@ -209,10 +209,24 @@ fn main() {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .build()
         .expect("a runtime");
-    async_producer(&rt);
-    thread_producer(&rt);
-    blocking_pool(&rt);
-    round_trip(&rt);
+    // `cargo bench --bench coroutine -- NAME` runs only the benchmarks whose
+    // function name contains NAME.
+    let filter: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with("--"))
+        .collect();
+    type Bench = fn(&Runtime);
+    let benches: [(&str, Bench); 4] = [
+        ("async_producer", async_producer),
+        ("thread_producer", thread_producer),
+        ("blocking_pool", blocking_pool),
+        ("round_trip", round_trip),
+    ];
+    for (name, bench) in benches {
+        if filter.is_empty() || filter.iter().any(|f| name.contains(f.as_str())) {
+            bench(&rt);
+        }
+    }
     // Leave a little time for the last tasks' threads before the runtime drops.
     rt.shutdown_timeout(Duration::from_secs(5));
 }

@@ -9,10 +9,11 @@ use tokio::sync::{mpsc, oneshot, watch};
 use tracing::Instrument;
 
 use crate::block::{as_blocking_thread, park_on};
-use crate::inbox::{Failure, Inbox};
-use crate::run::{BodyResult, drive, watch_body};
+use crate::control::Control;
+use crate::inbox::{Failure, Inbox, Requests};
+use crate::run::{AsyncTarget, BodyResult, SyncTarget, drive, watch_body};
 use crate::task::Outcome;
-use crate::{AsAsync, AsyncConsumer, Task};
+use crate::{AsyncConsumer, Task};
 
 /// The mailbox's default capacity, in items.
 ///
@@ -197,7 +198,7 @@ impl Builder {
             .unwrap_or_else(|| consumer.name().to_owned());
         match self.placement {
             Placement::InLine => {
-                self.start(name, "in-line", |inbox| drive(inbox, AsAsync(consumer)))
+                self.start(name, "in-line", |inbox| drive(inbox, SyncTarget(consumer)))
             }
             Placement::BlockingPool => self.start(name, "blocking-pool", |inbox| {
                 on_blocking_pool(inbox, consumer)
@@ -229,7 +230,7 @@ impl Builder {
             .name
             .clone()
             .unwrap_or_else(|| consumer.name().to_owned());
-        self.start(name, "in-line", |inbox| drive(inbox, consumer))
+        self.start(name, "in-line", |inbox| drive(inbox, AsyncTarget(consumer)))
     }
 
     /// Runs a coroutine that receives: `body` gets the [`Inbox`] and runs as a task;
@@ -265,8 +266,8 @@ impl Builder {
         self.start(name, "in-line", |mut inbox| {
             let (park, parked) = oneshot::channel();
             inbox.set_park(park);
-            let failure = inbox.failure();
-            watch_body(body(inbox), parked, failure)
+            let (failure, requests) = (inbox.failure(), inbox.requests());
+            watch_body(body(inbox), parked, failure, requests)
         })
     }
 
@@ -297,6 +298,7 @@ impl Builder {
         };
         let (tx, rx) = mpsc::channel(self.capacity);
         let failure: Failure = Arc::default();
+        let requests: Requests = Arc::new(Control::new());
         let (report, done) = watch::channel(None);
         let span = tracing::info_span!(
             "coroutine",
@@ -304,7 +306,7 @@ impl Builder {
             consumer = %name,
             placement,
         );
-        let run = run(Inbox::new(rx, Arc::clone(&failure)));
+        let run = run(Inbox::new(rx, Arc::clone(&failure), Arc::clone(&requests)));
         let reporter = Reporter(report);
         runtime.spawn(
             async move {
@@ -318,7 +320,7 @@ impl Builder {
             }
             .instrument(span),
         );
-        Ok(Task::new(tx, failure, done, Arc::from(name)))
+        Ok(Task::new(tx, requests, failure, done, Arc::from(name)))
     }
 }
 
@@ -352,7 +354,7 @@ where
     inbox.set_stop(stop);
     let span = tracing::Span::current();
     let job = tokio::task::spawn_blocking(move || {
-        span.in_scope(|| as_blocking_thread(|| park_on(drive(inbox, AsAsync(consumer)))))
+        span.in_scope(|| as_blocking_thread(|| park_on(drive(inbox, SyncTarget(consumer)))))
     });
     match job.await {
         Ok(outcome) => outcome,

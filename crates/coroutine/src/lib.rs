@@ -108,9 +108,11 @@
 mod async_consumer;
 mod block;
 mod builder;
+mod control;
 mod inbox;
 mod run;
 mod sink;
+mod sync;
 mod task;
 
 pub use async_consumer::{AsAsync, AsyncConsumer};

@@ -1,16 +1,16 @@
 //! The task side: the loop that feeds a consumer, and the watch over a coroutine body.
 
 use std::any::Any;
-use std::future::{Future, poll_fn};
+use std::future::{Future, poll_fn, ready};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::pin;
 use std::task::Poll;
 
-use consumer::{Error, ErrorKind};
+use consumer::{Consumer, Error, ErrorKind, SendError};
 use tokio::sync::oneshot;
 
 use crate::AsyncConsumer;
-use crate::inbox::{Event, Failure, Inbox, Mailbox};
+use crate::inbox::{Event, Failure, Inbox, Mailbox, Requests};
 
 type Panic = Box<dyn Any + Send>;
 
@@ -37,33 +37,73 @@ enum Stop {
 }
 
 /// Calls `make` and runs the future it returns, catching a panic in either: a
-/// consumer may panic while making its future (as [`AsAsync`](crate::AsAsync) does)
-/// or while it runs.
+/// consumer may panic while making its future or while it runs.
 async fn guarded<Fut: Future>(make: impl FnOnce() -> Fut) -> Result<Fut::Output, Panic> {
     let fut = catch_unwind(AssertUnwindSafe(make))?;
     catching(fut).await
 }
 
-/// Feeds `consumer` every item of `inbox`, in order, then closes it: the whole
+/// What the loop feeds: a consumer's three calls, each with its panic caught.
+pub(crate) trait Target<T> {
+    fn send(&mut self, item: T) -> impl Future<Output = Caught<(), SendError<T>>> + Send;
+    fn flush(&mut self) -> impl Future<Output = Caught<(), Error>> + Send;
+    fn close(&mut self) -> impl Future<Output = Caught<(), Error>> + Send;
+}
+
+/// A call's result, or the payload of its panic.
+pub(crate) type Caught<R, E> = Result<Result<R, E>, Panic>;
+
+/// A synchronous [`Consumer`]: each call runs at once, in the poll, so the loop pays
+/// for no future around it.
+pub(crate) struct SyncTarget<C>(pub(crate) C);
+
+impl<T: Send, C: Consumer<T> + Send> Target<T> for SyncTarget<C> {
+    fn send(&mut self, item: T) -> impl Future<Output = Caught<(), SendError<T>>> + Send {
+        ready(catch_unwind(AssertUnwindSafe(|| self.0.send(item))))
+    }
+    fn flush(&mut self) -> impl Future<Output = Caught<(), Error>> + Send {
+        ready(catch_unwind(AssertUnwindSafe(|| self.0.flush())))
+    }
+    fn close(&mut self) -> impl Future<Output = Caught<(), Error>> + Send {
+        ready(catch_unwind(AssertUnwindSafe(|| self.0.close())))
+    }
+}
+
+/// An [`AsyncConsumer`]: each call's future is polled under `catch_unwind`.
+pub(crate) struct AsyncTarget<C>(pub(crate) C);
+
+impl<T: Send, C: AsyncConsumer<T> + Send> Target<T> for AsyncTarget<C> {
+    fn send(&mut self, item: T) -> impl Future<Output = Caught<(), SendError<T>>> + Send {
+        guarded(|| self.0.send(item))
+    }
+    fn flush(&mut self) -> impl Future<Output = Caught<(), Error>> + Send {
+        guarded(|| self.0.flush())
+    }
+    fn close(&mut self) -> impl Future<Output = Caught<(), Error>> + Send {
+        guarded(|| self.0.close())
+    }
+}
+
+/// Feeds `target` every item of `inbox`, in order, then closes it: the whole
 /// [lifecycle contract](consumer::Consumer#the-lifecycle-contract) on the task side.
-pub(crate) async fn drive<T, C: AsyncConsumer<T>>(
+pub(crate) async fn drive<T, G: Target<T>>(
     mut inbox: Inbox<T>,
-    mut consumer: C,
+    mut target: G,
 ) -> Result<(), Error> {
     let stop = loop {
         match inbox.next().await {
-            Event::Item(item) => match guarded(|| consumer.send(item)).await {
+            Event::Item(item) => match target.send(item).await {
                 Ok(Ok(())) => {}
                 Ok(Err(e)) => break Stop::Failed(e.into_error()),
                 Err(p) => break Stop::Panicked(Error::from_panic(p.as_ref(), 0)),
             },
-            Event::Flush(reply) => match guarded(|| consumer.flush()).await {
+            Event::Flush(reply) => match target.flush().await {
                 Ok(outcome) => {
                     let _ = reply.send(outcome);
                 }
                 Err(p) => break Stop::Panicked(Error::from_panic(p.as_ref(), 0)),
             },
-            Event::End => return close(&mut consumer).await,
+            Event::End => return close(&mut target).await,
             Event::Abandoned => {
                 break Stop::Failed(Error::new(
                     ErrorKind::Disconnected,
@@ -77,7 +117,7 @@ pub(crate) async fn drive<T, C: AsyncConsumer<T>>(
             let undelivered = inbox.fail(e.clone()).await;
             // Its state is intact, so it still gets to finish up; the failure is
             // what the run reports.
-            let _ = close(&mut consumer).await;
+            let _ = close(&mut target).await;
             Err(e.with_undelivered(undelivered))
         }
         Stop::Panicked(e) => {
@@ -87,8 +127,9 @@ pub(crate) async fn drive<T, C: AsyncConsumer<T>>(
     }
 }
 
-async fn close<T, C: AsyncConsumer<T>>(consumer: &mut C) -> Result<(), Error> {
-    guarded(|| consumer.close())
+async fn close<T, G: Target<T>>(target: &mut G) -> Result<(), Error> {
+    target
+        .close()
         .await
         .unwrap_or_else(|p| Err(Error::from_panic(p.as_ref(), 0)))
 }
@@ -146,6 +187,7 @@ pub(crate) async fn watch_body<T, F>(
     body: F,
     parked: oneshot::Receiver<Mailbox<T>>,
     failure: Failure,
+    requests: Requests,
 ) -> Result<(), Error>
 where
     F: Future,
@@ -156,6 +198,7 @@ where
         Err(p) => Err(Error::from_panic(p.as_ref(), 0)),
     };
     // The body is gone; if it left its inbox open, the inbox handed the receiver back.
+    requests.shut();
     let mut parked = parked;
     let Ok(mut mailbox) = parked.try_recv() else {
         return result;

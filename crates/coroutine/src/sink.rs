@@ -12,7 +12,6 @@ use tokio::sync::mpsc::error::TrySendError;
 use tokio::sync::mpsc::{self, OwnedPermit};
 
 use crate::Task;
-use crate::inbox::Msg;
 
 type Boxed<O> = Pin<Box<dyn Future<Output = O> + Send>>;
 
@@ -52,9 +51,9 @@ pub struct TaskSink<T> {
 }
 
 enum State<T> {
-    Idle(mpsc::Sender<Msg<T>>),
-    Reserving(Boxed<Result<OwnedPermit<Msg<T>>, mpsc::error::SendError<()>>>),
-    Ready(OwnedPermit<Msg<T>>),
+    Idle(mpsc::Sender<T>),
+    Reserving(Boxed<Result<OwnedPermit<T>, mpsc::error::SendError<()>>>),
+    Ready(OwnedPermit<T>),
     Closing(Boxed<Result<(), Error>>),
     Done,
 }
@@ -114,7 +113,7 @@ impl<T: Send + 'static> Sink<T> for TaskSink<T> {
         let this = self.get_mut();
         match std::mem::replace(&mut this.state, State::Done) {
             State::Ready(permit) => {
-                this.state = State::Idle(permit.send(Msg::Item(item)));
+                this.state = State::Idle(permit.send(item));
                 Ok(())
             }
             other => {

@@ -8,7 +8,7 @@ use tokio::sync::mpsc::error::TrySendError;
 use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::block::Place;
-use crate::inbox::{Failure, Msg};
+use crate::inbox::{Failure, Requests};
 
 /// How a run ended; `None` while it runs.
 pub(crate) type Outcome = Option<Result<(), Error>>;
@@ -76,7 +76,8 @@ pub struct Task<T> {
 }
 
 struct Inner<T> {
-    tx: mpsc::Sender<Msg<T>>,
+    tx: mpsc::Sender<T>,
+    requests: Requests,
     failure: Failure,
     done: watch::Receiver<Outcome>,
     name: Arc<str>,
@@ -84,7 +85,8 @@ struct Inner<T> {
 
 impl<T> Task<T> {
     pub(crate) fn new(
-        tx: mpsc::Sender<Msg<T>>,
+        tx: mpsc::Sender<T>,
+        requests: Requests,
         failure: Failure,
         done: watch::Receiver<Outcome>,
         name: Arc<str>,
@@ -92,6 +94,7 @@ impl<T> Task<T> {
         Task {
             inner: Arc::new(Inner {
                 tx,
+                requests,
                 failure,
                 done,
                 name,
@@ -115,9 +118,9 @@ impl<T> Task<T> {
     /// # Ok(()) }
     /// ```
     pub async fn send_async(&self, item: T) -> Result<(), SendError<T>> {
-        match self.inner.tx.send(Msg::Item(item)).await {
+        match self.inner.tx.send(item).await {
             Ok(()) => Ok(()),
-            Err(e) => Err(self.inner.refused_msg(e.0)),
+            Err(e) => Err(self.inner.refused(e.0)),
         }
     }
 
@@ -134,9 +137,18 @@ impl<T> Task<T> {
     /// # task.close_async().await })?; Ok(()) }
     /// ```
     pub async fn flush_async(&self) -> Result<(), Error> {
+        let inner = &self.inner;
+        // Holding every place of the mailbox means every earlier item has been taken
+        // out by the task; it sees the request after handling the last of them.
+        let places = match inner.tx.reserve_many(inner.tx.max_capacity()).await {
+            Ok(places) => places,
+            Err(_) => return Err(inner.why_stopped()),
+        };
         let (reply, answer) = oneshot::channel();
-        if self.inner.tx.send(Msg::Flush(reply)).await.is_err() {
-            return Err(self.inner.why_stopped());
+        let posted = inner.requests.flush(reply);
+        drop(places);
+        if posted.is_err() {
+            return Err(inner.why_stopped());
         }
         match answer.await {
             Ok(outcome) => outcome,
@@ -160,8 +172,8 @@ impl<T> Task<T> {
     /// # Ok::<(), consumer::Error>(()) })?; Ok(()) }
     /// ```
     pub async fn close_async(&self) -> Result<(), Error> {
-        // Refused when the run has already stopped: then there is nothing to close.
-        let _ = self.inner.tx.send(Msg::Close).await;
+        // Ignored when the run has already ended: then there is nothing to close.
+        self.inner.requests.close();
         self.inner.outcome().await
     }
 
@@ -182,7 +194,7 @@ impl<T> Task<T> {
 
 impl<T> Task<T> {
     /// A sender of its own, for the [`Sink`](futures_sink::Sink) view.
-    pub(crate) fn sender(&self) -> mpsc::Sender<Msg<T>> {
+    pub(crate) fn sender(&self) -> mpsc::Sender<T> {
         self.inner.tx.clone()
     }
 
@@ -216,24 +228,21 @@ impl<T> Inner<T> {
 
     /// A blocking send from `place`: no waiting while the mailbox has room.
     fn send_from(&self, place: Place, item: T) -> Result<(), SendError<T>> {
-        let msg = match self.tx.try_send(Msg::Item(item)) {
+        let item = match self.tx.try_send(item) {
             Ok(()) => return Ok(()),
-            Err(TrySendError::Full(msg)) => msg,
-            Err(TrySendError::Closed(msg)) => return Err(self.refused_msg(msg)),
+            Err(TrySendError::Full(item)) => item,
+            Err(TrySendError::Closed(item)) => return Err(self.refused(item)),
         };
-        match place.wait(self.tx.send(msg)) {
+        match place.wait(self.tx.send(item)) {
             Ok(()) => Ok(()),
-            Err(e) => Err(self.refused_msg(e.0)),
+            Err(e) => Err(self.refused(e.0)),
         }
     }
 
     /// The error for an item the mailbox refused (the run's failure, its failed
     /// outcome, or plain closed), with the item back.
-    fn refused_msg(&self, msg: Msg<T>) -> SendError<T> {
-        match msg {
-            Msg::Item(item) => SendError::new(item, self.why_stopped()),
-            Msg::Flush(_) | Msg::Close => unreachable!("only items are sent with an item"),
-        }
+    fn refused(&self, item: T) -> SendError<T> {
+        SendError::new(item, self.why_stopped())
     }
 }
 
@@ -293,7 +302,7 @@ impl<T> Drop for Inner<T> {
     fn drop(&mut self) {
         if let Some(place) = Place::for_drop() {
             let _ = place.wait(async {
-                let _ = self.tx.send(Msg::Close).await;
+                self.requests.close();
                 self.outcome().await
             });
         }
