@@ -48,6 +48,20 @@ pub(crate) type Outcome = Option<Result<(), Error>>;
 /// One case is not detected: inside a `tokio::task::LocalSet` on a multi-thread
 /// runtime, tokio forbids `block_in_place` and panics; use the `_async` methods there.
 ///
+/// # Fairness
+///
+/// One mailbox, first in first out: each sender's items arrive in the order it sent
+/// them; items of different senders interleave in the order they entered the
+/// mailbox. Senders waiting for room are served in the order they started waiting
+/// (tokio's semaphore is fair), and so is a `flush`, which waits for the whole
+/// mailbox.
+///
+/// # Panics
+///
+/// Never for a panic in the consumer: that becomes an error. The one panic left is
+/// tokio's, for a blocking call inside a `LocalSet` on a multi-thread runtime (see
+/// below).
+///
 /// # Thread safety
 ///
 /// `Task<T>` is `Send + Sync + Clone + 'static` whenever `T: Send`, so it can be

@@ -14,24 +14,30 @@ fn four_producers_of_two_and_a_half_million_items_keep_order() {
     const PRODUCERS: u32 = 4;
     const ITEMS: u64 = 2_500_000;
     let rt = multi_thread();
-    let ordered = Ordered::new(PRODUCERS as usize);
-    let mut task = Builder::new()
-        .runtime(rt.handle().clone())
-        .placement(Placement::InLine)
-        .spawn(ordered.clone())
-        .unwrap();
-    let producers: Vec<_> = (0..PRODUCERS)
-        .map(|p| {
-            let mut task = task.clone();
-            thread::spawn(move || task.send_all((0..ITEMS).map(|seq| (p, seq))))
-        })
-        .collect();
-    for p in producers {
-        p.join().unwrap().unwrap();
+    for placement in [Placement::InLine, Placement::BlockingPool] {
+        let ordered = Ordered::new(PRODUCERS as usize);
+        let mut task = Builder::new()
+            .runtime(rt.handle().clone())
+            .placement(placement)
+            .spawn(ordered.clone())
+            .unwrap();
+        let producers: Vec<_> = (0..PRODUCERS)
+            .map(|p| {
+                let mut task = task.clone();
+                thread::spawn(move || task.send_all((0..ITEMS).map(|seq| (p, seq))))
+            })
+            .collect();
+        for p in producers {
+            p.join().unwrap().unwrap();
+        }
+        task.close().unwrap();
+        assert_eq!(
+            ordered.counts(),
+            vec![ITEMS; PRODUCERS as usize],
+            "{placement:?}"
+        );
+        assert!(ordered.is_closed());
     }
-    task.close().unwrap();
-    assert_eq!(ordered.counts(), vec![ITEMS; PRODUCERS as usize]);
-    assert!(ordered.is_closed());
 }
 
 /// Blocking sends from plain threads and async sends from tasks, into one handle at
