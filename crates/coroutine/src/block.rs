@@ -2,6 +2,7 @@
 
 use std::cell::Cell;
 use std::future::Future;
+use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::pin::pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
@@ -55,11 +56,40 @@ impl Place {
         }
     }
 
-    /// Runs `f` to completion on this thread, blocking it while `f` is pending.
-    pub(crate) fn wait<F: Future>(self, f: F) -> F::Output {
+    /// Runs the future that `make` returns to completion on this thread, blocking it
+    /// while the future is pending.
+    ///
+    /// On a multi-thread runtime this goes through `block_in_place`, which tokio
+    /// refuses, with a panic, in one place we cannot detect beforehand: a `LocalSet`.
+    /// That panic comes before `make` runs and before tokio changes any state, so it
+    /// is caught and becomes [`ErrorKind::Usage`]; whatever `make` would have taken
+    /// (an item) is still the caller's.
+    pub(crate) fn wait<F: Future>(
+        self,
+        what: &str,
+        make: impl FnOnce() -> F,
+    ) -> Result<F::Output, Error> {
         match self {
-            Place::Outside => park_on(f),
-            Place::MultiThread => tokio::task::block_in_place(|| park_on(f)),
+            Place::Outside => Ok(park_on(make())),
+            Place::MultiThread => {
+                let mut make = Some(make);
+                let run = || {
+                    let make = make.take().expect("block_in_place runs its closure once");
+                    park_on(make())
+                };
+                match catch_unwind(AssertUnwindSafe(|| tokio::task::block_in_place(run))) {
+                    Ok(output) => Ok(output),
+                    // Our closure never ran: tokio refused to block here.
+                    Err(_) if make.is_some() => Err(Error::new(
+                        ErrorKind::Usage,
+                        format!(
+                            "blocking `{what}` called where tokio forbids blocking (a LocalSet); \
+                             use `{what}_async(..).await` there"
+                        ),
+                    )),
+                    Err(payload) => resume_unwind(payload),
+                }
+            }
         }
     }
 }

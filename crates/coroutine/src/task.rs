@@ -45,8 +45,10 @@ pub(crate) type Outcome = Option<Result<(), Error>>;
 /// runtime's own shutdown, where waiting for another task could hang. Call
 /// [`close_async`](Task::close_async) to wait there.
 ///
-/// One case is not detected: inside a `tokio::task::LocalSet` on a multi-thread
-/// runtime, tokio forbids `block_in_place` and panics; use the `_async` methods there.
+/// Inside a `tokio::task::LocalSet` on a multi-thread runtime, tokio forbids
+/// `block_in_place`, which we cannot tell beforehand: a call there that has to wait
+/// returns [`ErrorKind::Usage`] too (the default panic hook still prints tokio's
+/// refusal, which is caught). Use the `_async` methods there.
 ///
 /// # Fairness
 ///
@@ -58,9 +60,8 @@ pub(crate) type Outcome = Option<Result<(), Error>>;
 ///
 /// # Panics
 ///
-/// Never for a panic in the consumer: that becomes an error. The one panic left is
-/// tokio's, for a blocking call inside a `LocalSet` on a multi-thread runtime (see
-/// below).
+/// Never: a panic in the consumer becomes an error, and so does a blocking call
+/// where it could deadlock (see below).
 ///
 /// # Thread safety
 ///
@@ -247,9 +248,15 @@ impl<T> Inner<T> {
             Err(TrySendError::Full(item)) => item,
             Err(TrySendError::Closed(item)) => return Err(self.refused(item)),
         };
-        match place.wait(self.tx.send(item)) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(self.refused(e.0)),
+        let mut slot = Some(item);
+        let sent = place.wait("send", || self.tx.send(slot.take().expect("taken once")));
+        match sent {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(self.refused(e.0)),
+            Err(refused) => Err(SendError::new(
+                slot.take().expect("not taken when refused"),
+                refused,
+            )),
         }
     }
 
@@ -289,11 +296,11 @@ impl<T> Consumer<T> for Task<T> {
     }
 
     fn flush(&mut self) -> Result<(), Error> {
-        Place::here("flush")?.wait(self.flush_async())
+        Place::here("flush")?.wait("flush", || self.flush_async())?
     }
 
     fn close(&mut self) -> Result<(), Error> {
-        Place::here("close")?.wait(self.close_async())
+        Place::here("close")?.wait("close", || self.close_async())?
     }
 
     fn name(&self) -> &str {
@@ -315,7 +322,7 @@ impl<T> Drop for Inner<T> {
     /// finishes the drain and the close on its own, unwaited.
     fn drop(&mut self) {
         if let Some(place) = Place::for_drop() {
-            let _ = place.wait(async {
+            let _ = place.wait("drop", || async {
                 self.requests.close();
                 self.outcome().await
             });

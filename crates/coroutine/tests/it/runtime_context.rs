@@ -140,3 +140,51 @@ fn a_blocking_pool_consumer_may_block_on_the_next_stage() {
         (0..100).map(|n| n * 10).collect::<Vec<_>>()
     );
 }
+
+/// A `LocalSet` on a multi-thread runtime forbids `block_in_place`; a blocking call
+/// that has to wait there is a usage error, not a panic, and hands the item back.
+#[test]
+fn blocking_calls_inside_a_local_set_are_usage_errors() {
+    let rt = multi_thread();
+    let seen = Inline::new(Vec::new()).shared();
+    let mut sink = seen.clone();
+    // The consumer holds its first item until the gate opens, so the mailbox fills.
+    let (open, gate) = mpsc::channel::<()>();
+    let mut opened = false;
+    let gated = try_from_fn(move |n: u32| {
+        if !opened {
+            gate.recv_timeout(HANG).map_err(consumer::Error::other)?;
+            opened = true;
+        }
+        sink.send(n).map_err(Into::into)
+    });
+    let local = tokio::task::LocalSet::new();
+    local.block_on(&rt, async {
+        let mut task = Builder::new().capacity(1).spawn(gated).unwrap();
+        // `close` always waits, so it meets tokio's refusal.
+        let e = task.close().unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Usage, "{e}");
+        assert!(e.to_string().contains("close_async"), "{e}");
+        // A send with room works without waiting; with the consumer held and one
+        // place, the third send at the latest has to wait, and is refused.
+        let mut refused = None;
+        for n in 0..3 {
+            if let Err(e) = task.send(n) {
+                assert_eq!(e.kind(), ErrorKind::Usage, "{e}");
+                refused = e.into_item();
+                break;
+            }
+        }
+        let refused = refused.expect("a send that must wait is refused");
+        open.send(()).unwrap();
+        for n in refused..3 {
+            task.send_async(n).await.unwrap();
+        }
+        task.close_async().await.unwrap();
+    });
+    assert_eq!(
+        seen.with(|v| v.clone()),
+        [0, 1, 2],
+        "nothing lost, in order"
+    );
+}
