@@ -155,6 +155,10 @@ impl Builder {
     /// has one, else a multi-thread runtime that this crate starts once, on first
     /// use, and shares (its threads are named `consumer-coroutine`).
     ///
+    /// A current-thread runtime runs the task only while something drives it
+    /// (`block_on`); until then the mailbox fills and a blocking `close` from another
+    /// thread waits.
+    ///
     /// ```
     /// use consumer::Consumer;
     ///
