@@ -6,7 +6,7 @@ use examples::{Countdown, countdown_items};
 type Run = fn() -> Result<(), Box<dyn std::error::Error>>;
 
 /// Every runner, in the order `--runner all` runs them.
-pub(crate) const RUNNERS: &[(&str, Run)] = &[("inline", inline)];
+pub(crate) const RUNNERS: &[(&str, Run)] = &[("inline", inline), ("coroutine", coroutine)];
 
 pub(crate) fn names() -> Vec<&'static str> {
     RUNNERS.iter().map(|(name, _)| *name).collect()
@@ -22,4 +22,10 @@ fn drive(mut handle: impl Consumer<u32>) -> Result<(), Box<dyn std::error::Error
 /// In the caller's thread, with the contract enforced.
 fn inline() -> Result<(), Box<dyn std::error::Error>> {
     drive(Inline::new(Countdown))
+}
+
+/// As a tokio task, fed from this plain thread: on the runtime's blocking pool (the
+/// default for a consumer whose `send` may block), on the crate's shared runtime.
+fn coroutine() -> Result<(), Box<dyn std::error::Error>> {
+    drive(consumer_coroutine::spawn(Countdown)?)
 }

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use crate::cmd::{Result, cargo, root, step};
 
 /// Every `--runner` the countdown accepts, in the order `--runner all` runs them.
-const COUNTDOWN_RUNNERS: &[&str] = &["inline"];
+const COUNTDOWN_RUNNERS: &[&str] = &["inline", "coroutine"];
 
 /// What an example must print on stdout.
 enum Expect {
@@ -30,14 +30,14 @@ struct Check {
 
 const CHECKS: &[Check] = &[
     Check {
-        example: "countdown",
-        args: &["--runner", "bogus"],
-        expect: Expect::Fails("unknown runner `bogus`; valid runners: all, inline"),
-    },
-    Check {
-        example: "countdown",
-        args: &["--help"],
-        expect: Expect::Lines(&["usage: countdown [--runner all|inline"]),
+        example: "coroutine",
+        args: &[],
+        expect: Expect::Exact(
+            "Receiving countdown\nT-minus 10\nT-minus 9\nT-minus 8\nT-minus 7\nT-minus 6\n\
+             T-minus 5\nT-minus 4\nT-minus 3\nT-minus 2\nT-minus 1\nKaboom!\n\
+             close returned after the cleanup\n\
+             send after close: consumer is closed (got Some(0) back)\n",
+        ),
     },
     Check {
         example: "race_condition",
@@ -108,6 +108,19 @@ pub(crate) fn run() -> Result {
         all.push_str(&format!("== {runner} ==\n{transcript}"));
     }
     check_one("countdown", &[], &Expect::Exact(leak(all)))?;
+    let names = COUNTDOWN_RUNNERS.join(", ");
+    let bogus = format!("unknown runner `bogus`; valid runners: all, {names}");
+    check_one(
+        "countdown",
+        &["--runner", "bogus"],
+        &Expect::Fails(leak(bogus)),
+    )?;
+    let usage = format!(
+        "usage: countdown [--runner all|{}",
+        COUNTDOWN_RUNNERS.join("|")
+    );
+    let usage: &'static [&str] = Box::leak(vec![leak(usage)].into_boxed_slice());
+    check_one("countdown", &["--help"], &Expect::Lines(usage))?;
     for c in CHECKS {
         check_one(c.example, c.args, &c.expect)?;
     }

@@ -1,0 +1,340 @@
+//! The handle: a [`Consumer`] that feeds a tokio task, blocking or async.
+
+use std::fmt;
+use std::sync::Arc;
+
+use consumer::{Consumer, Error, ErrorKind, SendError};
+use tokio::sync::mpsc::error::TrySendError;
+use tokio::sync::{mpsc, oneshot, watch};
+
+use crate::block::Place;
+use crate::inbox::{Failure, Requests};
+
+/// How a run ended; `None` while it runs.
+pub(crate) type Outcome = Option<Result<(), Error>>;
+
+/// A handle to a consumer (or coroutine body) running as a tokio task.
+///
+/// It is itself a [`Consumer`]: its blocking [`send`](Consumer::send) and
+/// [`close`](Consumer::close) work from any plain thread, no runtime needed. Async
+/// code uses [`send_async`](Task::send_async), [`flush_async`](Task::flush_async) and
+/// [`close_async`](Task::close_async) instead. Clones share one mailbox; the task
+/// keeps each sender's order.
+///
+/// The handle keeps the [lifecycle contract](Consumer#the-lifecycle-contract): every
+/// accepted item is delivered before the consumer's `close`; `close` through any clone
+/// closes for all, runs the consumer's `close` once and waits for it; a send after
+/// close or after a failure returns the error with the item back; a panic in the
+/// consumer becomes an [`ErrorKind::Panicked`] error that counts the undelivered
+/// items. Dropping the last clone closes, like `close` (waiting for it only outside a
+/// runtime: see below).
+///
+/// # Runtime compatibility
+///
+/// Blocking calls (`send`, `send_all`, `flush`, `close`, dropping the last clone):
+///
+/// - outside any tokio runtime: block the thread;
+/// - inside a multi-thread runtime: work, via [`tokio::task::block_in_place`], so the
+///   worker's other tasks move to another thread while this one waits;
+/// - inside a current-thread runtime: return [`ErrorKind::Usage`] (with the item back)
+///   without waiting, because waiting could stall the runtime that runs the
+///   consumer. Use the `_async` methods in async code.
+///
+/// Dropping the last clone waits for the close only outside any runtime. On a
+/// runtime's thread it starts the close and returns: the drop may come from the
+/// runtime's own shutdown, where waiting for another task could hang. Call
+/// [`close_async`](Task::close_async) to wait there.
+///
+/// Inside a `tokio::task::LocalSet` on a multi-thread runtime, tokio forbids
+/// `block_in_place`, which we cannot tell beforehand: a call there that has to wait
+/// returns [`ErrorKind::Usage`] too (the default panic hook still prints tokio's
+/// refusal, which is caught). Use the `_async` methods there.
+///
+/// # Fairness
+///
+/// One mailbox, first in first out: each sender's items arrive in the order it sent
+/// them; items of different senders interleave in the order they entered the
+/// mailbox. Senders waiting for room are served in the order they started waiting
+/// (tokio's semaphore is fair), and so is a `flush`, which waits for the whole
+/// mailbox.
+///
+/// # Panics
+///
+/// Never: a panic in the consumer becomes an error, and so does a blocking call
+/// where it could deadlock (see below).
+///
+/// # Thread safety
+///
+/// `Task<T>` is `Send + Sync + Clone + 'static` whenever `T: Send`, so it can be
+/// handed to threads and tasks, or registered with a [`consumer::Broadcast`]. Items
+/// cross threads, so they must be `Send`:
+///
+/// ```compile_fail
+/// use std::rc::Rc;
+///
+/// let task = consumer_coroutine::spawn(Vec::<Rc<u8>>::new()); // Rc is not Send
+/// ```
+///
+/// # Examples
+///
+/// ```
+/// use consumer::Consumer;
+///
+/// let mut task = consumer_coroutine::spawn(Vec::new())?;
+/// task.send(1)?; // from a plain thread: no runtime needed
+/// task.close()?;
+/// assert!(task.send(2).unwrap_err().error().is_closed());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct Task<T> {
+    inner: Arc<Inner<T>>,
+}
+
+struct Inner<T> {
+    tx: mpsc::Sender<T>,
+    requests: Requests,
+    failure: Failure,
+    done: watch::Receiver<Outcome>,
+    name: Arc<str>,
+}
+
+impl<T> Task<T> {
+    pub(crate) fn new(
+        tx: mpsc::Sender<T>,
+        requests: Requests,
+        failure: Failure,
+        done: watch::Receiver<Outcome>,
+        name: Arc<str>,
+    ) -> Task<T> {
+        Task {
+            inner: Arc::new(Inner {
+                tx,
+                requests,
+                failure,
+                done,
+                name,
+            }),
+        }
+    }
+
+    /// Sends one item, waiting (asynchronously) while the mailbox is full.
+    ///
+    /// Returns `Ok` once the item is in the mailbox; it will be delivered before the
+    /// consumer's `close`. After close or a failure, the error hands the item back.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let rt = tokio::runtime::Runtime::new()?;
+    /// rt.block_on(async {
+    ///     let task = consumer_coroutine::spawn(Vec::new())?;
+    ///     task.send_async(1).await?;
+    ///     task.close_async().await
+    /// })?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn send_async(&self, item: T) -> Result<(), SendError<T>> {
+        match self.inner.tx.send(item).await {
+            Ok(()) => Ok(()),
+            Err(e) => Err(self.inner.refused(e.0)),
+        }
+    }
+
+    /// Waits until the consumer has handled every item sent before this call, then
+    /// calls its `flush` (a coroutine body answers as soon as it has received them).
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let rt = tokio::runtime::Runtime::new()?;
+    /// # rt.block_on(async {
+    /// let task = consumer_coroutine::spawn(Vec::new())?;
+    /// task.send_async(1).await?;
+    /// task.flush_async().await?; // the Vec has the 1 now
+    /// # task.close_async().await })?; Ok(()) }
+    /// ```
+    pub async fn flush_async(&self) -> Result<(), Error> {
+        let inner = &self.inner;
+        // Holding every place of the mailbox means every earlier item has been taken
+        // out by the task; it sees the request after handling the last of them.
+        let places = match inner.tx.reserve_many(inner.tx.max_capacity()).await {
+            Ok(places) => places,
+            Err(_) => return Err(inner.why_stopped()),
+        };
+        let (reply, answer) = oneshot::channel();
+        let posted = inner.requests.flush(reply);
+        drop(places);
+        if posted.is_err() {
+            return Err(inner.why_stopped());
+        }
+        match answer.await {
+            Ok(outcome) => outcome,
+            Err(_) => Err(self.inner.why_stopped()),
+        }
+    }
+
+    /// Closes the consumer for every clone and waits until its `close` (or a
+    /// coroutine body's cleanup) has finished; returns how the run ended.
+    ///
+    /// Items accepted before the close are delivered first; sends from now on fail
+    /// with [`ErrorKind::Closed`]. Calling it again returns the same outcome.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let rt = tokio::runtime::Runtime::new()?;
+    /// # rt.block_on(async {
+    /// let task = consumer_coroutine::spawn(Vec::<u8>::new())?;
+    /// task.close_async().await?;
+    /// task.close_async().await?; // harmless
+    /// # Ok::<(), consumer::Error>(()) })?; Ok(()) }
+    /// ```
+    pub async fn close_async(&self) -> Result<(), Error> {
+        // Ignored when the run has already ended: then there is nothing to close.
+        self.inner.requests.close();
+        self.inner.outcome().await
+    }
+
+    /// Has the run ended (closed, failed, or its runtime gone)?
+    ///
+    /// ```
+    /// # use consumer::Consumer;
+    /// let mut task = consumer_coroutine::spawn(Vec::<u8>::new())?;
+    /// assert!(!task.is_finished());
+    /// task.close()?;
+    /// assert!(task.is_finished());
+    /// # Ok::<(), consumer::Error>(())
+    /// ```
+    pub fn is_finished(&self) -> bool {
+        self.inner.done.borrow().is_some() || self.inner.done.has_changed().is_err()
+    }
+}
+
+impl<T> Task<T> {
+    /// A sender of its own, for the [`Sink`](futures_sink::Sink) view.
+    pub(crate) fn sender(&self) -> mpsc::Sender<T> {
+        self.inner.tx.clone()
+    }
+
+    pub(crate) fn why_stopped(&self) -> Error {
+        self.inner.why_stopped()
+    }
+}
+
+impl<T> Inner<T> {
+    fn why_stopped(&self) -> Error {
+        if let Some(e) = self.failure.get() {
+            return e.clone();
+        }
+        match &*self.done.borrow() {
+            Some(Err(e)) => e.clone(),
+            _ => Error::from(ErrorKind::Closed),
+        }
+    }
+
+    /// Waits for the run to end.
+    async fn outcome(&self) -> Result<(), Error> {
+        let mut done = self.done.clone();
+        match done.wait_for(Option::is_some).await {
+            Ok(outcome) => outcome.clone().unwrap_or(Ok(())),
+            Err(_) => Err(Error::new(
+                ErrorKind::Disconnected,
+                "the tokio runtime shut down before the consumer finished",
+            )),
+        }
+    }
+
+    /// A blocking send from `place`: no waiting while the mailbox has room.
+    fn send_from(&self, place: Place, item: T) -> Result<(), SendError<T>> {
+        let item = match self.tx.try_send(item) {
+            Ok(()) => return Ok(()),
+            Err(TrySendError::Full(item)) => item,
+            Err(TrySendError::Closed(item)) => return Err(self.refused(item)),
+        };
+        let mut slot = Some(item);
+        let sent = place.wait("send", || self.tx.send(slot.take().expect("taken once")));
+        match sent {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(self.refused(e.0)),
+            Err(refused) => Err(SendError::new(
+                slot.take().expect("not taken when refused"),
+                refused,
+            )),
+        }
+    }
+
+    /// The error for an item the mailbox refused (the run's failure, its failed
+    /// outcome, or plain closed), with the item back.
+    fn refused(&self, item: T) -> SendError<T> {
+        SendError::new(item, self.why_stopped())
+    }
+}
+
+/// Where this thread may block for `what`, or `item` back with the reason it may not.
+fn place_for<T>(what: &str, item: T) -> Result<(Place, T), SendError<T>> {
+    match Place::here(what) {
+        Ok(place) => Ok((place, item)),
+        Err(e) => Err(SendError::new(item, e)),
+    }
+}
+
+impl<T> Consumer<T> for Task<T> {
+    fn send(&mut self, item: T) -> Result<(), SendError<T>> {
+        let (place, item) = place_for("send", item)?;
+        self.inner.send_from(place, item)
+    }
+
+    /// Checks the runtime context once, then sends each item as `send` does.
+    fn send_all<I>(&mut self, items: I) -> Result<(), SendError<T>>
+    where
+        I: IntoIterator<Item = T>,
+    {
+        let mut items = items.into_iter();
+        let Some(first) = items.next() else {
+            return Ok(());
+        };
+        let (place, first) = place_for("send_all", first)?;
+        self.inner.send_from(place, first)?;
+        items.try_for_each(|item| self.inner.send_from(place, item))
+    }
+
+    fn flush(&mut self) -> Result<(), Error> {
+        Place::here("flush")?.wait("flush", || self.flush_async())?
+    }
+
+    fn close(&mut self) -> Result<(), Error> {
+        Place::here("close")?.wait("close", || self.close_async())?
+    }
+
+    fn name(&self) -> &str {
+        &self.inner.name
+    }
+}
+
+impl<T> Clone for Task<T> {
+    fn clone(&self) -> Self {
+        Task {
+            inner: Arc::clone(&self.inner),
+        }
+    }
+}
+
+impl<T> Drop for Inner<T> {
+    /// The last clone is gone: close as `close` would, and wait if this thread is
+    /// outside any runtime. Inside one, the mailbox ends when `tx` drops and the task
+    /// finishes the drain and the close on its own, unwaited.
+    fn drop(&mut self) {
+        if let Some(place) = Place::for_drop() {
+            let _ = place.wait("drop", || async {
+                self.requests.close();
+                self.outcome().await
+            });
+        }
+    }
+}
+
+impl<T> fmt::Debug for Task<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Task")
+            .field("name", &self.inner.name)
+            .field("finished", &self.is_finished())
+            .finish()
+    }
+}

@@ -1,0 +1,11 @@
+//! The coroutine runner's integration tests, one binary.
+
+mod conformance;
+mod coroutine;
+mod delivery;
+mod failure;
+mod handle;
+mod runtime_context;
+mod sink;
+mod support;
+mod tracing_span;

@@ -1,0 +1,94 @@
+//! What the tests share: runtimes, an order-checking consumer, a watchdog.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use consumer::{Consumer, Error, ErrorKind, SendError};
+use tokio::runtime::Runtime;
+
+pub(crate) fn multi_thread() -> Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()
+        .expect("a runtime")
+}
+
+pub(crate) fn current_thread() -> Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("a runtime")
+}
+
+/// The longest any test waits for a signal before declaring a hang.
+pub(crate) const HANG: Duration = Duration::from_secs(60);
+
+/// Checks that each producer's items `(producer, seq)` arrive as 0, 1, 2, ... and
+/// records how many arrived; fails (without panicking) at the first one out of order.
+#[derive(Debug, Clone)]
+pub(crate) struct Ordered {
+    next: Arc<Mutex<Vec<u64>>>,
+    closed: Arc<Mutex<bool>>,
+}
+
+impl Ordered {
+    pub(crate) fn new(producers: usize) -> Ordered {
+        Ordered {
+            next: Arc::new(Mutex::new(vec![0; producers])),
+            closed: Arc::default(),
+        }
+    }
+
+    /// Items received per producer so far.
+    pub(crate) fn counts(&self) -> Vec<u64> {
+        self.next.lock().unwrap().clone()
+    }
+
+    pub(crate) fn is_closed(&self) -> bool {
+        *self.closed.lock().unwrap()
+    }
+}
+
+impl Consumer<(u32, u64)> for Ordered {
+    fn send(&mut self, (p, seq): (u32, u64)) -> Result<(), SendError<(u32, u64)>> {
+        let mut next = self.next.lock().unwrap();
+        let want = &mut next[p as usize];
+        if seq != *want {
+            let msg = format!("producer {p}: got item {seq}, expected {want}");
+            return Err(SendError::new((p, seq), Error::new(ErrorKind::Other, msg)));
+        }
+        *want += 1;
+        Ok(())
+    }
+
+    fn close(&mut self) -> Result<(), Error> {
+        *self.closed.lock().unwrap() = true;
+        Ok(())
+    }
+}
+
+/// Aborts the test process if not dropped within [`HANG`]: a test that would hang
+/// fails the build instead of stalling it.
+pub(crate) struct Watchdog(
+    Option<std::sync::mpsc::Sender<()>>,
+    Option<std::thread::JoinHandle<()>>,
+);
+
+pub(crate) fn watchdog(what: &'static str) -> Watchdog {
+    let (done, hung) = std::sync::mpsc::channel::<()>();
+    let watcher = std::thread::spawn(move || {
+        if hung.recv_timeout(HANG) == Err(std::sync::mpsc::RecvTimeoutError::Timeout) {
+            eprintln!("hung for {HANG:?}: {what}; aborting");
+            std::process::abort();
+        }
+    });
+    Watchdog(Some(done), Some(watcher))
+}
+
+impl Drop for Watchdog {
+    fn drop(&mut self) {
+        drop(self.0.take());
+        if let Some(w) = self.1.take() {
+            let _ = w.join();
+        }
+    }
+}
