@@ -56,8 +56,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let t2 = thread::Builder::new()
         .name("countdown-fn".into())
         .spawn(|| countdown(3))?;
-    println!("name: {}", t2.thread().name().unwrap_or("unnamed"));
+    let name = t2.thread().name().unwrap_or("unnamed").to_owned();
     t2.join().map_err(|_| "countdown panicked")?;
+    // Printed after the join, so it cannot interleave with the thread's own lines.
+    println!("name: {name}");
 
     println!("== is_alive(): is_finished() on the handle");
     let (release, wait) = mpsc::channel::<()>();
