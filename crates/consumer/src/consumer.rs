@@ -31,7 +31,10 @@ use crate::{Error, ErrorKind, SendError};
 ///    does not, and the consumer is never called again. A panic never crosses into a
 ///    producer's thread.
 /// 6. **Drop.** Dropping the last handle of a runner without calling `close` closes it
-///    as `close` would, ignoring the outcome. Call `close` to see the outcome.
+///    as `close` would, ignoring the outcome, and waits for that close — except where
+///    waiting could deadlock (on an async runtime's own thread), where a runner may
+///    start the close without waiting and must say so. Call `close` to see the outcome.
+///    A runner may also offer an explicit opt-out (a *daemon*), documented as such.
 ///
 /// A plain value used directly (a `Vec`, a closure, your own struct) is just a method
 /// call: it keeps whatever promises its own code keeps. Wrap it in
@@ -115,12 +118,23 @@ pub trait Consumer<T> {
     /// assert_eq!(Consumer::<u8>::name(&Vec::<u8>::new()), "Vec<u8>");
     /// ```
     fn name(&self) -> &str {
-        short_type_name(std::any::type_name::<Self>())
+        short_type_name::<Self>()
     }
 }
 
-/// `alloc::vec::Vec<u8>` → `Vec<u8>`; `my::Countdown` → `Countdown`.
-pub(crate) fn short_type_name(full: &'static str) -> &'static str {
+/// `T`'s name without its module path: `alloc::vec::Vec<u8>` → `Vec<u8>`,
+/// `my::Countdown` → `Countdown`. What [`Consumer::name`] returns by default; for
+/// other traits that name consumers the same way.
+///
+/// ```
+/// assert_eq!(consumer::short_type_name::<Vec<u8>>(), "Vec<u8>");
+/// assert_eq!(consumer::short_type_name::<std::time::Duration>(), "Duration");
+/// ```
+pub fn short_type_name<T: ?Sized>() -> &'static str {
+    shorten(std::any::type_name::<T>())
+}
+
+fn shorten(full: &'static str) -> &'static str {
     let head = full.find('<').unwrap_or(full.len());
     let start = full[..head].rfind("::").map_or(0, |i| i + 2);
     &full[start..]

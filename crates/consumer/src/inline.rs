@@ -249,7 +249,7 @@ impl<T, C: Consumer<T>> Consumer<T> for Shared<C> {
     }
     fn name(&self) -> &str {
         // The name cannot borrow through the lock; the type's name serves.
-        crate::consumer::short_type_name(std::any::type_name::<C>())
+        crate::short_type_name::<C>()
     }
 }
 

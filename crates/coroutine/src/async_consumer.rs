@@ -93,16 +93,8 @@ pub trait AsyncConsumer<T> {
     /// assert_eq!(AsyncConsumer::<u8>::name(&AsAsync(Vec::<u8>::new())), "Vec<u8>");
     /// ```
     fn name(&self) -> &str {
-        short_type_name(std::any::type_name::<Self>())
+        consumer::short_type_name::<Self>()
     }
-}
-
-/// `alloc::vec::Vec<u8>` → `Vec<u8>`; `my::Forward` → `Forward` (as the core crate
-/// names consumers).
-fn short_type_name(full: &'static str) -> &'static str {
-    let head = full.find('<').unwrap_or(full.len());
-    let start = full[..head].rfind("::").map_or(0, |i| i + 2);
-    &full[start..]
 }
 
 /// Any [`Consumer`] seen as an [`AsyncConsumer`]: each call runs at once and its
