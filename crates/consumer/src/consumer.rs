@@ -224,11 +224,11 @@ mod tests {
 
     #[test]
     fn short_names() {
-        assert_eq!(short_type_name("alloc::vec::Vec<u8>"), "Vec<u8>");
-        assert_eq!(short_type_name("a::b::Countdown"), "Countdown");
-        assert_eq!(short_type_name("Plain"), "Plain");
+        assert_eq!(shorten("alloc::vec::Vec<u8>"), "Vec<u8>");
+        assert_eq!(shorten("a::b::Countdown"), "Countdown");
+        assert_eq!(shorten("Plain"), "Plain");
         assert_eq!(
-            short_type_name("x::Map<y::Countdown, z::F>"),
+            shorten("x::Map<y::Countdown, z::F>"),
             "Map<y::Countdown, z::F>"
         );
     }
