@@ -6,7 +6,7 @@ use examples::{Countdown, countdown_items};
 type Run = fn() -> Result<(), Box<dyn std::error::Error>>;
 
 /// Every runner, in the order `--runner all` runs them.
-pub(crate) const RUNNERS: &[(&str, Run)] = &[("inline", inline)];
+pub(crate) const RUNNERS: &[(&str, Run)] = &[("inline", inline), ("thread", thread)];
 
 pub(crate) fn names() -> Vec<&'static str> {
     RUNNERS.iter().map(|(name, _)| *name).collect()
@@ -22,4 +22,9 @@ fn drive(mut handle: impl Consumer<u32>) -> Result<(), Box<dyn std::error::Error
 /// In the caller's thread, with the contract enforced.
 fn inline() -> Result<(), Box<dyn std::error::Error>> {
     drive(Inline::new(Countdown))
+}
+
+/// In its own OS thread, behind a bounded mailbox (the notes' `ConsumerThread`).
+fn thread() -> Result<(), Box<dyn std::error::Error>> {
+    drive(consumer_thread::spawn(Countdown).into_handle())
 }

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use crate::cmd::{Result, cargo, root, step};
 
 /// Every `--runner` the countdown accepts, in the order `--runner all` runs them.
-const COUNTDOWN_RUNNERS: &[&str] = &["inline"];
+const COUNTDOWN_RUNNERS: &[&str] = &["inline", "thread"];
 
 /// What an example must print on stdout.
 enum Expect {
@@ -32,12 +32,12 @@ const CHECKS: &[Check] = &[
     Check {
         example: "countdown",
         args: &["--runner", "bogus"],
-        expect: Expect::Fails("unknown runner `bogus`; valid runners: all, inline"),
+        expect: Expect::Fails("unknown runner `bogus`; valid runners: all, inline, thread"),
     },
     Check {
         example: "countdown",
         args: &["--help"],
-        expect: Expect::Lines(&["usage: countdown [--runner all|inline"]),
+        expect: Expect::Lines(&["usage: countdown [--runner all|inline|thread"]),
     },
 ];
 

@@ -1,0 +1,3 @@
+//! Benchmarks of the thread runner against a raw crossbeam channel.
+
+fn main() {}
