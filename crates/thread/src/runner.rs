@@ -28,9 +28,12 @@ pub const BATCH: usize = 256;
 const QUIET_POLL: Duration = Duration::from_micros(200);
 
 /// What travels through the mailbox.
+///
+/// The batch is boxed to keep the message small: for a `u64` this is 16 bytes, and a
+/// mailbox slot's size shows in the throughput of small items across cores.
 enum Msg<T> {
     One(T),
-    Batch(Vec<T>),
+    Batch(Box<Vec<T>>),
     Flush,
     Close,
 }
@@ -401,6 +404,66 @@ impl<C, T> Runner<C, T> {
     }
 }
 
+/// The sending methods the [`Consumer`] impl would otherwise shadow (it takes
+/// `&mut self`): so that `runner.send(x)` works on a shared `Runner`, as on a handle.
+impl<C, T> Runner<C, T> {
+    /// As [`Handle::send`].
+    ///
+    /// ```
+    /// use consumer::Consumer; // its `send` takes `&mut self`; this one does not
+    ///
+    /// let r = consumer_thread::spawn(Vec::new());
+    /// r.send(1)?;
+    /// assert_eq!(r.join()?, [1]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[inline]
+    pub fn send(&self, item: T) -> Result<(), SendError<T>> {
+        self.handle.send(item)
+    }
+
+    /// As [`Handle::send_all`].
+    ///
+    /// ```
+    /// use consumer::Consumer;
+    ///
+    /// let r = consumer_thread::spawn(Vec::new());
+    /// r.send_all(1..=3)?;
+    /// assert_eq!(r.join()?, [1, 2, 3]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn send_all<I: IntoIterator<Item = T>>(&self, items: I) -> Result<(), SendError<T>> {
+        self.handle.send_all(items)
+    }
+
+    /// As [`Handle::flush`].
+    ///
+    /// ```
+    /// use consumer::Consumer;
+    ///
+    /// let r = consumer_thread::spawn(Vec::<u8>::new());
+    /// r.flush()?;
+    /// # Ok::<(), consumer::Error>(())
+    /// ```
+    pub fn flush(&self) -> Result<(), Error> {
+        self.handle.flush()
+    }
+
+    /// As [`Handle::close`]; [`join`](Runner::join) also hands the consumer back.
+    ///
+    /// ```
+    /// use consumer::Consumer;
+    ///
+    /// let r = consumer_thread::spawn(Vec::<u8>::new());
+    /// r.close()?;
+    /// assert!(r.is_finished());
+    /// # Ok::<(), consumer::Error>(())
+    /// ```
+    pub fn close(&self) -> Result<(), Error> {
+        self.handle.close_and_wait()
+    }
+}
+
 impl<C, T> Deref for Runner<C, T> {
     type Target = Handle<T>;
 
@@ -602,7 +665,7 @@ impl<T> Handle<T> {
                 1 => self
                     .tx
                     .send(Msg::One(batch.into_iter().next().expect("one"))),
-                _ => self.tx.send(Msg::Batch(batch)),
+                _ => self.tx.send(Msg::Batch(Box::new(batch))),
             };
             drop(pass);
             sent.map_err(|e| self.lost(e.0))?;
@@ -702,7 +765,7 @@ impl<T> Handle<T> {
         let error = self.shared.failure();
         match msg {
             Msg::One(item) => SendError::new(item, error),
-            Msg::Batch(items) => match items.into_iter().next() {
+            Msg::Batch(items) => match (*items).into_iter().next() {
                 Some(item) => SendError::new(item, error),
                 None => SendError::lost(error),
             },
@@ -904,7 +967,7 @@ impl<C: Consumer<T>, T> Run<C, T> {
             }
             Msg::Batch(items) => {
                 tracing::trace!(seq = self.delivered, len = items.len(), "batch");
-                let mut items = items.into_iter();
+                let mut items = (*items).into_iter();
                 while let Some(item) = items.next() {
                     self.send(item, items.len() as u64)?;
                 }
