@@ -1,4 +1,8 @@
-//! Integration tests of the thread runner: the conformance suite, delivery under
-//! load, failures, daemon and drop semantics, and the producer thread.
+//! Integration tests of the thread runner: one binary, one module per topic.
 
 mod conformance;
+mod delivery;
+mod failure;
+mod lifecycle;
+mod producer;
+mod util;
