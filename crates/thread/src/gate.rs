@@ -6,30 +6,33 @@
 //! runner keeps its own open/shut flag, and every handle its own *busy* flag:
 //!
 //! ```text
-//! sender                              runner, once shut
-//! busy = true        (SeqCst)         state = Closed|Failed   (SeqCst, by whoever shuts)
-//! if state != Open → busy = false,    loop: drain the mailbox;
-//!                    refuse the item        if no slot is busy (SeqCst): drain once more, done
+//! sender                               runner, once the gate is shut
+//! busy = true                          (state = Closed|Failed happened before this)
+//! fence(SeqCst)                        loop: drain the mailbox;
+//! if state != Open → busy = false,           fence(SeqCst)
+//!                    refuse the item         if no slot is busy: drain once more, done
 //! push into the mailbox
 //! busy = false       (Release)
 //! ```
 //!
-//! This is Dekker's pattern: with both sides sequentially consistent, either the
-//! runner sees the sender busy (and waits for its push, draining meanwhile so that a
-//! push blocked on a full mailbox completes), or the sender sees the gate shut (and
-//! hands its item back). A busy flag seen clear was cleared with `Release` after the
-//! push, so the final drain finds that item. No accepted item is left behind; none
-//! arrives later.
+//! This is Dekker's pattern with fences: the two `SeqCst` fences are totally ordered,
+//! so either the runner's loads come after the sender's flag (it sees the sender busy,
+//! and waits for its push, draining meanwhile so that a push blocked on a full mailbox
+//! completes), or the sender's load comes after the shutting store (it sees the gate
+//! shut and hands its item back). A busy flag seen clear was cleared with `Release`
+//! after the push, so the final drain finds that item. No accepted item is left
+//! behind; none arrives later. (Fences rather than `SeqCst` accesses because loom
+//! models fences exactly but treats `SeqCst` accesses as `AcqRel`.)
 //!
 //! Each handle owns its slot, padded to its own cache line, so senders on different
-//! threads never write to a shared line: one uncontended `xchg` and one plain store
-//! per send. `tests/loom_gate.rs` model-checks the protocol with a mutex-guarded queue
-//! standing in for the channel.
+//! threads never write to a shared line: per send, one fence, one plain store to set
+//! the flag and one to clear it. `tests/loom_gate.rs` model-checks the protocol with a
+//! mutex-guarded queue standing in for the channel.
 
 // `pub` so that loom builds can export the gate to `tests/loom_gate.rs`.
 #![cfg_attr(not(loom), allow(unreachable_pub))]
 
-use crate::sync::{Arc, AtomicBool, AtomicU8, Mutex, Ordering, lock};
+use crate::sync::{Arc, AtomicBool, AtomicU8, Mutex, Ordering, fence, gate_lock as lock};
 
 /// Where the gate stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,6 +63,9 @@ fn decode(s: u8) -> State {
 pub struct Slot {
     busy: AtomicBool,
 }
+
+/// A handle's hold on its slot (loom's `Arc` in a model).
+pub(crate) type SlotRef = Arc<Slot>;
 
 /// The open/shut state and the slots of every live handle.
 #[derive(Debug)]
@@ -118,8 +124,9 @@ impl Gate {
     /// A slot serves one send at a time: its handle is not `Sync`.
     #[inline]
     pub fn enter<'a>(&self, slot: &'a Slot) -> Result<Pass<'a>, State> {
-        slot.busy.store(true, Ordering::SeqCst);
-        match self.state.load(Ordering::SeqCst) {
+        slot.busy.store(true, Ordering::Relaxed);
+        fence(Ordering::SeqCst);
+        match self.state.load(Ordering::Acquire) {
             OPEN => Ok(Pass { slot }),
             shut => {
                 slot.busy.store(false, Ordering::Release);
@@ -148,8 +155,8 @@ impl Gate {
     /// Is no send in flight? Once the gate is shut and this returns `true`, every
     /// accepted item is in the mailbox and no more will come.
     pub fn is_quiet(&self) -> bool {
-        lock(&self.slots)
-            .iter()
-            .all(|s| !s.busy.load(Ordering::SeqCst))
+        let slots = lock(&self.slots);
+        fence(Ordering::SeqCst);
+        slots.iter().all(|s| !s.busy.load(Ordering::Acquire))
     }
 }

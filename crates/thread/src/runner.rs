@@ -14,7 +14,7 @@ use std::time::Duration;
 use consumer::{Consumer, Error, ErrorKind, SendError};
 use crossbeam_channel::{Receiver, RecvTimeoutError, SendTimeoutError, Sender, TrySendError};
 
-use crate::gate::{Gate, Slot, State};
+use crate::gate::{Gate, SlotRef, State};
 use crate::sync::lock;
 
 /// The mailbox capacity of [`Builder::new`] and [`spawn`], in messages.
@@ -33,6 +33,10 @@ const QUIET_POLL: Duration = Duration::from_micros(200);
 /// mailbox slot's size shows in the throughput of small items across cores.
 enum Msg<T> {
     One(T),
+    #[allow(
+        clippy::box_collection,
+        reason = "a thin pointer keeps every message small"
+    )]
     Batch(Box<Vec<T>>),
     Flush,
     Close,
@@ -528,7 +532,7 @@ impl<C, T> fmt::Debug for Runner<C, T> {
 /// ```
 pub struct Handle<T> {
     tx: Sender<Msg<T>>,
-    slot: Arc<Slot>,
+    slot: SlotRef,
     shared: Arc<Shared>,
     /// One slot serves one send at a time.
     not_sync: PhantomData<Cell<()>>,

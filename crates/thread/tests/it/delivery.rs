@@ -36,7 +36,11 @@ struct InOrder {
 impl Consumer<Tagged> for InOrder {
     fn send(&mut self, item: Tagged) -> Result<(), SendError<Tagged>> {
         let next = &mut self.next[item.producer as usize];
-        assert_eq!(item.seq, *next, "producer {}'s items out of order", item.producer);
+        assert_eq!(
+            item.seq, *next,
+            "producer {}'s items out of order",
+            item.producer
+        );
         *next += 1;
         Ok(())
     }

@@ -133,11 +133,20 @@ fn panic_case(seed: u64) {
     }
     let e = runner.join().expect_err(&context);
     assert_eq!(e.kind(), ErrorKind::Panicked, "{context}: {e}");
-    assert_eq!(e.message(), Some(&*format!("boom at item {panic_at}")), "{context}");
-    let undelivered = e.undelivered().unwrap_or_else(|| panic!("{context}: no count"));
+    assert_eq!(
+        e.message(),
+        Some(&*format!("boom at item {panic_at}")),
+        "{context}"
+    );
+    let undelivered = e
+        .undelivered()
+        .unwrap_or_else(|| panic!("{context}: no count"));
     let received = received.load(Ordering::Relaxed);
     assert_eq!(received, panic_at, "{context}");
-    assert!(lost <= 1, "{context}: only the item in the consumer's hands may be lost");
+    assert!(
+        lost <= 1,
+        "{context}: only the item in the consumer's hands may be lost"
+    );
     assert_eq!(
         ok + lost,
         received + undelivered,
@@ -198,7 +207,11 @@ fn a_sender_blocked_on_a_full_mailbox_is_released_by_a_panic() {
         };
         let e = runner.join().expect_err("the panic is reported");
         assert_eq!(e.message(), Some("released"));
-        assert_eq!(e.undelivered(), Some(1 + accepted), "item 1, and 2 if accepted");
+        assert_eq!(
+            e.undelivered(),
+            Some(1 + accepted),
+            "item 1, and 2 if accepted"
+        );
     });
 }
 
@@ -232,6 +245,14 @@ fn an_error_in_send_stops_delivery_and_still_closes() {
     };
     assert_eq!(e.kind(), ErrorKind::Other);
     assert_eq!(e.message(), Some("three"));
-    assert_eq!(e.undelivered(), Some(6), "4..10 were accepted, never delivered");
-    assert_eq!(closed.load(Ordering::Relaxed), 1, "close runs after an error");
+    assert_eq!(
+        e.undelivered(),
+        Some(6),
+        "4..10 were accepted, never delivered"
+    );
+    assert_eq!(
+        closed.load(Ordering::Relaxed),
+        1,
+        "close runs after an error"
+    );
 }

@@ -68,7 +68,10 @@ fn join_hands_the_consumer_back_with_its_state() {
 
     let runner = consumer_thread::spawn(Vec::new());
     let h = runner.handle();
-    thread::spawn(move || h.send_all(0..1_000)).join().unwrap().unwrap();
+    thread::spawn(move || h.send_all(0..1_000))
+        .join()
+        .unwrap()
+        .unwrap();
     assert_eq!(runner.join().unwrap(), (0..1_000).collect::<Vec<_>>());
 }
 
@@ -117,7 +120,9 @@ fn a_daemon_does_not_hold_up_its_last_drop_and_finishes_on_its_own() {
     // The consumer is stuck on item 0: a non-daemon drop would hang here.
     within("dropping a daemon's last handle", move || drop(runner));
     go.send(()).unwrap();
-    let got = done.recv_timeout(DEADLINE).expect("the daemon drains on its own");
+    let got = done
+        .recv_timeout(DEADLINE)
+        .expect("the daemon drains on its own");
     assert_eq!(got, (0..10).collect::<Vec<_>>());
 }
 
@@ -151,7 +156,9 @@ fn send_timeout_and_try_send_hand_the_item_back_when_the_mailbox_stays_full() {
     runner.try_send(1).unwrap();
     let e = runner.try_send(2).unwrap_err();
     assert_eq!((e.kind(), e.into_item()), (ErrorKind::Full, Some(2)));
-    let e = runner.send_timeout(3, Duration::from_millis(10)).unwrap_err();
+    let e = runner
+        .send_timeout(3, Duration::from_millis(10))
+        .unwrap_err();
     assert_eq!((e.kind(), e.into_item()), (ErrorKind::Timeout, Some(3)));
     release.send(()).unwrap();
     runner.join().unwrap();
@@ -183,7 +190,10 @@ fn names_and_finished() {
     h.close().unwrap();
     assert!(runner.is_finished() && h.is_finished());
     assert!(format!("{h:?}").contains("Closed"), "{h:?}");
-    let named = Builder::new().name("worker-1").spawn(Vec::<u8>::new()).unwrap();
+    let named = Builder::new()
+        .name("worker-1")
+        .spawn(Vec::<u8>::new())
+        .unwrap();
     assert_eq!(named.name(), "worker-1");
 }
 

@@ -45,7 +45,10 @@ fn consumers_register_and_unregister_while_it_runs() {
 
     drop(feed); // the source ends: the producer closes b and finishes
     assert_eq!(producer.join().unwrap(), 30);
-    assert!(b_seen.recv_timeout(DEADLINE).is_err(), "b is closed and gone");
+    assert!(
+        b_seen.recv_timeout(DEADLINE).is_err(),
+        "b is closed and gone"
+    );
 }
 
 /// Logs items and close into a shared list.
@@ -70,7 +73,10 @@ fn a_consumer_failure_ends_the_producer_and_closes_the_others() {
     // Unbounded: the failure shows within a few items, and the source has no end.
     let e = producer_of(0..).join().unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Panicked, "{e}");
-    assert_eq!(log.lock().unwrap().last().map(String::as_str), Some("close"));
+    assert_eq!(
+        log.lock().unwrap().last().map(String::as_str),
+        Some("close")
+    );
 }
 
 #[test]
@@ -80,7 +86,10 @@ fn a_panicking_source_still_closes_its_consumers() {
     p.register(consumer_thread::spawn(logger(&log)).into_handle());
     p.start().unwrap();
     let e = p.join().unwrap_err();
-    assert_eq!((e.kind(), e.message()), (ErrorKind::Panicked, Some("source broke")));
+    assert_eq!(
+        (e.kind(), e.message()),
+        (ErrorKind::Panicked, Some("source broke"))
+    );
     assert_eq!(*log.lock().unwrap(), ["0", "1", "2", "close"]);
 }
 
@@ -88,12 +97,14 @@ fn a_panicking_source_still_closes_its_consumers() {
 fn stop_ends_an_endless_producer() {
     let (seen, saw) = bounded(1);
     let mut p = ProducerThread::new(0u32..);
-    p.register(consumer_thread::spawn(from_fn(move |n: u32| {
-        if n == 100 {
-            let _ = seen.send(());
-        }
-    }))
-    .into_handle());
+    p.register(
+        consumer_thread::spawn(from_fn(move |n: u32| {
+            if n == 100 {
+                let _ = seen.send(());
+            }
+        }))
+        .into_handle(),
+    );
     p.start().unwrap();
     saw.recv_timeout(DEADLINE).expect("items flow");
     p.stop();
