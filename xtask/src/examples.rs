@@ -39,6 +39,28 @@ const CHECKS: &[Check] = &[
         args: &["--help"],
         expect: Expect::Lines(&["usage: countdown [--runner all|inline|thread"]),
     },
+    Check {
+        example: "producer_consumer",
+        args: &[],
+        expect: Expect::Exact(
+            "T-minus 10\nT-minus 9\nT-minus 8\nT-minus 7\nT-minus 6\nT-minus 5\n\
+             T-minus 4\nT-minus 3\nT-minus 2\nT-minus 1\nKaboom!\n\
+             tally: 10 items, sum 55\n\
+             producer: sent 10 items to 2 consumer threads\n\
+             main: the tally thread handed back Tally { count: 10, sum: 55 }\n",
+        ),
+    },
+    Check {
+        example: "pipeline",
+        args: &[],
+        expect: Expect::Exact(
+            "double: closing after 10 items\n\
+             square: closing after 10 items\n\
+             sum: closing after 10 items: total 1540\n\
+             main: pipeline closed\n\
+             main: sum of (2n)² for n in 1..=10 is 1540\n",
+        ),
+    },
 ];
 
 /// How long one example may run.
