@@ -265,6 +265,7 @@ impl Builder {
             rx,
             shared: Arc::clone(&shared),
             delivered: 0,
+            left_in_batch: 0,
         };
         let back = Arc::clone(&returned);
         let thread = thread::Builder::new().name(name).spawn(move || {
@@ -857,12 +858,26 @@ struct Failure {
     left_in_batch: u64,
 }
 
+/// The consumer's `send` or `flush` returned `error`, with `left_in_batch` items of
+/// its batch behind the failing one.
+#[cold]
+fn failed(error: Error, left_in_batch: u64) -> Failure {
+    Failure {
+        error,
+        panicked: false,
+        left_in_batch,
+    }
+}
+
 /// The runner thread's state.
 struct Run<C, T> {
     consumer: C,
     rx: Receiver<Msg<T>>,
     shared: Arc<Shared>,
+    /// Items handed to the consumer so far (for logs).
     delivered: u64,
+    /// While a batch is delivered: how many of its items follow the current one.
+    left_in_batch: u64,
 }
 
 /// Reports a runner thread that ends without an outcome (a bug, or a panic in the
@@ -892,11 +907,7 @@ impl<C: Consumer<T>, T> Run<C, T> {
         );
         let _span = span.enter();
         tracing::debug!("runner started");
-        let failure = match self.deliver_until_closed() {
-            Ok(()) => self.drain_until_quiet(),
-            Err(f) => Err(f),
-        };
-        match failure {
+        match self.deliver_all() {
             Ok(()) => {
                 tracing::debug!(delivered = self.delivered, "closing the consumer");
                 let consumer = &mut self.consumer;
@@ -915,6 +926,25 @@ impl<C: Consumer<T>, T> Run<C, T> {
             }
             Err(f) => self.fail(f),
         }
+    }
+
+    /// Delivers everything, through the close marker (or the last handle's going)
+    /// and the drain after it, or up to the consumer's failure.
+    ///
+    /// One `catch_unwind` around the whole loop rather than one per item keeps the
+    /// per-item path short; `left_in_batch` says where a panic struck.
+    fn deliver_all(&mut self) -> Result<(), Failure> {
+        let delivered = catch_unwind(AssertUnwindSafe(|| {
+            self.deliver_until_closed()?;
+            self.drain_until_quiet()
+        }));
+        delivered.unwrap_or_else(|payload| {
+            Err(Failure {
+                error: Error::from_panic(payload.as_ref(), 0),
+                panicked: true,
+                left_in_batch: self.left_in_batch,
+            })
+        })
     }
 
     /// Delivers until the close marker, or until every handle is gone.
@@ -963,57 +993,39 @@ impl<C: Consumer<T>, T> Run<C, T> {
         }
     }
 
+    /// Hands one message to the consumer (called under [`deliver_all`]'s
+    /// `catch_unwind`).
+    ///
+    /// [`deliver_all`]: Run::deliver_all
+    #[inline]
     fn deliver(&mut self, msg: Msg<T>) -> Result<(), Failure> {
         match msg {
             Msg::One(item) => {
                 tracing::trace!(seq = self.delivered, "item");
-                self.send(item, 0)
-            }
-            Msg::Batch(items) => {
-                tracing::trace!(seq = self.delivered, len = items.len(), "batch");
-                let mut items = (*items).into_iter();
-                while let Some(item) = items.next() {
-                    self.send(item, items.len() as u64)?;
-                }
-                Ok(())
-            }
-            Msg::Flush => {
-                let consumer = &mut self.consumer;
-                match catch_unwind(AssertUnwindSafe(|| consumer.flush())) {
-                    Ok(Ok(())) => Ok(()),
-                    Ok(Err(error)) => Err(Failure {
-                        error,
-                        panicked: false,
-                        left_in_batch: 0,
-                    }),
-                    Err(payload) => Err(Failure {
-                        error: Error::from_panic(payload.as_ref(), 0),
-                        panicked: true,
-                        left_in_batch: 0,
-                    }),
+                self.delivered += 1;
+                match self.consumer.send(item) {
+                    Ok(()) => Ok(()),
+                    Err(e) => Err(failed(e.into_error(), 0)),
                 }
             }
+            Msg::Batch(items) => self.deliver_batch(*items),
+            Msg::Flush => self.consumer.flush().map_err(|e| failed(e, 0)),
             Msg::Close => Ok(()),
         }
     }
 
-    #[inline]
-    fn send(&mut self, item: T, left_in_batch: u64) -> Result<(), Failure> {
-        let consumer = &mut self.consumer;
-        self.delivered += 1;
-        match catch_unwind(AssertUnwindSafe(|| consumer.send(item))) {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(e)) => Err(Failure {
-                error: e.into_error(),
-                panicked: false,
-                left_in_batch,
-            }),
-            Err(payload) => Err(Failure {
-                error: Error::from_panic(payload.as_ref(), 0),
-                panicked: true,
-                left_in_batch,
-            }),
+    fn deliver_batch(&mut self, items: Vec<T>) -> Result<(), Failure> {
+        tracing::trace!(seq = self.delivered, len = items.len(), "batch");
+        let mut items = items.into_iter();
+        while let Some(item) = items.next() {
+            self.left_in_batch = items.len() as u64;
+            self.delivered += 1;
+            if let Err(e) = self.consumer.send(item) {
+                return Err(failed(e.into_error(), self.left_in_batch));
+            }
         }
+        self.left_in_batch = 0;
+        Ok(())
     }
 
     /// Shuts the gate on the failure, counts what was accepted but will never be
