@@ -119,13 +119,6 @@ fn round_trip_baseline(n: u64) -> Duration {
 }
 
 fn main() {
-    if std::env::var_os("ONLY1").is_some() {
-        Compare::new("thread/u64/1-producer")
-            .work(4_000_000)
-            .target(0.9)
-            .run(|n| ours(n, 1, false), |n| baseline(n, 1));
-        return;
-    }
     Compare::new("thread/u64/1-producer")
         .work(4_000_000)
         .target(0.9)

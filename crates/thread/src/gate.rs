@@ -82,6 +82,7 @@ pub struct Pass<'a> {
 }
 
 impl Drop for Pass<'_> {
+    #[inline]
     fn drop(&mut self) {
         self.slot.busy.store(false, Ordering::Release);
     }

@@ -531,6 +531,16 @@ impl<C, T> fmt::Debug for Runner<C, T> {
 /// assert!(runner.join()?.starts_with(&[1, 2]));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
+///
+/// # Not `Sync`
+///
+/// Share a runner between threads by cloning handles, not by sharing one:
+///
+/// ```compile_fail
+/// fn share<H: Sync>(_: &H) {}
+/// let runner = consumer_thread::spawn(Vec::<u8>::new());
+/// share(&runner.handle()); // error: `Cell<()>` cannot be shared between threads
+/// ```
 pub struct Handle<T> {
     tx: Sender<Msg<T>>,
     slot: SlotRef,
@@ -556,13 +566,7 @@ impl<T> Handle<T> {
     /// ```
     #[inline]
     pub fn send(&self, item: T) -> Result<(), SendError<T>> {
-        let pass = match self.shared.gate.enter(&self.slot) {
-            Ok(pass) => pass,
-            Err(state) => return Err(self.shared.refuse(item, state)),
-        };
-        let sent = self.tx.send(Msg::One(item));
-        drop(pass);
-        sent.map_err(|e| self.lost(e.0))
+        self.push(item, Sender::send, |e| self.lost(e.0))
     }
 
     /// Sends `item` if the mailbox has room now.
@@ -591,13 +595,7 @@ impl<T> Handle<T> {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn try_send(&self, item: T) -> Result<(), SendError<T>> {
-        let pass = match self.shared.gate.enter(&self.slot) {
-            Ok(pass) => pass,
-            Err(state) => return Err(self.shared.refuse(item, state)),
-        };
-        let sent = self.tx.try_send(Msg::One(item));
-        drop(pass);
-        sent.map_err(|e| match e {
+        self.push(item, Sender::try_send, |e| match e {
             TrySendError::Full(msg) => full_or_timeout(msg, ErrorKind::Full),
             TrySendError::Disconnected(msg) => self.lost(msg),
         })
@@ -617,13 +615,8 @@ impl<T> Handle<T> {
     /// # Ok::<(), consumer::SendError<i32>>(())
     /// ```
     pub fn send_timeout(&self, item: T, timeout: Duration) -> Result<(), SendError<T>> {
-        let pass = match self.shared.gate.enter(&self.slot) {
-            Ok(pass) => pass,
-            Err(state) => return Err(self.shared.refuse(item, state)),
-        };
-        let sent = self.tx.send_timeout(Msg::One(item), timeout);
-        drop(pass);
-        sent.map_err(|e| match e {
+        let push = |tx: &Sender<Msg<T>>, msg| tx.send_timeout(msg, timeout);
+        self.push(item, push, |e| match e {
             SendTimeoutError::Timeout(msg) => full_or_timeout(msg, ErrorKind::Timeout),
             SendTimeoutError::Disconnected(msg) => self.lost(msg),
         })
@@ -762,6 +755,24 @@ impl<T> Handle<T> {
     /// ```
     pub fn name(&self) -> &str {
         &self.shared.name
+    }
+
+    /// Pushes one item through the gate with `push`; `refused` turns the mailbox's
+    /// error into ours.
+    #[inline]
+    fn push<E>(
+        &self,
+        item: T,
+        push: impl FnOnce(&Sender<Msg<T>>, Msg<T>) -> Result<(), E>,
+        refused: impl FnOnce(E) -> SendError<T>,
+    ) -> Result<(), SendError<T>> {
+        let pass = match self.shared.gate.enter(&self.slot) {
+            Ok(pass) => pass,
+            Err(state) => return Err(self.shared.refuse(item, state)),
+        };
+        let sent = push(&self.tx, Msg::One(item));
+        drop(pass);
+        sent.map_err(refused)
     }
 
     /// The error for a message the mailbox refused because the thread is gone.
