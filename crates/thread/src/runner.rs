@@ -96,9 +96,14 @@ impl Shared {
         }
     }
 
+    /// Is the caller the runner thread itself (a consumer using its own handle)?
+    fn is_runner_thread(&self) -> bool {
+        self.thread.get() == Some(&thread::current().id())
+    }
+
     /// Waits for the outcome.
     fn wait(&self) -> Result<(), Error> {
-        if self.thread.get() == Some(&thread::current().id()) {
+        if self.is_runner_thread() {
             return Err(Error::new(
                 ErrorKind::Usage,
                 "a consumer cannot close its own runner: it would wait for itself",
@@ -724,8 +729,14 @@ impl<T> Handle<T> {
         // meanwhile keeps draining until it is in (the mailbox may be full).
         if let Ok(pass) = self.shared.gate.enter(&self.slot) {
             if self.shared.gate.close() {
-                // Fails only if the thread vanished; the guard in `Run` reported that.
-                let _ = self.tx.send(Msg::Close);
+                if self.shared.is_runner_thread() {
+                    // The runner cannot wait for room in its own mailbox. If this does
+                    // not fit, the runner still ends: when its last handle goes.
+                    let _ = self.tx.try_send(Msg::Close);
+                } else {
+                    // Fails only if the thread vanished; `Run`'s guard reported that.
+                    let _ = self.tx.send(Msg::Close);
+                }
             }
             drop(pass);
         }

@@ -5,4 +5,5 @@ mod delivery;
 mod failure;
 mod lifecycle;
 mod producer;
+mod spans;
 mod util;
