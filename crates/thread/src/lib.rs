@@ -14,7 +14,7 @@
 //! # Example
 //!
 //! ```
-//! use consumer::{Consumer, Error, SendError};
+//! use consumer::{Consumer, SendError};
 //!
 //! #[derive(Default)]
 //! struct Sum(u64);

@@ -37,6 +37,11 @@ struct Shared<T> {
 /// consumer and [`join`](ProducerThread::join) returns that error. (The other
 /// consumers got the item; see [`Broadcast`].)
 ///
+/// # Drop
+///
+/// Dropping a started `ProducerThread` without [`join`](ProducerThread::join) stops it
+/// (as [`stop`](ProducerThread::stop)) and waits for it to close its consumers.
+///
 /// # Locking
 ///
 /// The registry is locked while an item is sent to it, so `register` and `unregister`
