@@ -6,7 +6,11 @@ use examples::{Countdown, countdown_items};
 type Run = fn() -> Result<(), Box<dyn std::error::Error>>;
 
 /// Every runner, in the order `--runner all` runs them.
-pub(crate) const RUNNERS: &[(&str, Run)] = &[("inline", inline), ("coroutine", coroutine)];
+pub(crate) const RUNNERS: &[(&str, Run)] = &[
+    ("inline", inline),
+    ("thread", thread),
+    ("coroutine", coroutine),
+];
 
 pub(crate) fn names() -> Vec<&'static str> {
     RUNNERS.iter().map(|(name, _)| *name).collect()
@@ -28,4 +32,9 @@ fn inline() -> Result<(), Box<dyn std::error::Error>> {
 /// default for a consumer whose `send` may block), on the crate's shared runtime.
 fn coroutine() -> Result<(), Box<dyn std::error::Error>> {
     drive(consumer_coroutine::spawn(Countdown)?)
+}
+
+/// In its own OS thread, behind a bounded mailbox (the notes' `ConsumerThread`).
+fn thread() -> Result<(), Box<dyn std::error::Error>> {
+    drive(consumer_thread::spawn(Countdown).into_handle())
 }

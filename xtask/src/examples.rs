@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use crate::cmd::{Result, cargo, root, step};
 
 /// Every `--runner` the countdown accepts, in the order `--runner all` runs them.
-const COUNTDOWN_RUNNERS: &[&str] = &["inline", "coroutine"];
+const COUNTDOWN_RUNNERS: &[&str] = &["inline", "thread", "coroutine"];
 
 /// What an example must print on stdout.
 enum Expect {
@@ -80,6 +80,28 @@ const CHECKS: &[Check] = &[
             "both joined",
             "daemon started; main returns without joining it",
         ]),
+    },
+    Check {
+        example: "producer_consumer",
+        args: &[],
+        expect: Expect::Exact(
+            "T-minus 10\nT-minus 9\nT-minus 8\nT-minus 7\nT-minus 6\nT-minus 5\n\
+             T-minus 4\nT-minus 3\nT-minus 2\nT-minus 1\nKaboom!\n\
+             tally: 10 items, sum 55\n\
+             producer: sent 10 items to 2 consumer threads\n\
+             main: the tally thread handed back Tally { count: 10, sum: 55 }\n",
+        ),
+    },
+    Check {
+        example: "pipeline",
+        args: &[],
+        expect: Expect::Exact(
+            "double: closing after 10 items\n\
+             square: closing after 10 items\n\
+             sum: closing after 10 items: total 1540\n\
+             main: pipeline closed\n\
+             main: sum of (2n)² for n in 1..=10 is 1540\n",
+        ),
     },
 ];
 

@@ -8,6 +8,7 @@ const LOOM: &[(&str, &str)] = &[
     ("consumer", "loom_call"),
     ("consumer-primitives", "loom"),
     ("consumer-coroutine", "loom_control"),
+    ("consumer-thread", "loom_gate"),
 ];
 
 pub(crate) fn run_all(skip: &[String]) -> Result {
