@@ -52,10 +52,11 @@ pub enum Unit {
 pub struct Report {
     /// The benchmark's name.
     pub name: String,
-    /// Median time of one unit of work, ours.
-    pub ours: Duration,
-    /// Median time of one unit of work, the baseline.
-    pub baseline: Duration,
+    /// Median time of one unit of work, ours, in seconds (a float: one unit can take
+    /// well under a nanosecond).
+    pub ours: f64,
+    /// Median time of one unit of work, the baseline, in seconds.
+    pub baseline: f64,
     /// Median of the per-round ratios baseline time ÷ our time (above 1: we are faster).
     pub ratio: f64,
 }
@@ -137,11 +138,14 @@ impl Compare {
             t_base.push(b);
             ratios.push(b.as_secs_f64() / a.as_secs_f64().max(1e-12));
         }
-        let per_unit = |d: Duration| d / u32::try_from(self.work).unwrap_or(u32::MAX);
+        let per_unit = |d: Vec<Duration>| {
+            let mut secs: Vec<f64> = d.iter().map(Duration::as_secs_f64).collect();
+            median(&mut secs) / self.work as f64
+        };
         let report = Report {
             name: self.name.clone(),
-            ours: per_unit(median_duration(&mut t_ours)),
-            baseline: per_unit(median_duration(&mut t_base)),
+            ours: per_unit(t_ours),
+            baseline: per_unit(t_base),
             ratio: median(&mut ratios),
         };
         println!("{}", self.line(&report));
@@ -174,14 +178,9 @@ fn median(xs: &mut [f64]) -> f64 {
     }
 }
 
-fn median_duration(xs: &mut [Duration]) -> Duration {
-    let mut secs: Vec<f64> = xs.iter().map(Duration::as_secs_f64).collect();
-    Duration::from_secs_f64(median(&mut secs))
-}
-
 /// One unit's time, printed as the unit's rate.
-fn rate(unit: Unit, per_unit: Duration) -> String {
-    let secs = per_unit.as_secs_f64().max(1e-15);
+fn rate(unit: Unit, per_unit_secs: f64) -> String {
+    let secs = per_unit_secs.max(1e-15);
     match unit {
         Unit::Items => scaled(1.0 / secs, "items/s"),
         Unit::Bytes(b) => scaled(b as f64 / secs, "B/s"),
@@ -226,15 +225,9 @@ mod tests {
 
     #[test]
     fn rates_print_with_units() {
-        assert_eq!(
-            rate(Unit::Items, Duration::from_nanos(25)),
-            "40.00 M items/s"
-        );
-        assert_eq!(
-            rate(Unit::Bytes(65536), Duration::from_micros(16)),
-            "4.10 GB/s"
-        );
-        assert_eq!(rate(Unit::Latency, Duration::from_micros(12)), "12.00 µs");
+        assert_eq!(rate(Unit::Items, 25e-9), "40.00 M items/s");
+        assert_eq!(rate(Unit::Bytes(65536), 16e-6), "4.10 GB/s");
+        assert_eq!(rate(Unit::Latency, 12e-6), "12.00 µs");
     }
 
     #[test]

@@ -27,7 +27,8 @@ use crate::{Error, ErrorKind, SendError};
 /// 5. **Failure.** When the consumer's `send` returns an error or panics, the runner
 ///    stops delivering. Later sends return that error with the item back, and `close`
 ///    returns it too, counting [`undelivered`](Error::undelivered) items. After an
-///    error the consumer's `close` still runs (its state is intact); after a panic it
+///    error the consumer's `close` still runs (its state is intact), at the latest when
+///    the runner is closed — a runner may run it as soon as it stops; after a panic it
 ///    does not, and the consumer is never called again. A panic never crosses into a
 ///    producer's thread.
 /// 6. **Drop.** Dropping the last handle of a runner without calling `close` closes it
