@@ -30,6 +30,32 @@ struct Check {
 
 const CHECKS: &[Check] = &[
     Check {
+        example: "service",
+        args: &[],
+        expect: Expect::Exact(
+            "inline: 6 calls from 2 threads, 34 letters in all\n\
+             inline: the call that panicked the service: consumer panicked: the service cannot count `!` (0 items undelivered)\n\
+             inline: the next call fails too\n\
+             thread: 6 calls from 2 threads, 34 letters in all\n\
+             thread: the call that panicked the service: consumer panicked: the service panicked while handling this request\n\
+             thread: the next call fails too\n\
+             coroutine: 6 calls from 2 threads, 34 letters in all\n\
+             coroutine: the call that panicked the service: consumer panicked: the service panicked while handling this request\n\
+             coroutine: the next call fails too\n",
+        ),
+    },
+    Check {
+        example: "dispatch",
+        args: &[],
+        expect: Expect::Exact(
+            "dispatching 1..=100 to 3 consumers\n\
+             thread: 100 items, sum 5050\n\
+             task: 100 items, sum 5050\n\
+             main: the thread runner handed back Tally { who: \"thread\", count: 100, sum: 5050 }\n\
+             main: the in-line filter kept 50 even items\n",
+        ),
+    },
+    Check {
         example: "coroutine",
         args: &[],
         expect: Expect::Exact(

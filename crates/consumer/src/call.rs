@@ -74,22 +74,23 @@ impl<Q, R> Request<Q, R> {
         )
     }
 
-    /// A request whose answer is handed to `deliver` — `Some(reply)`, or `None` when the
-    /// request is dropped unanswered. For transports that route replies themselves (a
+    /// A request whose answer is handed to `deliver` — `Ok(reply)`, or the error saying
+    /// why there is none (the request was dropped unanswered, or the service panicked
+    /// with it). For transports that route replies themselves (a
     /// process runner writing `(id, reply)` back over its connection, say).
     ///
     /// ```
     /// use consumer::Request;
     ///
     /// let (tx, rx) = std::sync::mpsc::channel();
-    /// let request = Request::with_callback(2, move |r: Option<i32>| tx.send(r).unwrap());
+    /// let request = Request::with_callback(2, move |r: Result<i32, _>| tx.send(r).unwrap());
     /// let (n, reply) = request.into_parts();
     /// reply.send(n + 1);
-    /// assert_eq!(rx.recv().unwrap(), Some(3));
+    /// assert_eq!(rx.recv().unwrap().unwrap(), 3);
     /// ```
     pub fn with_callback(
         body: Q,
-        deliver: impl FnOnce(Option<R>) + Send + 'static,
+        deliver: impl FnOnce(Result<R, Error>) + Send + 'static,
     ) -> Request<Q, R> {
         Request {
             body,
@@ -122,7 +123,7 @@ impl<Q, R> fmt::Debug for Request<Q, R> {
     }
 }
 
-type Deliver<R> = Box<dyn FnOnce(Option<R>) + Send>;
+type Deliver<R> = Box<dyn FnOnce(Result<R, Error>) + Send>;
 
 /// The answering half of a request. Send the answer with [`send`](Reply::send);
 /// dropping it unanswered tells the caller so.
@@ -151,7 +152,7 @@ impl<R> Reply<R> {
     /// ```
     pub fn send(mut self, answer: R) {
         if let Some(deliver) = self.deliver.take() {
-            deliver(Some(answer));
+            deliver(Ok(answer));
         }
     }
 }
@@ -159,7 +160,7 @@ impl<R> Reply<R> {
 impl<R> Drop for Reply<R> {
     fn drop(&mut self) {
         if let Some(deliver) = self.deliver.take() {
-            deliver(None);
+            deliver(Err(unanswered()));
         }
     }
 }
@@ -179,8 +180,8 @@ struct Slot<R> {
 }
 
 struct SlotState<R> {
-    /// `Some(Some(r))` answered, `Some(None)` dropped unanswered, `None` not yet.
-    outcome: Option<Option<R>>,
+    /// `Some(Ok(r))` answered, `Some(Err(why))` never will be, `None` not yet.
+    outcome: Option<Result<R, Error>>,
     waker: Option<Waker>,
 }
 
@@ -195,7 +196,7 @@ impl<R> Slot<R> {
         }
     }
 
-    fn fill(&self, answer: Option<R>) {
+    fn fill(&self, answer: Result<R, Error>) {
         let waker = {
             let mut s = lock(&self.state);
             s.outcome = Some(answer);
@@ -208,15 +209,20 @@ impl<R> Slot<R> {
     }
 }
 
+/// Why a reply will never come. A reply dropped while its thread unwinds went down
+/// with a panicking service.
 fn unanswered() -> Error {
-    Error::new(
-        ErrorKind::Disconnected,
-        "the request was dropped without a reply",
-    )
-}
-
-fn take<R>(outcome: Option<R>) -> Result<R, Error> {
-    outcome.ok_or_else(unanswered)
+    if std::thread::panicking() {
+        Error::new(
+            ErrorKind::Panicked,
+            "the service panicked while handling this request",
+        )
+    } else {
+        Error::new(
+            ErrorKind::Disconnected,
+            "the request was dropped without a reply",
+        )
+    }
 }
 
 /// A reply on its way: wait for it ([`wait`](Pending::wait),
@@ -228,12 +234,13 @@ pub struct Pending<R> {
 
 impl<R> Pending<R> {
     /// Blocks until the reply comes; [`Disconnected`](ErrorKind::Disconnected) if the
-    /// request was dropped unanswered.
+    /// request was dropped unanswered, [`Panicked`](ErrorKind::Panicked) if the service
+    /// panicked while handling it.
     pub fn wait(self) -> Result<R, Error> {
         let mut s = lock(&self.slot.state);
         loop {
             if let Some(outcome) = s.outcome.take() {
-                return take(outcome);
+                return outcome;
             }
             s = self.slot.filled.wait(s).unwrap_or_else(|p| p.into_inner());
         }
@@ -255,7 +262,7 @@ impl<R> Pending<R> {
         let mut s = lock(&self.slot.state);
         loop {
             if let Some(outcome) = s.outcome.take() {
-                return take(outcome);
+                return outcome;
             }
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
@@ -275,7 +282,7 @@ impl<R> Pending<R> {
 
     /// The reply if it has come, without waiting: `None` while it is on its way.
     pub fn try_wait(&mut self) -> Option<Result<R, Error>> {
-        lock(&self.slot.state).outcome.take().map(take)
+        lock(&self.slot.state).outcome.take()
     }
 }
 
@@ -285,7 +292,7 @@ impl<R> Future for Pending<R> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let mut s = lock(&self.slot.state);
         match s.outcome.take() {
-            Some(outcome) => Poll::Ready(take(outcome)),
+            Some(outcome) => Poll::Ready(outcome),
             None => {
                 if !s.waker.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
                     s.waker = Some(cx.waker().clone());
@@ -429,6 +436,17 @@ mod tests {
         let e = client.call(7).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Closed);
         assert_eq!(e.into_item(), Some(7));
+    }
+
+    #[test]
+    fn a_reply_dropped_by_a_panic_says_so() {
+        let (request, pending) = Request::<u8, u8>::new(1);
+        let _ = std::thread::spawn(move || {
+            let _request = request;
+            panic!("service down");
+        })
+        .join();
+        assert_eq!(pending.wait().unwrap_err().kind(), ErrorKind::Panicked);
     }
 
     #[test]
