@@ -141,35 +141,27 @@ fn shorten(full: &'static str) -> &'static str {
     &full[start..]
 }
 
-impl<T, C: Consumer<T> + ?Sized> Consumer<T> for &mut C {
-    fn send(&mut self, item: T) -> Result<(), SendError<T>> {
-        (**self).send(item)
-    }
-    fn close(&mut self) -> Result<(), Error> {
-        (**self).close()
-    }
-    fn flush(&mut self) -> Result<(), Error> {
-        (**self).flush()
-    }
-    fn name(&self) -> &str {
-        (**self).name()
-    }
+/// Forwards every method to the consumer behind a pointer (`&mut C`, `Box<C>`).
+macro_rules! forward_through_pointer {
+    ($($pointer:ty),*) => {$(
+        impl<T, C: Consumer<T> + ?Sized> Consumer<T> for $pointer {
+            fn send(&mut self, item: T) -> Result<(), SendError<T>> {
+                (**self).send(item)
+            }
+            fn close(&mut self) -> Result<(), Error> {
+                (**self).close()
+            }
+            fn flush(&mut self) -> Result<(), Error> {
+                (**self).flush()
+            }
+            fn name(&self) -> &str {
+                (**self).name()
+            }
+        }
+    )*};
 }
 
-impl<T, C: Consumer<T> + ?Sized> Consumer<T> for Box<C> {
-    fn send(&mut self, item: T) -> Result<(), SendError<T>> {
-        (**self).send(item)
-    }
-    fn close(&mut self) -> Result<(), Error> {
-        (**self).close()
-    }
-    fn flush(&mut self) -> Result<(), Error> {
-        (**self).flush()
-    }
-    fn name(&self) -> &str {
-        (**self).name()
-    }
-}
+forward_through_pointer!(&mut C, Box<C>);
 
 /// Collects the items; `close` does nothing. Handy in tests.
 impl<T> Consumer<T> for Vec<T> {
