@@ -8,6 +8,7 @@
 //! Each runner module turns a `Countdown` into a handle, sends 10 down to 1, and
 //! closes. The transcript is the same whichever runner runs it.
 
+mod coprocess;
 mod runners;
 
 use std::process::ExitCode;
@@ -28,10 +29,14 @@ fn run(args: Vec<String>) -> Result<(), Box<dyn std::error::Error>> {
     while let Some(arg) = it.next() {
         match arg.as_str() {
             "--runner" => runner = it.next().ok_or("--runner needs a name")?,
+            "--coprocess" => return coprocess::serve(it.next()),
             "-h" | "--help" => {
                 println!(
                     "usage: countdown [--runner all|{}]",
                     runners::names().join("|")
+                );
+                println!(
+                    "       countdown --coprocess [FIFO]   (serve framed items from stdin or FIFO)"
                 );
                 return Ok(());
             }

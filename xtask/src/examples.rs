@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use crate::cmd::{Result, cargo, root, step};
 
 /// Every `--runner` the countdown accepts, in the order `--runner all` runs them.
-const COUNTDOWN_RUNNERS: &[&str] = &["inline", "thread", "coroutine"];
+const COUNTDOWN_RUNNERS: &[&str] = &["inline", "thread", "coroutine", "process", "fifo"];
 
 /// What an example must print on stdout.
 enum Expect {
@@ -29,6 +29,11 @@ struct Check {
 }
 
 const CHECKS: &[Check] = &[
+    Check {
+        example: "countdown",
+        args: &["--help"],
+        expect: Expect::Lines(&["countdown --coprocess [FIFO]"]),
+    },
     Check {
         example: "service",
         args: &[],

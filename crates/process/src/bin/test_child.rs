@@ -1,0 +1,125 @@
+//! Test helper: a coprocess the integration tests spawn (`tests/it/child.rs`).
+//!
+//! `process-test-child MODE [ARG]`:
+//! - `probe FAULT`: serves `(u32, u64)` items to a probe that prints each event on
+//!   stdout (`item P SEQ`, `close`) and injects FAULT (`none`, `panic-at:N`,
+//!   `fail-at:N`, `panic-on-close`, `fail-on-close`), for the conformance suite;
+//! - `sink`: serves `u64` items, printing nothing;
+//! - `fifo PATH`: serves `u64` items from the FIFO at PATH, then prints how many;
+//! - `exit CODE`: serves `u64` items, then exits with CODE;
+//! - `abort`: serves `u64` items, then aborts (SIGABRT);
+//! - `grandchild`: starts `hold` sharing its stdin, prints the grandchild's pid,
+//!   then serves `u64` items;
+//! - `echo`: serves `u64` items, writing each back on stdout (8 bytes, little-endian),
+//!   for the latency benchmark; `raw-echo` does the same with raw 8-byte reads;
+//! - `hold`: holds its stdin open for a minute without reading;
+//! - `stubborn`: never reads and never exits by itself.
+
+use std::io::Write;
+use std::process::{Command, ExitCode, Stdio};
+use std::time::Duration;
+
+use consumer::{Consumer, Error, ErrorKind, SendError};
+use consumer_process::serve_stdin;
+
+/// Prints every event, then injects its fault: the twin of `consumer::testing::Probe`.
+struct EchoProbe {
+    fault: String,
+}
+
+impl Consumer<(u32, u64)> for EchoProbe {
+    fn send(&mut self, (p, seq): (u32, u64)) -> Result<(), SendError<(u32, u64)>> {
+        println!("item {p} {seq}");
+        if self.fault == format!("panic-at:{seq}") {
+            panic!("probe panics at item {seq}");
+        }
+        if self.fault == format!("fail-at:{seq}") {
+            return Err(SendError::lost(Error::new(
+                ErrorKind::Other,
+                format!("probe fails at item {seq}"),
+            )));
+        }
+        Ok(())
+    }
+
+    fn close(&mut self) -> Result<(), Error> {
+        println!("close");
+        let _ = std::io::stdout().flush();
+        match self.fault.as_str() {
+            "panic-on-close" => panic!("probe panics on close"),
+            "fail-on-close" => Err(Error::new(ErrorKind::Other, "probe fails on close")),
+            _ => Ok(()),
+        }
+    }
+}
+
+fn sink() -> Vec<u64> {
+    Vec::new()
+}
+
+fn main() -> ExitCode {
+    // The probe's panics are expected; keep the test output clean.
+    std::panic::set_hook(Box::new(|_| {}));
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let arg = args.get(1).cloned().unwrap_or_default();
+    let served = match args.first().map(String::as_str) {
+        Some("probe") => serve_stdin(EchoProbe { fault: arg }).map(drop),
+        Some("sink") => serve_stdin(sink()).map(drop),
+        Some("fifo") => {
+            let got = consumer_process::serve_fifo(std::path::Path::new(&arg), sink());
+            // The parent checks the count on our stdout.
+            got.map(|n| println!("{n}"))
+        }
+        Some("exit") => {
+            let _ = serve_stdin(sink());
+            return ExitCode::from(arg.parse::<u8>().unwrap_or(1));
+        }
+        Some("abort") => {
+            let _ = serve_stdin(sink());
+            std::process::abort();
+        }
+        Some("grandchild") => {
+            let exe = std::env::current_exe().expect("own path");
+            // Never waited for on purpose: the test kills this child mid-stream, the
+            // grandchild is adopted (and reaped) by init, and the test kills it too.
+            #[allow(clippy::zombie_processes)]
+            let held = Command::new(exe)
+                .arg("hold")
+                .stdout(Stdio::null())
+                .spawn()
+                .expect("start the grandchild");
+            println!("{}", held.id());
+            serve_stdin(sink()).map(drop)
+        }
+        Some("echo") => {
+            let echo = consumer::from_fn(|n: u64| {
+                let mut out = std::io::stdout().lock();
+                let _ = out.write_all(&n.to_le_bytes()).and_then(|()| out.flush());
+            });
+            serve_stdin(echo).map(drop)
+        }
+        Some("raw-echo") => {
+            use std::io::Read;
+            let (mut input, mut out) = (std::io::stdin().lock(), std::io::stdout().lock());
+            let mut b = [0u8; 8];
+            while input.read_exact(&mut b).is_ok() {
+                if out.write_all(&b).and_then(|()| out.flush()).is_err() {
+                    break;
+                }
+            }
+            Ok(())
+        }
+        Some("hold") | Some("stubborn") => {
+            std::thread::sleep(Duration::from_secs(60));
+            Ok(())
+        }
+        other => {
+            eprintln!("process-test-child: unknown mode {other:?}");
+            return ExitCode::from(64);
+        }
+    };
+    match served {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(_) => ExitCode::from(1),
+    }
+}

@@ -1,0 +1,733 @@
+//! Child processes: a consumer in a child, fed over its stdin; and the child's side.
+
+use std::fmt;
+use std::fs::File;
+use std::io::{self, Read, Write};
+use std::os::fd::{AsFd, OwnedFd};
+use std::os::unix::net::UnixStream;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use consumer::{Consumer, Error, ErrorKind};
+use rustix::event::{PollFd, PollFlags, Timespec};
+use rustix::process::{Pid, Signal, WaitIdOptions, WaitIdStatus};
+use serde::de::DeserializeOwned;
+
+use crate::codec::{Bincode, Codec};
+use crate::receiver::Receiver;
+use crate::sender::{Peer, Sender, read_report};
+use crate::wire::{FrameReader, Report};
+
+/// How long a dropped [`Coprocess`] waits for its child to finish before killing it
+/// with `SIGKILL`; see [`grace`](Coprocess::grace).
+///
+/// ```
+/// assert_eq!(consumer_process::DEFAULT_GRACE, std::time::Duration::from_secs(2));
+/// ```
+pub const DEFAULT_GRACE: Duration = Duration::from_secs(2);
+
+/// While blocked on the child's socket, how often to look whether the child is still
+/// alive. Only matters when a grandchild keeps the socket open after the child died.
+const WATCH_EVERY: Duration = Duration::from_millis(10);
+
+/// A consumer running in a child process, fed over the child's stdin: the handle is
+/// a [`Sender`] whose far end is the child.
+///
+/// [`spawn`](Coprocess::spawn) starts a command with a socket pair as its stdin (its
+/// stdout and stderr stay its own, so whatever it prints appears where the parent's
+/// output goes). The child runs [`serve_stdin`] — or anything that speaks the wire
+/// format — and reports its outcome back over the same socket.
+///
+/// - `send` errors promptly once the child is gone: the sender looks at the child
+///   before every write and while a write waits, so a grandchild still holding the
+///   socket cannot make it hang. The error says how the child ended
+///   ([`Exit`](ErrorKind::Exit): status or signal) or, when the child reported
+///   first, what its consumer said.
+/// - `close` sends the end of the stream, waits for the child's report and for the
+///   child itself, and returns the real outcome: the far consumer's error or panic,
+///   else a non-zero exit or a signal as an [`Exit`](ErrorKind::Exit) error, else
+///   `Ok`. It waits as long as the child takes.
+/// - Dropping the handle closes it the same way but waits at most the grace period
+///   ([`DEFAULT_GRACE`], see [`grace`](Coprocess::grace)), then kills the child with
+///   `SIGKILL`. Either way the child is reaped: no zombies.
+///
+/// # Examples
+///
+/// A program that runs one of its own consumers in a copy of itself:
+///
+/// ```no_run
+/// use consumer::Consumer;
+/// use consumer_process::{Coprocess, serve_stdin};
+///
+/// fn main() -> Result<(), Box<dyn std::error::Error>> {
+///     if std::env::args().any(|a| a == "--coprocess") {
+///         serve_stdin::<u32, _>(consumer::from_fn(|n: u32| println!("T-minus {n}")))?;
+///         return Ok(());
+///     }
+///     let mut child = Coprocess::<u32>::spawn_self(["--coprocess"])?;
+///     child.send_all((1..=10).rev())?;
+///     child.close()?; // the child's outcome
+///     Ok(())
+/// }
+/// ```
+pub type Coprocess<T, C = Bincode> = Sender<T, ChildPipe, C>;
+
+impl<T> Coprocess<T> {
+    /// Starts `cmd` with its stdin connected to the returned handle, encoding with
+    /// [`Bincode`]. The command's own stdin setting is replaced.
+    ///
+    /// # Errors
+    ///
+    /// [`Io`](ErrorKind::Io) when the command cannot be started.
+    ///
+    /// ```no_run
+    /// use std::process::Command;
+    /// use consumer::Consumer;
+    /// use consumer_process::Coprocess;
+    ///
+    /// let mut cmd = Command::new("my-consumer");
+    /// cmd.arg("--serve");
+    /// let mut child = Coprocess::<String>::spawn(cmd)?;
+    /// child.send("hello".to_owned())?;
+    /// child.close()?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn spawn(cmd: Command) -> Result<Coprocess<T>, Error> {
+        Coprocess::spawn_with_codec(cmd, Bincode)
+    }
+
+    /// Starts `cmd`, which must open the named FIFO at `fifo` for reading (with
+    /// [`serve_fifo`], say), and feeds it through the FIFO, encoding with
+    /// [`Bincode`]. Create the FIFO first with [`make_fifo`], in a directory only you
+    /// can enter.
+    ///
+    /// A FIFO is one-way: the child cannot report back, so `close` returns the
+    /// child's exit status only, and a failure of its consumer shows as a broken
+    /// pipe or a non-zero exit. Opening waits for the child to open its end, and
+    /// fails if the child ends first. A dead child fails the next send, as with
+    /// [`spawn`](Coprocess::spawn).
+    ///
+    /// # Errors
+    ///
+    /// [`Io`](ErrorKind::Io) when the command cannot start or the FIFO cannot be
+    /// opened; [`Exit`](ErrorKind::Exit) when the child ends before opening it.
+    ///
+    /// ```no_run
+    /// use std::process::Command;
+    /// use consumer::Consumer;
+    /// use consumer_process::{Coprocess, make_fifo};
+    ///
+    /// let path = std::path::Path::new("/run/user/1000/app/items");
+    /// make_fifo(path)?;
+    /// let mut cmd = Command::new("my-consumer");
+    /// cmd.arg(path);
+    /// let mut child = Coprocess::<u32>::spawn_fifo(cmd, path)?;
+    /// child.send(1)?;
+    /// child.close()?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn spawn_fifo(cmd: Command, fifo: &std::path::Path) -> Result<Coprocess<T>, Error> {
+        Coprocess::spawn_fifo_with_codec(cmd, fifo, Bincode)
+    }
+
+    /// Starts this very program again with `args`: the coprocess runs one of the
+    /// program's own consumers, like Python multiprocessing's "spawn" start method.
+    ///
+    /// # Errors
+    ///
+    /// [`Io`](ErrorKind::Io) when the program's path is unknown or it cannot start.
+    ///
+    /// ```no_run
+    /// let child = consumer_process::Coprocess::<u32>::spawn_self(["--coprocess"])?;
+    /// println!("child {:?}", child.pid());
+    /// # Ok::<(), consumer::Error>(())
+    /// ```
+    pub fn spawn_self<I, S>(args: I) -> Result<Coprocess<T>, Error>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<std::ffi::OsStr>,
+    {
+        let exe = std::env::current_exe()
+            .map_err(|e| crate::wire::io_error("finding this program to re-run it", e))?;
+        let mut cmd = Command::new(exe);
+        cmd.args(args);
+        Coprocess::spawn(cmd)
+    }
+}
+
+impl<T, C: Codec> Sender<T, ChildPipe, C> {
+    /// Like [`spawn`](Coprocess::spawn), with another codec.
+    ///
+    /// # Errors
+    ///
+    /// [`Io`](ErrorKind::Io) when the command cannot be started.
+    ///
+    /// ```no_run
+    /// use consumer_process::{Coprocess, Postcard};
+    ///
+    /// let cmd = std::process::Command::new("my-consumer");
+    /// let child: Coprocess<u32, Postcard> = Coprocess::spawn_with_codec(cmd, Postcard)?;
+    /// # Ok::<(), consumer::Error>(())
+    /// ```
+    pub fn spawn_with_codec(mut cmd: Command, codec: C) -> Result<Self, Error> {
+        let (ours, theirs) = UnixStream::pair().map_err(io("creating the child's socket"))?;
+        cmd.stdin(Stdio::from(OwnedFd::from(theirs)));
+        let (child, watch, span) = start(cmd)?;
+        ours.set_nonblocking(true)
+            .map_err(io("setting up the child's socket"))?;
+        let back = ours
+            .try_clone()
+            .map_err(io("setting up the child's socket"))?;
+        let reader = ChildReader {
+            sock: back,
+            watch: Arc::clone(&watch),
+        };
+        let peer = ChildPeer {
+            frames: Some(FrameReader::new(reader, 8 << 10, 1 << 10)),
+            child: Some(child),
+            watch: Arc::clone(&watch),
+            span,
+        };
+        let pipe = ChildPipe {
+            fd: File::from(OwnedFd::from(ours)),
+            watch,
+        };
+        Ok(Sender::with_codec(pipe, codec).with_peer(Box::new(peer)))
+    }
+
+    /// Like [`spawn_fifo`](Coprocess::spawn_fifo), with another codec.
+    ///
+    /// A FIFO is one-way: the child cannot report back, so `close` returns the
+    /// child's exit status only, and a failure of its consumer shows as a broken
+    /// pipe or a non-zero exit. Opening waits for the child to open its end, and
+    /// fails if the child ends first.
+    ///
+    /// # Errors
+    ///
+    /// [`Io`](ErrorKind::Io) when the command cannot start or the FIFO cannot be
+    /// opened; [`Exit`](ErrorKind::Exit) when the child ends before opening it.
+    ///
+    /// ```no_run
+    /// use consumer_process::{Coprocess, Postcard};
+    ///
+    /// let path = std::path::Path::new("/run/user/1000/app/items");
+    /// let cmd = std::process::Command::new("my-consumer");
+    /// let child: Coprocess<u32, Postcard> = Coprocess::spawn_fifo_with_codec(cmd, path, Postcard)?;
+    /// # Ok::<(), consumer::Error>(())
+    /// ```
+    pub fn spawn_fifo_with_codec(
+        cmd: Command,
+        fifo: &std::path::Path,
+        codec: C,
+    ) -> Result<Self, Error> {
+        let (mut child, watch, span) = start(cmd)?;
+        let opened = loop {
+            use rustix::fs::{Mode, OFlags};
+            let flags = OFlags::WRONLY | OFlags::NONBLOCK | OFlags::CLOEXEC;
+            match rustix::fs::open(fifo, flags, Mode::empty()) {
+                Ok(fd) => break Ok(fd),
+                // No reader yet: is the child still on its way?
+                Err(rustix::io::Errno::NXIO) => {}
+                Err(e) => break Err(io("opening the FIFO")(e.into())),
+            }
+            if let Some(status) = watch.ended() {
+                break Err(waitid_error(watch.pid(), &status));
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        };
+        let fd = match opened {
+            Ok(fd) => fd,
+            Err(e) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(e);
+            }
+        };
+        let peer = ChildPeer {
+            frames: None,
+            child: Some(child),
+            watch: Arc::clone(&watch),
+            span,
+        };
+        let pipe = ChildPipe {
+            fd: File::from(fd),
+            watch,
+        };
+        Ok(Sender::with_codec(pipe, codec).with_peer(Box::new(peer)))
+    }
+
+    /// How long dropping this handle waits for the child before killing it (default
+    /// [`DEFAULT_GRACE`]). `close` itself waits as long as the child takes.
+    ///
+    /// ```no_run
+    /// use std::time::Duration;
+    /// use consumer_process::Coprocess;
+    ///
+    /// let child = Coprocess::<u32>::spawn_self(["--coprocess"])?
+    ///     .grace(Duration::from_millis(500));
+    /// # Ok::<(), consumer::Error>(())
+    /// ```
+    pub fn grace(self, grace: Duration) -> Self {
+        if let Some(pipe) = self.writer() {
+            *lock(&pipe.watch.grace) = grace;
+        }
+        self
+    }
+}
+
+fn io(what: &'static str) -> impl Fn(io::Error) -> Error {
+    move |e| crate::wire::io_error(what, e)
+}
+
+/// Starts the child and what watches it.
+fn start(mut cmd: Command) -> Result<(Child, Arc<Watch>, tracing::Span), Error> {
+    let program = cmd.get_program().to_string_lossy().into_owned();
+    let child = cmd.spawn().map_err(io("starting the child"))?;
+    // Our copies of the child's ends of pipes go with the command: from here on,
+    // only the child (and whoever it shares them with) holds them.
+    drop(cmd);
+    let watch = Arc::new(Watch {
+        pid: Pid::from_child(&child),
+        deadline: Mutex::new(None),
+        grace: Mutex::new(DEFAULT_GRACE),
+        killed: AtomicBool::new(false),
+    });
+    let span = tracing::info_span!(
+        "process",
+        runner = "process",
+        consumer = %program,
+        pid = child.id(),
+    );
+    span.in_scope(|| tracing::debug!("child started"));
+    Ok((child, watch, span))
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// What the parent knows about a child without reaping it.
+#[derive(Debug)]
+struct Watch {
+    pid: Pid,
+    /// Set when the handle is dropped: past it, the child is killed.
+    deadline: Mutex<Option<Instant>>,
+    grace: Mutex<Duration>,
+    killed: AtomicBool,
+}
+
+impl Watch {
+    /// Has the child ended? Looks without reaping (`waitid` with `WNOWAIT`), and
+    /// kills the child once the drop deadline has passed.
+    fn ended(&self) -> Option<WaitIdStatus> {
+        let flags = WaitIdOptions::EXITED | WaitIdOptions::NOHANG | WaitIdOptions::NOWAIT;
+        if let Ok(Some(status)) =
+            rustix::process::waitid(rustix::process::WaitId::Pid(self.pid), flags)
+        {
+            return Some(status);
+        }
+        let due = lock(&self.deadline).is_some_and(|d| Instant::now() >= d);
+        if due && !self.killed.swap(true, Ordering::Relaxed) {
+            tracing::debug!(
+                pid = self.pid.as_raw_nonzero().get(),
+                "grace period over; killing the child"
+            );
+            let _ = rustix::process::kill_process(self.pid, Signal::KILL);
+        }
+        None
+    }
+
+    /// Waits until `fd` is ready for `events` or a slice of time passed.
+    fn wait_for(&self, fd: &impl AsFd, events: PollFlags) -> io::Result<PollFlags> {
+        let mut fds = [PollFd::new(fd, events)];
+        let slice = Timespec::try_from(WATCH_EVERY).expect("a small duration");
+        match rustix::event::poll(&mut fds, Some(&slice)) {
+            Ok(_) | Err(rustix::io::Errno::INTR) => Ok(fds[0].revents()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    fn pid(&self) -> u32 {
+        self.pid.as_raw_nonzero().get().unsigned_abs()
+    }
+}
+
+/// How a child ended, as an error: `None` for success.
+fn exit_error(pid: u32, status: ExitStatus) -> Option<Error> {
+    use std::os::unix::process::ExitStatusExt;
+    if status.success() {
+        return None;
+    }
+    let message = match (status.code(), status.signal()) {
+        (Some(code), _) => format!("child {pid} exited with status {code}"),
+        (None, Some(sig)) => format!("child {pid} was killed by signal {sig}{}", signal_name(sig)),
+        (None, None) => format!("child {pid} ended: {status}"),
+    };
+    Some(Error::new(ErrorKind::Exit, message))
+}
+
+fn waitid_error(pid: u32, status: &WaitIdStatus) -> Error {
+    match (status.exit_status(), status.terminating_signal()) {
+        (Some(0), _) => Error::new(
+            ErrorKind::Disconnected,
+            format!("child {pid} exited (status 0) before the stream ended"),
+        ),
+        (Some(code), _) => Error::new(
+            ErrorKind::Exit,
+            format!("child {pid} exited with status {code}"),
+        ),
+        (None, Some(sig)) => Error::new(
+            ErrorKind::Exit,
+            format!("child {pid} was killed by signal {sig}{}", signal_name(sig)),
+        ),
+        (None, None) => Error::new(ErrorKind::Exit, format!("child {pid} ended")),
+    }
+}
+
+fn signal_name(sig: i32) -> &'static str {
+    match sig {
+        1 => " (SIGHUP)",
+        2 => " (SIGINT)",
+        3 => " (SIGQUIT)",
+        4 => " (SIGILL)",
+        6 => " (SIGABRT)",
+        7 => " (SIGBUS)",
+        8 => " (SIGFPE)",
+        9 => " (SIGKILL)",
+        11 => " (SIGSEGV)",
+        13 => " (SIGPIPE)",
+        15 => " (SIGTERM)",
+        _ => "",
+    }
+}
+
+/// The parent's end of a child's stdin: a non-blocking Unix socket whose writes
+/// watch the child.
+///
+/// Before each write, and while a write waits for room, it looks whether the child
+/// has ended, and whether the child has sent its report early (its consumer failed):
+/// either makes the write fail at once with `BrokenPipe`.
+pub struct ChildPipe {
+    /// A socket (stdin) or a FIFO, in non-blocking mode.
+    fd: File,
+    watch: Arc<Watch>,
+}
+
+impl ChildPipe {
+    /// The child's process id.
+    ///
+    /// ```no_run
+    /// let child = consumer_process::Coprocess::<u8>::spawn_self(["--coprocess"])?;
+    /// println!("serving in {:?}", child.pid());
+    /// # Ok::<(), consumer::Error>(())
+    /// ```
+    pub fn pid(&self) -> u32 {
+        self.watch.pid()
+    }
+}
+
+fn broken(why: &str) -> io::Error {
+    io::Error::new(io::ErrorKind::BrokenPipe, why.to_owned())
+}
+
+impl Write for ChildPipe {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.watched(|mut fd| fd.write(buf))
+    }
+
+    fn write_vectored(&mut self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+        self.watched(|mut fd| fd.write_vectored(bufs))
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl ChildPipe {
+    /// One write, watching the child: fails with `BrokenPipe` when the child has
+    /// ended or reported early, and waits (without hanging on a dead child) while
+    /// there is no room.
+    fn watched(&self, mut write: impl FnMut(&File) -> io::Result<usize>) -> io::Result<usize> {
+        if self.watch.ended().is_some() {
+            return Err(broken("the child has ended"));
+        }
+        loop {
+            match write(&self.fd) {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                other => return other,
+            }
+            let ready = self
+                .watch
+                .wait_for(&self.fd, PollFlags::OUT | PollFlags::IN)?;
+            if ready.contains(PollFlags::IN) {
+                return Err(broken("the child reported before the stream ended"));
+            }
+            if self.watch.ended().is_some() {
+                return Err(broken("the child has ended"));
+            }
+        }
+    }
+}
+
+impl fmt::Debug for ChildPipe {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ChildPipe")
+            .field("pid", &self.pid())
+            .finish()
+    }
+}
+
+/// Reads the child's report; the end of the child is the end of the stream, even
+/// when a grandchild still holds the socket.
+struct ChildReader {
+    sock: UnixStream,
+    watch: Arc<Watch>,
+}
+
+impl Read for ChildReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        loop {
+            match (&self.sock).read(buf) {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                other => return other,
+            }
+            if self.watch.ended().is_some() {
+                // Whatever the child wrote before it ended is readable by now.
+                return match (&self.sock).read(buf) {
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(0),
+                    other => other,
+                };
+            }
+            self.watch.wait_for(&self.sock, PollFlags::IN)?;
+        }
+    }
+}
+
+/// The child behind a [`Coprocess`]: its report, its exit, its reaping.
+struct ChildPeer {
+    frames: Option<FrameReader<ChildReader>>,
+    child: Option<Child>,
+    watch: Arc<Watch>,
+    span: tracing::Span,
+}
+
+impl ChildPeer {
+    /// Waits for the child (killing it past the drop deadline, if one is set) and
+    /// reaps it.
+    fn reap(&mut self) -> Option<io::Result<ExitStatus>> {
+        let mut child = self.child.take()?;
+        if lock(&self.watch.deadline).is_none() {
+            return Some(child.wait());
+        }
+        let mut nap = Duration::from_millis(1);
+        loop {
+            match child.try_wait() {
+                Ok(Some(status)) => return Some(Ok(status)),
+                Ok(None) => {}
+                Err(e) => return Some(Err(e)),
+            }
+            // `ended` kills the child once the deadline has passed.
+            if self.watch.ended().is_none() {
+                std::thread::sleep(nap);
+                nap = (nap * 2).min(WATCH_EVERY);
+            }
+        }
+    }
+}
+
+impl Peer for ChildPeer {
+    fn reports(&self) -> bool {
+        self.frames.is_some()
+    }
+
+    fn report(&mut self) -> Result<Option<Report>, Error> {
+        match self.frames.as_mut() {
+            Some(frames) => read_report(frames),
+            None => Ok(None),
+        }
+    }
+
+    fn gone(&mut self) -> Option<Error> {
+        // The socket broke; the child is ending or has ended. Give it a moment to
+        // finish dying, so the error can say how it ended.
+        let until = Instant::now() + Duration::from_millis(200);
+        loop {
+            if let Some(status) = self.watch.ended() {
+                let e = waitid_error(self.watch.pid(), &status);
+                self.span
+                    .in_scope(|| tracing::debug!(error = %e, "child gone"));
+                return Some(e);
+            }
+            if Instant::now() >= until {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+
+    fn finish(&mut self, outcome: Result<(), Error>) -> Result<(), Error> {
+        drop(self.frames.take());
+        let span = self.span.clone();
+        let _entered = span.enter();
+        let status = match self.reap() {
+            None => return outcome,
+            Some(Ok(status)) => status,
+            Some(Err(e)) => {
+                return outcome.and(Err(crate::wire::io_error("waiting for the child", e)));
+            }
+        };
+        tracing::debug!(%status, "child reaped");
+        // The far consumer's own outcome says most; else the exit status.
+        match (outcome, exit_error(self.watch.pid(), status)) {
+            (Err(e), _) if e.kind() != ErrorKind::Disconnected => Err(e),
+            (_, Some(exit)) => Err(exit),
+            (outcome, None) => outcome,
+        }
+    }
+
+    fn dropping(&mut self) {
+        let grace = *lock(&self.watch.grace);
+        *lock(&self.watch.deadline) = Some(Instant::now() + grace);
+    }
+
+    fn pid(&self) -> Option<u32> {
+        Some(self.watch.pid())
+    }
+}
+
+impl Drop for ChildPeer {
+    fn drop(&mut self) {
+        // Normally `finish` has reaped the child; this is the safety net.
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// Creates a named FIFO at `path`, readable and writable by the owner only.
+///
+/// # Errors
+///
+/// [`Io`](ErrorKind::Io), e.g. when `path` exists.
+///
+/// ```
+/// let dir = std::env::temp_dir().join(format!("fifo-doc-{}", std::process::id()));
+/// std::fs::create_dir_all(&dir)?;
+/// consumer_process::make_fifo(&dir.join("items"))?;
+/// # std::fs::remove_dir_all(&dir)?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn make_fifo(path: &std::path::Path) -> Result<(), Error> {
+    use rustix::fs::{CWD, Mode};
+    rustix::fs::mkfifoat(CWD, path, Mode::RUSR | Mode::WUSR)
+        .map_err(|e| io("creating the FIFO")(e.into()))
+}
+
+/// The child's side of [`Coprocess::spawn_fifo`]: opens the FIFO at `path` for
+/// reading (waiting for the writer), serves its items to `consumer` and closes it.
+///
+/// # Errors
+///
+/// Those of [`Receiver::run`], and [`Io`](ErrorKind::Io) when the FIFO cannot be
+/// opened.
+///
+/// ```no_run
+/// let path = std::path::Path::new("/run/user/1000/app/items");
+/// consumer_process::serve_fifo::<u32, _>(path, consumer::from_fn(|n: u32| println!("{n}")))?;
+/// # Ok::<(), consumer::Error>(())
+/// ```
+pub fn serve_fifo<T, K>(path: &std::path::Path, consumer: K) -> Result<u64, Error>
+where
+    T: DeserializeOwned + 'static,
+    K: Consumer<T>,
+{
+    let fifo = File::open(path).map_err(io("opening the FIFO"))?;
+    Receiver::new(fifo).run(consumer)
+}
+
+/// A socket stdin whose reading half is shut when the receiver lets go of it, so the
+/// parent's writes fail at once instead of filling the socket.
+struct ShutOnDrop(UnixStream);
+
+impl Read for ShutOnDrop {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.0.read(buf)
+    }
+
+    fn read_vectored(&mut self, bufs: &mut [io::IoSliceMut<'_>]) -> io::Result<usize> {
+        self.0.read_vectored(bufs)
+    }
+}
+
+impl Drop for ShutOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.shutdown(std::net::Shutdown::Read);
+    }
+}
+
+/// The child's side of a [`Coprocess`]: serves the items arriving on stdin to
+/// `consumer`, closes it at the end, and reports the outcome back to the parent.
+///
+/// Returns how many items were delivered. When stdin is a socket (as a [`Coprocess`]
+/// sets it up) the outcome goes back over it; when it is a pipe or a file (`prog
+/// --coprocess < items.bin`), there is no one to tell and only the return value says.
+/// Whatever the consumer prints goes to the process's own stdout.
+///
+/// # Errors
+///
+/// Those of [`Receiver::run`].
+///
+/// # Examples
+///
+/// ```no_run
+/// let n = consumer_process::serve_stdin::<u32, _>(consumer::from_fn(|n: u32| println!("{n}")))?;
+/// eprintln!("{n} items");
+/// # Ok::<(), consumer::Error>(())
+/// ```
+pub fn serve_stdin<T, K>(consumer: K) -> Result<u64, Error>
+where
+    T: DeserializeOwned + 'static,
+    K: Consumer<T>,
+{
+    serve_stdin_with_codec(consumer, Bincode)
+}
+
+/// Like [`serve_stdin`], with another codec.
+///
+/// # Errors
+///
+/// Those of [`Receiver::run`].
+///
+/// ```no_run
+/// use consumer_process::{Postcard, serve_stdin_with_codec};
+///
+/// serve_stdin_with_codec::<u32, _, _>(consumer::from_fn(|n: u32| println!("{n}")), Postcard)?;
+/// # Ok::<(), consumer::Error>(())
+/// ```
+pub fn serve_stdin_with_codec<T, K, C>(consumer: K, codec: C) -> Result<u64, Error>
+where
+    T: DeserializeOwned + 'static,
+    K: Consumer<T>,
+    C: Codec,
+{
+    let io = io("taking stdin");
+    let fd = io::stdin().as_fd().try_clone_to_owned().map_err(&io)?;
+    let is_socket = rustix::fs::fstat(&fd).is_ok_and(|st| {
+        rustix::fs::FileType::from_raw_mode(st.st_mode) == rustix::fs::FileType::Socket
+    });
+    if is_socket {
+        let sock = UnixStream::from(fd);
+        let back = sock.try_clone().map_err(&io)?;
+        Receiver::with_codec(ShutOnDrop(sock), codec)
+            .report_to(back)
+            .run(consumer)
+    } else {
+        Receiver::with_codec(File::from(fd), codec).run(consumer)
+    }
+}

@@ -1,0 +1,138 @@
+//! Run a consumer in another process: framed items over pipes, FIFOs and sockets,
+//! and supervised child processes.
+//!
+//! The far end of a [`Sender`] is a [`Receiver`] that hands every item to a consumer
+//! and closes it at the end of the stream. Both are plain [`Consumer`](consumer::Consumer)-shaped values
+//! over any `Write` / `Read`, so a pipe, a FIFO, a file or a socket will do. A
+//! [`Coprocess`] is a sender whose far end is a child process — possibly this very
+//! program, re-run ([`Coprocess::spawn_self`]) — that serves its stdin with
+//! [`serve_stdin`]:
+//!
+//! ```text
+//!   parent                                   child (e.g. `prog --coprocess`)
+//!   producer ─send─▶ Coprocess<T> ═══ socket pair (its stdin) ═══▶ serve_stdin ─▶ consumer
+//!                      │  ▲  handshake, item frames, end frame      │
+//!                      │  └─────────── report (outcome, count) ─────┘
+//!                      └─ watches the child: exit status, signals, reaping
+//! ```
+//!
+//! # An example
+//!
+//! The same consumer, first through a pipe to a thread, then in a child process:
+//!
+//! ```
+//! use consumer::Consumer;
+//! use consumer_process::{Receiver, Sender};
+//!
+//! let (r, w) = std::io::pipe()?;
+//! let far = std::thread::spawn(move || {
+//!     let mut got = Vec::new();
+//!     Receiver::new(r).run::<String, _>(&mut got).map(|_| got)
+//! });
+//! let mut tx = Sender::new(w);
+//! tx.send_all(["ten".to_owned(), "nine".to_owned()])?;
+//! tx.close()?;
+//! assert_eq!(far.join().unwrap()?, ["ten", "nine"]);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! ```no_run
+//! use consumer::Consumer;
+//! use consumer_process::{Coprocess, serve_stdin};
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! if std::env::args().any(|a| a == "--coprocess") {
+//!     // The child: serve stdin to the consumer; its prints are its own.
+//!     serve_stdin::<u32, _>(consumer::from_fn(|n: u32| println!("T-minus {n}")))?;
+//!     return Ok(());
+//! }
+//! // The parent: the child is a consumer like any other.
+//! let mut child = Coprocess::<u32>::spawn_self(["--coprocess"])?;
+//! child.send_all((1..=10).rev())?;
+//! child.close()?; // the child's real outcome: its consumer's error, or its exit status
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # The wire
+//!
+//! A connection opens with a 16-byte handshake — magic, protocol version, codec, and
+//! a fingerprint of the item type — then carries length-prefixed frames: items, the
+//! sender's tracing context, the end of the stream, and (on the way back) the
+//! receiver's report. Every length is checked against a limit
+//! ([`DEFAULT_MAX_FRAME`], up to [`MAX_FRAME_CEILING`]) before anything is allocated.
+//! Bad input stops the receiver with a [`Protocol`](consumer::ErrorKind::Protocol)
+//! error naming the problem and the frame number; never a panic, an abort or an
+//! unbounded allocation.
+//!
+//! Items are encoded by a [`Codec`]: [`Bincode`] (bincode 2.0.1, pinned, always
+//! decoding with a limit) by default, or [`Postcard`]. Why, and what they cost:
+//! `docs/decisions/0005-wire-format.md`.
+//!
+//! ## The fingerprint and its limits
+//!
+//! The fingerprint is a 64-bit FNV-1a hash of `std::any::type_name::<T>()` and a
+//! tag you choose ([`Sender::tag`], [`Receiver::tag`]). It catches the common
+//! mistakes at once: another type (`i32` for `u32` — an unsuffixed literal is an
+//! easy way to get one), another codec, another build's protocol version. It cannot
+//! see a change *inside* a type that keeps its name (a field added to `Order`), so
+//! bump the tag when the shape changes; and `type_name` is not guaranteed stable
+//! across compiler versions, so both ends should come from the same toolchain — or
+//! share a tag and accept the risk. It is a guard against accidents, not against a
+//! hostile peer: authentication is the job of the socket layer.
+//!
+//! # Delivery, flushing, failure
+//!
+//! - [`Flush::WhenIdle`] (the default) writes at the end of every `send` and
+//!   `send_all` unless another producer already waits on the same
+//!   [`SharedSender`]: a lone item leaves at once, batches and crowds travel in
+//!   large writes. [`Flush::Manual`] writes only when 64 KiB are buffered, on
+//!   `flush` and on `close`.
+//! - With a report channel ([`Sender::with_report`], and always for a
+//!   [`Coprocess`]), `close` returns the far consumer's outcome and how many items
+//!   it never got; a failure of the far consumer makes later sends fail with its
+//!   error, item handed back.
+//! - A child that dies fails the next send at once, even when a grandchild still
+//!   holds the socket; no child is left a zombie (see [`Coprocess`]).
+//!
+//! # Tracing
+//!
+//! A [`Coprocess`] opens a `process` span carrying the child's `pid`. The sender
+//! puts the caller's span id and its own pid in a context frame in front of a batch
+//! whenever it changed; the receiver's `process.receive` span records them as
+//! `sender_pid` and `sender_span`, so a subscriber on the far side can link its
+//! spans to the parent's. No per-item events: they would cost more than the frame.
+//!
+//! # Async
+//!
+//! With the `tokio` feature, `AsyncSender` and `AsyncReceiver` speak the same wire
+//! over tokio's `AsyncWrite` / `AsyncRead`.
+//!
+//! # What this crate does not do
+//!
+//! - No authentication or encryption: a pipe, FIFO or socket pair is only as private
+//!   as its file permissions. Run it between processes that trust each other.
+//! - No answers: the far consumer reports its outcome once, at the end; request and
+//!   reply is for a later layer on the same frames.
+//! - Unix only (pipes, FIFOs, Unix sockets, `waitid`).
+//! - Items cross as values: no shared memory, no file descriptors.
+#![forbid(unsafe_code)]
+
+mod child;
+mod codec;
+mod encoder;
+mod receiver;
+mod sender;
+#[cfg(feature = "tokio")]
+mod tokio_io;
+mod wire;
+
+pub use child::{
+    ChildPipe, Coprocess, DEFAULT_GRACE, make_fifo, serve_fifo, serve_stdin, serve_stdin_with_codec,
+};
+pub use codec::{Bincode, Codec, Postcard};
+pub use receiver::Receiver;
+pub use sender::{Flush, Sender, SharedSender};
+#[cfg(feature = "tokio")]
+pub use tokio_io::{AsyncReceiver, AsyncSender};
+pub use wire::{DEFAULT_MAX_FRAME, MAX_FRAME_CEILING};

@@ -1,0 +1,60 @@
+//! Named FIFOs: a child fed through one.
+
+use std::io::Read;
+use std::os::unix::fs::DirBuilderExt;
+use std::path::PathBuf;
+use std::process::Command;
+
+use consumer::{Consumer, ErrorKind};
+use consumer_process::{Coprocess, make_fifo};
+
+const CHILD: &str = env!("CARGO_BIN_EXE_process-test-child");
+
+/// A directory only we can enter, removed on drop.
+struct PrivateDir(PathBuf);
+
+impl PrivateDir {
+    fn new(name: &str) -> PrivateDir {
+        let dir =
+            std::env::temp_dir().join(format!("consumer-process-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::DirBuilder::new().mode(0o700).create(&dir).unwrap();
+        PrivateDir(dir)
+    }
+}
+
+impl Drop for PrivateDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+#[test]
+fn a_child_is_fed_through_a_fifo() {
+    let dir = PrivateDir::new("fifo");
+    let path = dir.0.join("items");
+    make_fifo(&path).unwrap();
+    let (mut out_r, out_w) = std::io::pipe().unwrap();
+    let mut cmd = Command::new(CHILD);
+    cmd.arg("fifo").arg(&path).stdout(out_w);
+    let mut c = Coprocess::<u64>::spawn_fifo(cmd, &path).unwrap();
+    c.send_all(0..100_000).unwrap();
+    c.close().unwrap();
+    let mut printed = String::new();
+    out_r.read_to_string(&mut printed).unwrap();
+    assert_eq!(printed.trim(), "100000");
+    // A FIFO that exists is not made twice.
+    assert_eq!(make_fifo(&path).unwrap_err().kind(), ErrorKind::Io);
+}
+
+#[test]
+fn a_child_that_never_opens_the_fifo_fails_the_spawn() {
+    let dir = PrivateDir::new("never");
+    let path = dir.0.join("items");
+    make_fifo(&path).unwrap();
+    let mut cmd = Command::new(CHILD);
+    cmd.args(["exit", "5"]).stdin(std::process::Stdio::null());
+    let e = Coprocess::<u64>::spawn_fifo(cmd, &path).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Exit, "{e}");
+    assert!(e.message().unwrap().contains("status 5"), "{e}");
+}

@@ -1,0 +1,10 @@
+//! The process runner's integration tests, one binary (see the house style).
+
+mod bad_input;
+mod child;
+mod fifo;
+mod pipe;
+mod round_trip;
+#[cfg(feature = "tokio")]
+mod tokio_io;
+mod tracing_context;
