@@ -573,7 +573,6 @@ impl<T> Shared<T> {
         }
     }
 
-    /// Queues `item` (there is room) and wakes a getter.
     /// Queues `item` (there is room). Wakes a getter when the queue stops being
     /// empty, and the next putter if room is left (mirroring `get_until`).
     fn push(&self, mut state: MutexGuard<'_, State<T>>, item: T) {
@@ -634,6 +633,10 @@ impl<T> fmt::Debug for Queue<T> {
 /// `send` is [`put`](Queue::put), `close` is [`shutdown`](Queue::shutdown); see
 /// [As a consumer](Queue#as-a-consumer).
 ///
+/// `send_all` is the default: one `put` per item. The items come from the caller's
+/// iterator, which is user code, and none runs under the queue's lock: an iterator
+/// that blocks (on a channel, say) or touches this queue must not stall the getters.
+///
 /// ```
 /// use consumer::{Broadcast, Consumer};
 /// use consumer_primitives::Queue;
@@ -651,43 +654,6 @@ impl<T> fmt::Debug for Queue<T> {
 impl<T> Consumer<T> for Queue<T> {
     fn send(&mut self, item: T) -> Result<(), SendError<T>> {
         self.put(item)
-    }
-
-    /// Puts the items under one lock while there is room, waiting when the queue is
-    /// full.
-    fn send_all<I>(&mut self, items: I) -> Result<(), SendError<T>>
-    where
-        I: IntoIterator<Item = T>,
-    {
-        let shared = &*self.shared;
-        let mut state = sync::lock(&shared.state);
-        let mut queued = 0usize;
-        for item in items {
-            if state.shut_down || !shared.has_room(&state) {
-                // Let getters at the batch so far before waiting for room.
-                if queued > 0 && state.getters > 0 {
-                    shared.not_empty.notify_all();
-                }
-                queued = 0;
-                state = match shared.wait_for_room(state, None) {
-                    Room::Yes(s) => s,
-                    Room::No | Room::ShutDown => return Err(SendError::new(item, shut_down())),
-                };
-            }
-            state.items.push_back(item);
-            state.unfinished += 1;
-            queued += 1;
-        }
-        let wake_getters = queued > 0 && state.getters > 0;
-        let wake_putter = shared.has_room(&state) && state.putters > 0;
-        drop(state);
-        if wake_getters {
-            shared.not_empty.notify_all();
-        }
-        if wake_putter {
-            shared.not_full.notify_one();
-        }
-        Ok(())
     }
 
     fn close(&mut self) -> Result<(), Error> {

@@ -318,3 +318,44 @@ fn debug_shows_the_state_without_the_items() {
         "{s}"
     );
 }
+
+/// `send_all` runs no user code under the queue's lock: a getter takes the first
+/// item while the iterator is still waiting to yield the second (here, for that very
+/// getter's signal), and the iterator may call the queue itself.
+#[test]
+fn send_all_lets_getters_in_while_its_iterator_waits() {
+    use consumer_primitives::Event;
+
+    let q = Queue::new();
+    let got_first = Arc::new(Event::new());
+    let getter = {
+        let (q, got_first) = (q.clone(), Arc::clone(&got_first));
+        thread::spawn(move || {
+            let first = q.get_timeout(PATIENCE);
+            got_first.set();
+            (first, q.get_timeout(PATIENCE))
+        })
+    };
+    let mut items = {
+        let (q, got_first) = (q.clone(), Arc::clone(&got_first));
+        let mut next = 0;
+        std::iter::from_fn(move || {
+            next += 1;
+            match next {
+                1 => Some(1),
+                2 => {
+                    assert!(
+                        got_first.wait_timeout(PATIENCE),
+                        "the getter could not take the first item while send_all ran"
+                    );
+                    Some(q.len() as i32 + 2) // the queue is empty again: 2
+                }
+                _ => None,
+            }
+        })
+    };
+    let mut c = q.clone();
+    c.send_all(&mut items).unwrap();
+    let (first, second) = getter.join().unwrap();
+    assert_eq!((first.unwrap(), second.unwrap()), (1, 2));
+}
