@@ -18,9 +18,21 @@ use crate::gate::{Gate, SlotRef, State};
 use crate::sync::lock;
 
 /// The mailbox capacity of [`Builder::new`] and [`spawn`], in messages.
+///
+/// ```
+/// // At most this many sends (or batches) wait in the mailbox before a sender blocks.
+/// assert_eq!(consumer_thread::DEFAULT_CAPACITY, 1024);
+/// ```
 pub const DEFAULT_CAPACITY: usize = 1024;
 
 /// The most items [`send_all`](Consumer::send_all) gathers into one message.
+///
+/// ```
+/// let r = consumer_thread::spawn(Vec::new());
+/// r.send_all(0..consumer_thread::BATCH as u32 * 2)?; // two messages through the mailbox
+/// assert_eq!(r.join()?.len(), 512);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub const BATCH: usize = 256;
 
 /// How long the runner waits between looks at the gate while a send is still in flight
