@@ -7,6 +7,12 @@ use crate::{Consumer, Error, SendError};
 
 /// Identifies a consumer registered with a [`Broadcast`], for
 /// [`unregister`](Broadcast::unregister).
+///
+/// ```
+/// let mut b = consumer::Broadcast::<u8>::new();
+/// let (k1, k2) = (b.register(Vec::new()), b.register(Vec::new()));
+/// assert_ne!(k1, k2); // each registration gets its own key
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Key(u64);
 
@@ -56,6 +62,10 @@ pub struct Broadcast<T> {
 
 impl<T> Broadcast<T> {
     /// A broadcast with no targets.
+    ///
+    /// ```
+    /// assert!(consumer::Broadcast::<u8>::new().is_empty());
+    /// ```
     pub fn new() -> Broadcast<T> {
         Broadcast {
             targets: Vec::new(),
@@ -65,6 +75,18 @@ impl<T> Broadcast<T> {
     }
 
     /// Adds a target; items sent from now on reach it too.
+    ///
+    /// ```
+    /// use consumer::{Broadcast, Consumer, Inline};
+    ///
+    /// let seen = Inline::new(Vec::new()).shared();
+    /// let mut b = Broadcast::new();
+    /// b.send(1)?; // no targets yet: dropped
+    /// b.register(seen.clone());
+    /// b.send(2)?;
+    /// assert_eq!(seen.with(|v| v.clone()), [2]);
+    /// # Ok::<(), consumer::SendError<i32>>(())
+    /// ```
     pub fn register<C: Consumer<T> + Send + 'static>(&mut self, consumer: C) -> Key {
         let key = Key(self.next_key);
         self.next_key += 1;
@@ -73,17 +95,41 @@ impl<T> Broadcast<T> {
     }
 
     /// Removes a target and hands it back, unclosed; `None` if `key` is not registered.
+    ///
+    /// ```
+    /// use consumer::{Broadcast, Consumer};
+    ///
+    /// let mut b = Broadcast::new();
+    /// let key = b.register(Vec::new());
+    /// let mut gone = b.unregister(key).expect("registered");
+    /// gone.send(1)?; // still open: unregistering does not close it
+    /// assert!(b.unregister(key).is_none());
+    /// # Ok::<(), consumer::SendError<i32>>(())
+    /// ```
     pub fn unregister(&mut self, key: Key) -> Option<Box<dyn Consumer<T> + Send>> {
         let at = self.targets.iter().position(|(k, _)| *k == key)?;
         Some(self.targets.remove(at).1)
     }
 
     /// How many targets are registered.
+    ///
+    /// ```
+    /// let mut b = consumer::Broadcast::<u8>::new();
+    /// b.register(Vec::new());
+    /// assert_eq!(b.len(), 1);
+    /// ```
     pub fn len(&self) -> usize {
         self.targets.len()
     }
 
     /// Are there no targets?
+    ///
+    /// ```
+    /// let mut b = consumer::Broadcast::<u8>::new();
+    /// let key = b.register(Vec::new());
+    /// b.unregister(key);
+    /// assert!(b.is_empty());
+    /// ```
     pub fn is_empty(&self) -> bool {
         self.targets.is_empty()
     }

@@ -51,6 +51,15 @@ impl<C> Inline<C> {
     ///
     /// `T` is inferred from the consumer's one `Consumer` impl; a type that consumes
     /// several item types needs it named: `Inline::new::<u32>(c)`.
+    ///
+    /// ```
+    /// use consumer::{Consumer, Inline};
+    ///
+    /// let mut c = Inline::new(Vec::new());
+    /// c.send('a')?;
+    /// assert_eq!(c.get_ref(), &['a']);
+    /// # Ok::<(), consumer::SendError<char>>(())
+    /// ```
     pub fn new<T>(consumer: C) -> Inline<C>
     where
         C: Consumer<T>,
@@ -63,11 +72,30 @@ impl<C> Inline<C> {
     }
 
     /// Has `close` been called (or did the consumer panic)?
+    ///
+    /// ```
+    /// use consumer::{Consumer, Inline};
+    ///
+    /// let mut c = Inline::new(Vec::<u8>::new());
+    /// assert!(!c.is_finished());
+    /// c.close()?;
+    /// assert!(c.is_finished());
+    /// # Ok::<(), consumer::Error>(())
+    /// ```
     pub fn is_finished(&self) -> bool {
         matches!(self.state, State::Done(_))
     }
 
     /// The consumer, to read its state.
+    ///
+    /// ```
+    /// use consumer::{Consumer, Inline};
+    ///
+    /// let mut c = Inline::new(Vec::new());
+    /// c.send_all([1, 2])?;
+    /// assert_eq!(c.get_ref().len(), 2);
+    /// # Ok::<(), consumer::SendError<i32>>(())
+    /// ```
     pub fn get_ref(&self) -> &C {
         self.consumer
             .as_ref()
@@ -75,6 +103,15 @@ impl<C> Inline<C> {
     }
 
     /// Takes the consumer back *without* closing it.
+    ///
+    /// ```
+    /// use consumer::{Consumer, Inline};
+    ///
+    /// let mut c = Inline::new(Vec::new());
+    /// c.send(1)?;
+    /// assert_eq!(c.into_inner(), [1]);
+    /// # Ok::<(), consumer::SendError<i32>>(())
+    /// ```
     pub fn into_inner(mut self) -> C {
         self.state = State::Done(Ok(()));
         self.consumer
@@ -83,6 +120,16 @@ impl<C> Inline<C> {
     }
 
     /// Makes this runner shareable between threads: see [`Shared`].
+    ///
+    /// ```
+    /// use consumer::{Consumer, Inline};
+    ///
+    /// let log = Inline::new(Vec::new()).shared();
+    /// let mut other = log.clone();
+    /// std::thread::spawn(move || other.send("from a thread")).join().unwrap()?;
+    /// assert_eq!(log.with(|v| v.clone()), ["from a thread"]);
+    /// # Ok::<(), consumer::SendError<&str>>(())
+    /// ```
     pub fn shared(self) -> Shared<C> {
         Shared {
             inner: Arc::new(Mutex::new(self)),
@@ -204,11 +251,30 @@ pub struct Shared<C> {
 
 impl<C> Shared<C> {
     /// Calls `f` with the consumer, to read its state.
+    ///
+    /// ```
+    /// use consumer::{Consumer, Inline};
+    ///
+    /// let mut total = Inline::new(Vec::new()).shared();
+    /// total.send_all([1, 2, 3])?;
+    /// assert_eq!(total.with(|v| v.iter().sum::<i32>()), 6);
+    /// # Ok::<(), consumer::SendError<i32>>(())
+    /// ```
     pub fn with<R>(&self, f: impl FnOnce(&C) -> R) -> R {
         f(self.lock().get_ref())
     }
 
     /// Has the consumer been closed (or did it panic)?
+    ///
+    /// ```
+    /// use consumer::{Consumer, Inline};
+    ///
+    /// let a = Inline::new(Vec::<u8>::new()).shared();
+    /// let mut b = a.clone();
+    /// b.close()?; // through any clone
+    /// assert!(a.is_finished());
+    /// # Ok::<(), consumer::Error>(())
+    /// ```
     pub fn is_finished(&self) -> bool {
         self.lock().is_finished()
     }
