@@ -110,6 +110,22 @@ impl<Q, R> Request<Q, R> {
         (self.body, self.reply)
     }
 
+    /// Puts a request back together from the parts [`into_parts`](Request::into_parts)
+    /// gave: for a transport that took a request apart to send it and must hand it
+    /// back when the send fails.
+    ///
+    /// ```
+    /// use consumer::Request;
+    ///
+    /// let (request, pending) = Request::<u8, u8>::new(1);
+    /// let (body, reply) = request.into_parts();
+    /// Request::from_parts(body + 1, reply).answer(|n| n * 10);
+    /// assert_eq!(pending.wait().unwrap(), 20);
+    /// ```
+    pub fn from_parts(body: Q, reply: Reply<R>) -> Request<Q, R> {
+        Request { body, reply }
+    }
+
     /// Answers with `f(body)`.
     pub fn answer(self, f: impl FnOnce(Q) -> R) {
         let (body, reply) = self.into_parts();
@@ -153,6 +169,22 @@ impl<R> Reply<R> {
     pub fn send(mut self, answer: R) {
         if let Some(deliver) = self.deliver.take() {
             deliver(Ok(answer));
+        }
+    }
+
+    /// Answers with an error instead of a reply: the caller's wait returns `why`.
+    /// For transports that learn from the far side why a request failed.
+    ///
+    /// ```
+    /// use consumer::{Error, ErrorKind, Request};
+    ///
+    /// let (req, pending) = Request::<(), u8>::new(());
+    /// req.into_parts().1.fail(Error::new(ErrorKind::Other, "no such order"));
+    /// assert_eq!(pending.wait().unwrap_err().message(), Some("no such order"));
+    /// ```
+    pub fn fail(mut self, why: Error) {
+        if let Some(deliver) = self.deliver.take() {
+            deliver(Err(why));
         }
     }
 }

@@ -121,7 +121,9 @@
 mod child;
 mod codec;
 mod encoder;
+mod net;
 mod receiver;
+mod remote;
 mod sender;
 #[cfg(feature = "tokio")]
 mod tokio_io;
@@ -131,7 +133,9 @@ pub use child::{
     ChildPipe, Coprocess, DEFAULT_GRACE, make_fifo, serve_fifo, serve_stdin, serve_stdin_with_codec,
 };
 pub use codec::{Bincode, Codec, Postcard};
+pub use net::{Address, Conn, Connector, PrivateDir, Server, Serving};
 pub use receiver::Receiver;
+pub use remote::{Remote, serve_requests};
 pub use sender::{Flush, Sender, SharedSender};
 #[cfg(feature = "tokio")]
 pub use tokio_io::{AsyncReceiver, AsyncSender};

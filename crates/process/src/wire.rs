@@ -215,7 +215,8 @@ pub(crate) struct Report {
     pub(crate) outcome: Result<(), Error>,
 }
 
-const KINDS: [ErrorKind; 10] = [
+/// Error kinds by wire code (code = index + 1). Append only: codes are protocol.
+const KINDS: [ErrorKind; 11] = [
     ErrorKind::Closed,
     ErrorKind::Panicked,
     ErrorKind::Disconnected,
@@ -226,6 +227,7 @@ const KINDS: [ErrorKind; 10] = [
     ErrorKind::Exit,
     ErrorKind::Usage,
     ErrorKind::Other,
+    ErrorKind::Auth,
 ];
 
 impl Report {
@@ -235,12 +237,9 @@ impl Report {
         match &self.outcome {
             Ok(()) => body.push(0),
             Err(e) => {
-                let code = KINDS.iter().position(|k| *k == e.kind()).unwrap_or(9);
-                body.push(code as u8 + 1);
-                let message = e.message().map_or_else(|| e.to_string(), str::to_owned);
-                // A report stays small whatever the consumer's message.
-                let cut = floor_char_boundary(&message, 4096);
-                body.extend_from_slice(&message.as_bytes()[..cut]);
+                let (code, message) = error_to_wire(e);
+                body.push(code);
+                body.extend_from_slice(message.as_bytes());
             }
         }
         let mut buf = Vec::with_capacity(body.len() + 5);
@@ -253,14 +252,26 @@ impl Report {
         let status = *body.get(8)?;
         let outcome = match status {
             0 => Ok(()),
-            n => {
-                let kind = *KINDS.get(usize::from(n) - 1)?;
-                let message = String::from_utf8_lossy(&body[9..]);
-                Err(Error::new(kind, message))
-            }
+            n => Err(error_from_wire(n, &String::from_utf8_lossy(&body[9..]))?),
         };
         Some(Report { received, outcome })
     }
+}
+
+/// An error as it crosses the wire: a non-zero code for its kind, and its message
+/// (at most 4 KiB, so a report or a reply stays small whatever the consumer said).
+pub(crate) fn error_to_wire(e: &Error) -> (u8, String) {
+    // A kind newer than this table travels as `Other`, its message intact.
+    let code = KINDS.iter().position(|k| *k == e.kind()).unwrap_or(9);
+    let mut message = e.message().map_or_else(|| e.to_string(), str::to_owned);
+    message.truncate(floor_char_boundary(&message, 4096));
+    (code as u8 + 1, message)
+}
+
+/// The error [`error_to_wire`] encoded; `None` for a code no kind has.
+pub(crate) fn error_from_wire(code: u8, message: &str) -> Option<Error> {
+    let kind = *KINDS.get(usize::from(code).checked_sub(1)?)?;
+    Some(Error::new(kind, message))
 }
 
 fn floor_char_boundary(s: &str, max: usize) -> usize {

@@ -3,7 +3,9 @@
 mod bad_input;
 mod child;
 mod fifo;
+mod net;
 mod pipe;
+mod remote;
 mod round_trip;
 #[cfg(feature = "tokio")]
 mod tokio_io;

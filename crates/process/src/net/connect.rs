@@ -1,0 +1,153 @@
+//! The calling side: connect, authenticate, and get a sender or a remote service.
+
+use std::net::TcpStream;
+use std::os::unix::net::UnixStream;
+use std::time::Duration;
+
+use consumer::{Error, ErrorKind};
+use consumer_auth::{Auth, AuthKey};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use super::{Address, Conn};
+use crate::{Remote, Sender};
+
+/// How long authentication may take, by default, on either side.
+pub(crate) const AUTH_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Connects to a [`Server`](crate::Server): over TCP (a shared key required, unless
+/// you say otherwise) or a Unix socket (a key optional: the socket's directory is
+/// private already).
+///
+/// With a key, both ends prove they hold it before a single frame is sent
+/// ([`consumer_auth`]'s mutual HMAC-SHA-256 challenge-response); a wrong key is an
+/// [`Auth`](ErrorKind::Auth) error at once, a silent server a
+/// [`Timeout`](ErrorKind::Timeout) after 10 seconds ([`auth_timeout`](Connector::auth_timeout)).
+///
+/// # Examples
+///
+/// ```
+/// use consumer::Consumer;
+/// use consumer_process::{Connector, Server};
+/// use consumer_auth::AuthKey;
+///
+/// let key = AuthKey::generate()?;
+/// let server = Server::bind(&"127.0.0.1:0".parse()?)?.key(key.clone());
+/// let serving = server.serve(Vec::<u32>::new)?;
+///
+/// let mut tx = Connector::new(serving.local_addr().clone()).key(key).sender::<u32>()?;
+/// tx.send_all([3, 2, 1])?;
+/// tx.close()?; // returns once the server's consumer has them all and has closed
+/// serving.shutdown();
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct Connector {
+    addr: Address,
+    key: Option<AuthKey>,
+    unauthenticated: bool,
+    auth_timeout: Duration,
+}
+
+impl Connector {
+    /// Connects to `addr`; set a [`key`](Connector::key) for TCP.
+    pub fn new(addr: Address) -> Connector {
+        Connector {
+            addr,
+            key: None,
+            unauthenticated: false,
+            auth_timeout: AUTH_TIMEOUT,
+        }
+    }
+
+    /// Authenticates with `key` (the server must hold the same one).
+    ///
+    /// ```
+    /// let key = consumer_auth::AuthKey::new(b"a key of sixteen+".to_vec())?;
+    /// let c = consumer_process::Connector::new("10.0.0.7:7000".parse()?).key(key);
+    /// # drop(c);
+    /// # Ok::<(), consumer::Error>(())
+    /// ```
+    pub fn key(mut self, key: AuthKey) -> Connector {
+        self.key = Some(key);
+        self
+    }
+
+    /// Allows a TCP connection without a key. Anyone who can reach the port can
+    /// then feed the server, and anyone on the path can read the items: for tests
+    /// and closed networks only.
+    pub fn unauthenticated(mut self) -> Connector {
+        self.unauthenticated = true;
+        self
+    }
+
+    /// How long authentication may take (default 10 s).
+    pub fn auth_timeout(mut self, timeout: Duration) -> Connector {
+        self.auth_timeout = timeout;
+        self
+    }
+
+    /// Connects and authenticates: the raw connection, for your own protocol on top.
+    ///
+    /// # Errors
+    ///
+    /// [`Usage`](ErrorKind::Usage) for TCP without a key (fail closed), an I/O error
+    /// connecting, [`Auth`](ErrorKind::Auth) or [`Timeout`](ErrorKind::Timeout)
+    /// authenticating.
+    pub fn connect(&self) -> Result<Conn, Error> {
+        let mut conn = match &self.addr {
+            Address::Tcp(a) => {
+                if self.key.is_none() && !self.unauthenticated {
+                    return Err(Error::new(
+                        ErrorKind::Usage,
+                        format!(
+                            "refusing to connect to {a} over TCP without a key: give one, or \
+                             call `unauthenticated()` to send in the clear to anyone"
+                        ),
+                    ));
+                }
+                Conn::from(
+                    TcpStream::connect(a.as_str()).map_err(|e| connect_error(&self.addr, e))?,
+                )
+            }
+            Address::Unix(p) => {
+                Conn::from(UnixStream::connect(p).map_err(|e| connect_error(&self.addr, e))?)
+            }
+        };
+        if let Some(key) = &self.key {
+            Auth::new(key.clone())
+                .timeout(self.auth_timeout)
+                .connect(&mut conn)?;
+        }
+        Ok(conn)
+    }
+
+    /// Connects and returns a [`Sender`] of items to the server's consumer, with the
+    /// server's report coming back on the same connection: `close` returns the far
+    /// consumer's real outcome.
+    pub fn sender<T: Serialize + 'static>(&self) -> Result<Sender<T, Conn>, Error> {
+        let conn = self.connect()?;
+        let back = conn.try_clone()?;
+        Ok(Sender::new(conn).with_report(back))
+    }
+
+    /// Connects and returns the server's service as a [`Remote`]: wrap it in a
+    /// [`consumer::Client`] to `call` it.
+    pub fn client<Q, R>(&self) -> Result<Remote<Q, R>, Error>
+    where
+        Q: Serialize + Send + 'static,
+        R: DeserializeOwned + Send + 'static,
+    {
+        Remote::over(self.connect()?)
+    }
+}
+
+fn connect_error(addr: &Address, e: std::io::Error) -> Error {
+    let kind = match e.kind() {
+        std::io::ErrorKind::ConnectionRefused | std::io::ErrorKind::NotFound => {
+            ErrorKind::Disconnected
+        }
+        _ => ErrorKind::Io,
+    };
+    Error::new(kind, format!("connecting to {addr}: {e}")).with_source(e)
+}

@@ -1,0 +1,306 @@
+//! Request/reply over a connection: a service in another process, called like one
+//! in a thread.
+//!
+//! A connection carries two item streams, one each way, each with its own handshake:
+//! requests `(id, body)` from the caller, replies `(id, answer or error)` from the
+//! service. So the wire is the same as for plain items — limits, codecs, type
+//! fingerprints for both the request and the reply type — and nothing new can reach
+//! a decoder.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::marker::PhantomData;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::thread::JoinHandle;
+
+use consumer::{Consumer, Error, ErrorKind, Reply, Request, SendError};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::net::Conn;
+use crate::wire;
+use crate::{Receiver, Sender, SharedSender};
+
+/// An answer as it crosses the wire: the reply, or an error's kind code and message.
+type WireAnswer<R> = Result<R, (u8, String)>;
+
+/// The calls waiting for their replies, and why no more will come once the
+/// connection has ended.
+struct Calls<R> {
+    waiting: HashMap<u64, Reply<R>>,
+    ended: Option<Error>,
+}
+
+struct Shared<R> {
+    calls: Mutex<Calls<R>>,
+    next_id: AtomicU64,
+    reader: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl<R> Shared<R> {
+    fn calls(&self) -> MutexGuard<'_, Calls<R>> {
+        // No user code runs under this lock: it cannot be poisoned by it.
+        self.calls.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// A service at the other end of a connection: a consumer of
+/// [`Request`]s, so [`consumer::Client`] calls it exactly as it calls a service in a
+/// thread or a task.
+///
+/// Every request gets an id; the replies come back on the same connection, in any
+/// order, and a reader thread hands each to its caller. Many calls may be in flight
+/// at once, from clones of one `Remote` in many threads. A call whose request was
+/// dropped or panicked over there fails with that error; when the connection ends
+/// — the service closed, its process died — every call still waiting fails with
+/// [`Disconnected`](ErrorKind::Disconnected), and so does every later send (the
+/// request handed back). Nothing waits forever: use
+/// [`Client::call_timeout`](consumer::Client::call_timeout) to bound a call.
+///
+/// Made by [`Connector::client`](crate::Connector::client), or over any connection
+/// with [`Remote::over`]; the other end runs [`serve_requests`] (or a
+/// [`Server::serve_requests`](crate::Server::serve_requests)).
+///
+/// # Examples
+///
+/// ```
+/// use std::os::unix::net::UnixStream;
+/// use consumer::{Client, serve};
+/// use consumer_process::{Conn, Remote, serve_requests};
+///
+/// let (here, there) = UnixStream::pair()?;
+/// let far = std::thread::spawn(move || serve_requests(Conn::from(there), serve(|n: u64| n * n)));
+/// let mut client = Client::new(Remote::<u64, u64>::over(Conn::from(here))?);
+/// assert_eq!(client.call(12)?, 144);
+/// client.close()?;
+/// assert_eq!(far.join().unwrap()?, 1);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct Remote<Q, R> {
+    requests: SharedSender<(u64, Q), Conn>,
+    shared: Arc<Shared<R>>,
+    _body: PhantomData<fn(Q)>,
+}
+
+impl<Q, R> Remote<Q, R>
+where
+    Q: Serialize + Send + 'static,
+    R: DeserializeOwned + Send + 'static,
+{
+    /// Calls the service at the other end of `conn` (already authenticated, if it
+    /// needs to be). Starts the thread that reads the replies.
+    pub fn over(conn: Conn) -> Result<Remote<Q, R>, Error> {
+        let reader = conn.try_clone()?;
+        let shared = Arc::new(Shared {
+            calls: Mutex::new(Calls {
+                waiting: HashMap::new(),
+                ended: None,
+            }),
+            next_id: AtomicU64::new(0),
+            reader: Mutex::new(None),
+        });
+        let span = tracing::info_span!("process.remote", runner = "process", peer = conn.peer());
+        let thread = {
+            let shared = Arc::clone(&shared);
+            std::thread::Builder::new()
+                .name("consumer-remote".into())
+                .spawn(move || {
+                    let _entered = span.enter();
+                    read_replies(reader, &shared);
+                })?
+        };
+        *shared.reader.lock().unwrap_or_else(|p| p.into_inner()) = Some(thread);
+        Ok(Remote {
+            requests: Sender::new(conn).shared(),
+            shared,
+            _body: PhantomData,
+        })
+    }
+}
+
+/// The reader thread: replies to their callers until the connection ends, then
+/// fails every call still waiting.
+fn read_replies<R>(conn: Conn, shared: &Shared<R>)
+where
+    R: DeserializeOwned + Send + 'static,
+{
+    let deliver = consumer::try_from_fn(|(id, answer): (u64, WireAnswer<R>)| {
+        let Some(reply) = shared.calls().waiting.remove(&id) else {
+            return Err(wire::protocol(format!("a reply to unknown call {id}")));
+        };
+        match answer {
+            Ok(r) => reply.send(r),
+            Err((code, message)) => reply.fail(
+                wire::error_from_wire(code, &message)
+                    .unwrap_or_else(|| Error::new(ErrorKind::Other, message)),
+            ),
+        }
+        Ok(())
+    });
+    let outcome = Receiver::new(conn).run::<(u64, WireAnswer<R>), _>(deliver);
+    let why = match outcome {
+        Ok(_) => Error::new(ErrorKind::Disconnected, "the service closed the connection"),
+        Err(e) => Error::new(
+            ErrorKind::Disconnected,
+            format!("the connection failed: {e}"),
+        ),
+    };
+    tracing::debug!(error = %why, "replies ended");
+    let waiting = {
+        let mut calls = shared.calls();
+        calls.ended = Some(why.clone());
+        std::mem::take(&mut calls.waiting)
+    };
+    for reply in waiting.into_values() {
+        reply.fail(why.clone());
+    }
+}
+
+impl<Q, R> Consumer<Request<Q, R>> for Remote<Q, R>
+where
+    Q: Serialize + 'static,
+{
+    fn send(&mut self, request: Request<Q, R>) -> Result<(), SendError<Request<Q, R>>> {
+        let id = self.shared.next_id.fetch_add(1, Ordering::Relaxed);
+        let (body, reply) = request.into_parts();
+        {
+            let mut calls = self.shared.calls();
+            if let Some(why) = &calls.ended {
+                let why = why.clone();
+                return Err(SendError::new(Request::from_parts(body, reply), why));
+            }
+            calls.waiting.insert(id, reply);
+        }
+        self.requests.send((id, body)).map_err(|e| {
+            let (item, error) = e.into_parts();
+            let reply = self.shared.calls().waiting.remove(&id);
+            match (item, reply) {
+                (Some((_, body)), Some(reply)) => {
+                    SendError::new(Request::from_parts(body, reply), error)
+                }
+                // The reader already failed the call; the body is gone with it.
+                _ => SendError::lost(error),
+            }
+        })
+    }
+
+    fn flush(&mut self) -> Result<(), Error> {
+        self.requests.flush()
+    }
+
+    /// Ends the request stream and waits until the service has closed and every
+    /// reply has come (or failed). Closes the connection for every clone.
+    fn close(&mut self) -> Result<(), Error> {
+        let outcome = self.requests.close();
+        let reader = self
+            .shared
+            .reader
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+        if let Some(reader) = reader {
+            // The reader catches nothing: a panic there is a bug, reported as such.
+            if reader.join().is_err() {
+                return Err(Error::new(ErrorKind::Panicked, "the reply reader panicked"));
+            }
+        }
+        outcome
+    }
+
+    fn name(&self) -> &str {
+        "process::Remote"
+    }
+}
+
+impl<Q, R> Clone for Remote<Q, R> {
+    fn clone(&self) -> Self {
+        Remote {
+            requests: self.requests.clone(),
+            shared: Arc::clone(&self.shared),
+            _body: PhantomData,
+        }
+    }
+}
+
+impl<Q, R> fmt::Debug for Remote<Q, R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let calls = self.shared.calls();
+        f.debug_struct("Remote")
+            .field("waiting", &calls.waiting.len())
+            .field("ended", &calls.ended)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Serves the requests that arrive on `conn` to `service` — any consumer of
+/// [`Request`]s: [`consumer::serve`] in-line, or a thread or task runner's handle so
+/// that many requests are worked on at once. Each answer goes back as soon as it is
+/// given, in whatever order; a request the service drops, or panics on, fails its
+/// call with that reason. At the end of the request stream the service is closed,
+/// then the reply stream. Returns how many requests arrived.
+///
+/// # Errors
+///
+/// As [`Receiver::run`]: bad input, an I/O error, or the service's failure.
+///
+/// # Examples
+///
+/// See [`Remote`].
+pub fn serve_requests<Q, R, S>(conn: Conn, service: S) -> Result<u64, Error>
+where
+    Q: DeserializeOwned + 'static,
+    R: Serialize + Send + 'static,
+    S: Consumer<Request<Q, R>>,
+{
+    let mut replies = Sender::<(u64, WireAnswer<R>), Conn>::new(conn.try_clone()?).shared();
+    let feed = Feed {
+        service,
+        replies: replies.clone(),
+    };
+    let outcome = Receiver::new(conn).run::<(u64, Q), _>(feed);
+    // Answers given after this point have no one to go to: the caller's side fails
+    // them when the reply stream ends.
+    let closed = replies.close();
+    let received = outcome?;
+    closed.map(|()| received)
+}
+
+/// Turns each `(id, body)` from the wire into a [`Request`] whose answer is written
+/// back as `(id, answer)`.
+struct Feed<S, R: Send + 'static> {
+    service: S,
+    replies: SharedSender<(u64, WireAnswer<R>), Conn>,
+}
+
+impl<Q, R, S> Consumer<(u64, Q)> for Feed<S, R>
+where
+    R: Serialize + Send + 'static,
+    S: Consumer<Request<Q, R>>,
+{
+    fn send(&mut self, (id, body): (u64, Q)) -> Result<(), SendError<(u64, Q)>> {
+        let mut replies = self.replies.clone();
+        let request = Request::with_callback(body, move |answer: Result<R, Error>| {
+            let answer = answer.map_err(|e| wire::error_to_wire(&e));
+            // The connection may be gone; then the caller has failed the call already.
+            if let Err(e) = replies.send((id, answer)) {
+                tracing::debug!(id, error = %e.error(), "a reply could not be sent");
+            }
+        });
+        self.service
+            .send(request)
+            .map_err(|e| e.map_item(|r| (id, r.into_parts().0)))
+    }
+
+    fn flush(&mut self) -> Result<(), Error> {
+        self.service.flush()
+    }
+
+    fn close(&mut self) -> Result<(), Error> {
+        self.service.close()
+    }
+
+    fn name(&self) -> &str {
+        self.service.name()
+    }
+}
