@@ -7,8 +7,16 @@
 //!
 //! Each runner module turns a `Countdown` into a handle, sends 10 down to 1, and
 //! closes. The transcript is the same whichever runner runs it.
+//!
+//! Across machines (see `network.rs`):
+//!
+//! ```text
+//! CONSUMER_AUTHKEY=... countdown --listen 0.0.0.0:7000     # on one machine
+//! CONSUMER_AUTHKEY=... countdown --connect host:7000       # on another
+//! ```
 
 mod coprocess;
+mod network;
 mod runners;
 
 use std::process::ExitCode;
@@ -25,11 +33,15 @@ fn main() -> ExitCode {
 
 fn run(args: Vec<String>) -> Result<(), Box<dyn std::error::Error>> {
     let mut runner = "all".to_owned();
+    let (mut listen, mut connect, mut key_file) = (None, None, None);
     let mut it = args.into_iter();
     while let Some(arg) = it.next() {
         match arg.as_str() {
             "--runner" => runner = it.next().ok_or("--runner needs a name")?,
             "--coprocess" => return coprocess::serve(it.next()),
+            "--listen" => listen = Some(it.next().ok_or("--listen needs an address")?),
+            "--connect" => connect = Some(it.next().ok_or("--connect needs an address")?),
+            "--key-file" => key_file = Some(it.next().ok_or("--key-file needs a path")?),
             "-h" | "--help" => {
                 println!(
                     "usage: countdown [--runner all|{}]",
@@ -38,10 +50,29 @@ fn run(args: Vec<String>) -> Result<(), Box<dyn std::error::Error>> {
                 println!(
                     "       countdown --coprocess [FIFO]   (serve framed items from stdin or FIFO)"
                 );
+                println!(
+                    "       countdown --listen ADDR [--key-file F]    (serve Countdowns; ADDR is HOST:PORT or unix:PATH)"
+                );
+                println!(
+                    "       countdown --connect ADDR [--key-file F]   (send 10..1 to a listener)"
+                );
+                println!(
+                    "       TCP needs a key: ${} or --key-file, the same on both ends",
+                    network::KEY_VAR
+                );
                 return Ok(());
             }
             other => return Err(format!("unknown argument `{other}`; try --help").into()),
         }
+    }
+    match (listen, connect) {
+        (Some(_), Some(_)) => return Err("--listen and --connect exclude each other".into()),
+        (Some(addr), None) => return network::listen(&addr, network::key(key_file.as_deref())?),
+        (None, Some(addr)) => return network::connect(&addr, network::key(key_file.as_deref())?),
+        (None, None) if key_file.is_some() => {
+            return Err("--key-file goes with --listen or --connect".into());
+        }
+        (None, None) => {}
     }
     if runner == "all" {
         for (name, run) in runners::RUNNERS {

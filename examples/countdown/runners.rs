@@ -1,6 +1,7 @@
 //! One function per runner: run the Countdown its way, sending 10 down to 1.
 
 use consumer::{Consumer, Inline};
+use consumer_process::{Address, Connector, Server};
 use examples::{Countdown, countdown_items};
 
 type Run = fn() -> Result<(), Box<dyn std::error::Error>>;
@@ -12,6 +13,8 @@ pub(crate) const RUNNERS: &[(&str, Run)] = &[
     ("coroutine", coroutine),
     ("process", process),
     ("fifo", fifo),
+    ("unix", unix),
+    ("tcp", tcp),
 ];
 
 pub(crate) fn names() -> Vec<&'static str> {
@@ -19,7 +22,7 @@ pub(crate) fn names() -> Vec<&'static str> {
 }
 
 /// Sends the countdown's items to any consumer handle, then closes it.
-fn drive(mut handle: impl Consumer<u32>) -> Result<(), Box<dyn std::error::Error>> {
+pub(crate) fn drive(mut handle: impl Consumer<u32>) -> Result<(), Box<dyn std::error::Error>> {
     handle.send_all(countdown_items())?;
     handle.close()?;
     Ok(())
@@ -51,20 +54,35 @@ fn process() -> Result<(), Box<dyn std::error::Error>> {
 
 /// In a child process fed through a named FIFO, in a directory only we can enter.
 fn fifo() -> Result<(), Box<dyn std::error::Error>> {
-    use std::os::unix::fs::DirBuilderExt;
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)?
-        .subsec_nanos();
-    let dir = std::env::temp_dir().join(format!("countdown-{}-{nanos}", std::process::id()));
-    std::fs::DirBuilder::new().mode(0o700).create(&dir)?;
+    let dir = consumer_process::PrivateDir::new("countdown")?;
     let path = dir.join("items");
-    let run = || -> Result<(), Box<dyn std::error::Error>> {
-        consumer_process::make_fifo(&path)?;
-        let mut cmd = std::process::Command::new(std::env::current_exe()?);
-        cmd.arg("--coprocess").arg(&path);
-        drive(consumer_process::Coprocess::<u32>::spawn_fifo(cmd, &path)?)
-    };
-    let outcome = run();
-    let _ = std::fs::remove_dir_all(&dir);
-    outcome
+    consumer_process::make_fifo(&path)?;
+    let mut cmd = std::process::Command::new(std::env::current_exe()?);
+    cmd.arg("--coprocess").arg(&path);
+    drive(consumer_process::Coprocess::<u32>::spawn_fifo(cmd, &path)?)
+}
+
+/// Behind a Unix socket in a private directory: a server here, in a thread of its
+/// own, serving each connection to a Countdown; the client is just another handle.
+fn unix() -> Result<(), Box<dyn std::error::Error>> {
+    let dir = consumer_process::PrivateDir::new("countdown")?;
+    let addr = Address::Unix(dir.join("countdown.sock"));
+    over_socket(Server::bind(&addr)?, Connector::new(addr))
+}
+
+/// Over TCP on loopback, both ends authenticated with a fresh key: what
+/// `--listen` and `--connect` do on two machines.
+fn tcp() -> Result<(), Box<dyn std::error::Error>> {
+    let key = consumer_auth::AuthKey::generate()?;
+    let server = Server::bind(&"127.0.0.1:0".parse()?)?.key(key.clone());
+    let connector = Connector::new(server.local_addr().clone()).key(key);
+    over_socket(server, connector)
+}
+
+fn over_socket(server: Server, connector: Connector) -> Result<(), Box<dyn std::error::Error>> {
+    let serving = server.serve(|| Countdown)?;
+    // `close` returns once the far Countdown has closed: the transcript is complete.
+    drive(connector.sender::<u32>()?)?;
+    serving.shutdown()?;
+    Ok(())
 }

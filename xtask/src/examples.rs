@@ -10,7 +10,15 @@ use std::time::{Duration, Instant};
 use crate::cmd::{Result, cargo, root, step};
 
 /// Every `--runner` the countdown accepts, in the order `--runner all` runs them.
-const COUNTDOWN_RUNNERS: &[&str] = &["inline", "thread", "coroutine", "process", "fifo"];
+const COUNTDOWN_RUNNERS: &[&str] = &[
+    "inline",
+    "thread",
+    "coroutine",
+    "process",
+    "fifo",
+    "unix",
+    "tcp",
+];
 
 /// What an example must print on stdout.
 enum Expect {
@@ -32,7 +40,11 @@ const CHECKS: &[Check] = &[
     Check {
         example: "countdown",
         args: &["--help"],
-        expect: Expect::Lines(&["countdown --coprocess [FIFO]"]),
+        expect: Expect::Lines(&[
+            "countdown --coprocess [FIFO]",
+            "countdown --listen ADDR",
+            "countdown --connect ADDR",
+        ]),
     },
     Check {
         example: "service",
@@ -177,6 +189,7 @@ pub(crate) fn run() -> Result {
     for c in CHECKS {
         check_one(c.example, c.args, &c.expect)?;
     }
+    crate::listen::check(&transcript)?;
     eprintln!("== examples: ok");
     Ok(())
 }
@@ -185,21 +198,34 @@ fn leak(s: String) -> &'static str {
     Box::leak(s.into_boxed_str())
 }
 
-fn check_one(example: &str, args: &[&str], expect: &Expect) -> Result {
-    let bin = root()
+/// The path of a built example.
+pub(crate) fn example_bin(example: &str) -> std::path::PathBuf {
+    root()
         .join("target")
         .join("debug")
         .join("examples")
-        .join(example);
+        .join(example)
+}
+
+/// Runs an example to its end (killed after [`TIMEOUT`]): its status, stdout, stderr.
+pub(crate) fn run_example(
+    example: &str,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> Result<(std::process::ExitStatus, String, String)> {
+    let bin = example_bin(example);
     let shown = format!("{example} {}", args.join(" "));
-    eprintln!("-- example {shown}");
     let t = Instant::now();
-    let mut child = Command::new(&bin)
-        .args(args)
+    let mut cmd = Command::new(&bin);
+    cmd.args(args)
         .current_dir(root())
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd
         .spawn()
         .map_err(|e| format!("cannot start {}: {e}", bin.display()))?;
     let (mut out, mut err) = (
@@ -227,8 +253,18 @@ fn check_one(example: &str, args: &[&str], expect: &Expect) -> Result {
         }
         std::thread::sleep(Duration::from_millis(20));
     };
-    let stdout = reader.join().unwrap_or_default();
-    let stderr = err_reader.join().unwrap_or_default();
+    Ok((
+        status,
+        reader.join().unwrap_or_default(),
+        err_reader.join().unwrap_or_default(),
+    ))
+}
+
+fn check_one(example: &str, args: &[&str], expect: &Expect) -> Result {
+    let shown = format!("{example} {}", args.join(" "));
+    eprintln!("-- example {shown}");
+    let t = Instant::now();
+    let (status, stdout, stderr) = run_example(example, args, &[])?;
     let fail = |why: String| -> Result {
         Err(format!("example `{shown}`: {why}\n--- stdout\n{stdout}--- stderr\n{stderr}").into())
     };

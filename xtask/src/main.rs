@@ -9,6 +9,7 @@
 mod bench;
 mod cmd;
 mod examples;
+mod listen;
 mod test_all;
 
 use std::process::ExitCode;

@@ -203,7 +203,7 @@ fn timed_out(timeout: Duration) -> Error {
 
 fn io_error(e: std::io::Error) -> Error {
     let what = if e.kind() == std::io::ErrorKind::UnexpectedEof {
-        "the peer closed the connection during authentication".to_owned()
+        "the peer hung up during authentication (it may hold another key)".to_owned()
     } else {
         format!("during authentication: {e}")
     };

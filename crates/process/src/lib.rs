@@ -103,6 +103,33 @@
 //! `sender_pid` and `sender_span`, so a subscriber on the far side can link its
 //! spans to the parent's. No per-item events: they would cost more than the frame.
 //!
+//! # Sockets, across machines
+//!
+//! A [`Server`] listens on a Unix socket or a TCP port and feeds every connection to
+//! a consumer — one per connection ([`Server::serve`]) or one for all
+//! ([`Server::serve_shared`]); a [`Connector`] connects and gives a [`Sender`] whose
+//! `close` returns the far consumer's outcome. Same wire as pipes, with
+//! [`consumer_auth`]'s mutual HMAC-SHA-256 challenge-response in front of it:
+//!
+//! - **TCP fails closed**: without a key, server and connector refuse to start
+//!   unless told `unauthenticated()`. No byte from an unauthenticated peer reaches a
+//!   decoder, the pre-auth reads are fixed and small, a silent peer is dropped at the
+//!   deadline; a failed connection is reported once ([`Server::on_error`]) and the
+//!   server goes on serving the others.
+//! - **Unix sockets** live in a directory only their owner can enter
+//!   ([`PrivateDir`]; `bind` refuses any other), never the abstract namespace.
+//!
+//! # Request and reply
+//!
+//! A coprocess can answer. [`Remote`] is a consumer of [`Request`](consumer::Request)s
+//! whose service is across a connection ([`Connector::client`], or [`Remote::over`]
+//! any connection); the far side runs [`serve_requests`] or
+//! [`Server::serve_requests`]. Wrap it in [`consumer::Client`] and it is called like
+//! a service in a thread or a task: correlation ids, many calls in flight, replies in
+//! any order, a timeout per call, and an error — never a hang — when the service
+//! fails, panics, closes or dies. Replies travel on the connection, never on the
+//! far process's stdout.
+//!
 //! # Async
 //!
 //! With the `tokio` feature, `AsyncSender` and `AsyncReceiver` speak the same wire
@@ -110,12 +137,12 @@
 //!
 //! # What this crate does not do
 //!
-//! - No authentication or encryption: a pipe, FIFO or socket pair is only as private
-//!   as its file permissions. Run it between processes that trust each other.
-//! - No answers: the far consumer reports its outcome once, at the end; request and
-//!   reply is for a later layer on the same frames.
+//! - No encryption: after authentication the bytes travel in clear (see
+//!   `consumer-auth`). Use it on networks you control, or under TLS or an SSH tunnel.
 //! - Unix only (pipes, FIFOs, Unix sockets, `waitid`).
 //! - Items cross as values: no shared memory, no file descriptors.
+//! - One thread per connection on the blocking server: thousands of idle peers are
+//!   better served by the async side.
 #![forbid(unsafe_code)]
 
 mod child;
