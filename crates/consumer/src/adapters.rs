@@ -116,6 +116,20 @@ macro_rules! debug_adapter {
 }
 
 /// Made by [`ConsumerExt::map`].
+///
+/// It passes `close` and `flush` through. When the wrapped consumer refuses the
+/// transformed item, the error carries no item:
+///
+/// ```
+/// use consumer::{Consumer, ConsumerExt, Inline};
+///
+/// let mut c = Inline::new(Vec::new()).map(|s: &str| s.len());
+/// c.send("abc")?;
+/// c.close()?;
+/// let refused = c.send("late").unwrap_err();
+/// assert!(refused.error().is_closed() && refused.item().is_none());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub struct Map<C, F> {
     inner: C,
     f: F,
@@ -131,6 +145,18 @@ impl<U, T, C: Consumer<T>, F: FnMut(U) -> T> Consumer<U> for Map<C, F> {
 }
 
 /// Made by [`ConsumerExt::filter`].
+///
+/// A refused item comes back with the error:
+///
+/// ```
+/// use consumer::{Consumer, ConsumerExt, Inline};
+///
+/// let mut c = Inline::new(Vec::new()).filter(|n: &i32| *n >= 0);
+/// c.send(-1)?; // dropped: still a successful send
+/// c.close()?;
+/// assert_eq!(c.send(4).unwrap_err().into_item(), Some(4));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub struct Filter<C, F> {
     inner: C,
     pred: F,
@@ -148,6 +174,17 @@ impl<T, C: Consumer<T>, F: FnMut(&T) -> bool> Consumer<T> for Filter<C, F> {
 }
 
 /// Made by [`ConsumerExt::filter_map`].
+///
+/// ```
+/// use consumer::{Consumer, ConsumerExt};
+///
+/// let mut evens = Vec::new();
+/// let mut c = (&mut evens).filter_map(|n: u32| (n % 2 == 0).then_some(n / 2));
+/// c.send_all(1..=6)?;
+/// c.close()?;
+/// assert_eq!(evens, [1, 2, 3]);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub struct FilterMap<C, F> {
     inner: C,
     f: F,
@@ -164,6 +201,17 @@ impl<U, T, C: Consumer<T>, F: FnMut(U) -> Option<T>> Consumer<U> for FilterMap<C
 }
 
 /// Made by [`ConsumerExt::inspect`].
+///
+/// ```
+/// use consumer::{Consumer, ConsumerExt};
+///
+/// let mut log = Vec::new();
+/// let mut out = Vec::new();
+/// (&mut out).inspect(|n: &u8| log.push(format!("saw {n}"))).send_all([1, 2])?;
+/// assert_eq!(log, ["saw 1", "saw 2"]);
+/// assert_eq!(out, [1, 2]);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub struct Inspect<C, F> {
     inner: C,
     f: F,

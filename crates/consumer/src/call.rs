@@ -50,6 +50,20 @@ use crate::sync::{Arc, Condvar, Mutex, lock};
 use crate::{Consumer, Error, ErrorKind, SendError};
 
 /// An item that expects an answer: the body, and the [`Reply`] to answer with.
+///
+/// A service on its own thread, reading requests from a channel:
+///
+/// ```
+/// use consumer::{Client, Request};
+///
+/// let (tx, rx) = std::sync::mpsc::channel::<Request<u32, u32>>();
+/// let server = std::thread::spawn(move || rx.into_iter().for_each(|r| r.answer(|n| n + 1)));
+/// let mut client = Client::new(tx);
+/// assert_eq!(client.call(41)?, 42);
+/// drop(client); // the channel closes and the server's loop ends
+/// server.join().unwrap();
+/// # Ok::<(), consumer::SendError<u32>>(())
+/// ```
 pub struct Request<Q, R> {
     body: Q,
     reply: Reply<R>,
@@ -57,6 +71,15 @@ pub struct Request<Q, R> {
 
 impl<Q, R> Request<Q, R> {
     /// A request for `body`, and the [`Pending`] reply its caller waits on.
+    ///
+    /// ```
+    /// use consumer::Request;
+    ///
+    /// let (request, pending) = Request::<u8, u8>::new(2);
+    /// request.answer(|n| n * 2);
+    /// assert_eq!(pending.wait()?, 4);
+    /// # Ok::<(), consumer::Error>(())
+    /// ```
     pub fn new(body: Q) -> (Request<Q, R>, Pending<R>)
     where
         R: Send + 'static,
@@ -101,11 +124,28 @@ impl<Q, R> Request<Q, R> {
     }
 
     /// The request's body.
+    ///
+    /// ```
+    /// use consumer::Request;
+    ///
+    /// let (request, _pending) = Request::<_, ()>::new("ping");
+    /// assert_eq!(*request.body(), "ping");
+    /// ```
     pub fn body(&self) -> &Q {
         &self.body
     }
 
     /// The body and the reply, to answer later or elsewhere.
+    ///
+    /// ```
+    /// use consumer::Request;
+    ///
+    /// let (request, pending) = Request::<String, usize>::new("abc".to_owned());
+    /// let (body, reply) = request.into_parts();
+    /// std::thread::spawn(move || reply.send(body.len()));
+    /// assert_eq!(pending.wait()?, 3);
+    /// # Ok::<(), consumer::Error>(())
+    /// ```
     pub fn into_parts(self) -> (Q, Reply<R>) {
         (self.body, self.reply)
     }
@@ -127,6 +167,15 @@ impl<Q, R> Request<Q, R> {
     }
 
     /// Answers with `f(body)`.
+    ///
+    /// ```
+    /// use consumer::Request;
+    ///
+    /// let (request, pending) = Request::<i32, i32>::new(-5);
+    /// request.answer(i32::abs);
+    /// assert_eq!(pending.wait()?, 5);
+    /// # Ok::<(), consumer::Error>(())
+    /// ```
     pub fn answer(self, f: impl FnOnce(Q) -> R) {
         let (body, reply) = self.into_parts();
         reply.send(f(body));
@@ -143,6 +192,15 @@ type Deliver<R> = Box<dyn FnOnce(Result<R, Error>) + Send>;
 
 /// The answering half of a request. Send the answer with [`send`](Reply::send);
 /// dropping it unanswered tells the caller so.
+///
+/// ```
+/// use consumer::{ErrorKind, Request};
+///
+/// let (request, pending) = Request::<u8, u8>::new(1);
+/// let (_body, reply) = request.into_parts();
+/// drop(reply); // unanswered
+/// assert_eq!(pending.wait().unwrap_err().kind(), ErrorKind::Disconnected);
+/// ```
 pub struct Reply<R> {
     deliver: Option<Deliver<R>>,
 }
@@ -260,6 +318,20 @@ fn unanswered() -> Error {
 /// A reply on its way: wait for it ([`wait`](Pending::wait),
 /// [`wait_timeout`](Pending::wait_timeout)) or `.await` it — it is a `Future` that
 /// needs no particular runtime.
+///
+/// Polled by hand here, to show it is a plain `Future`:
+///
+/// ```
+/// use std::future::Future;
+/// use std::task::{Context, Poll, Waker};
+/// use consumer::Request;
+///
+/// let (request, mut pending) = Request::<u8, u8>::new(1);
+/// let mut cx = Context::from_waker(Waker::noop());
+/// assert!(std::pin::Pin::new(&mut pending).poll(&mut cx).is_pending());
+/// request.answer(|n| n + 1);
+/// assert!(matches!(std::pin::Pin::new(&mut pending).poll(&mut cx), Poll::Ready(Ok(2))));
+/// ```
 pub struct Pending<R> {
     slot: Arc<Slot<R>>,
 }
@@ -268,6 +340,19 @@ impl<R> Pending<R> {
     /// Blocks until the reply comes; [`Disconnected`](ErrorKind::Disconnected) if the
     /// request was dropped unanswered, [`Panicked`](ErrorKind::Panicked) if the service
     /// panicked while handling it.
+    ///
+    /// ```
+    /// use consumer::{ErrorKind, Request};
+    ///
+    /// let (request, pending) = Request::<u8, u8>::new(1);
+    /// std::thread::spawn(move || request.answer(|n| n + 1));
+    /// assert_eq!(pending.wait()?, 2);
+    ///
+    /// let (request, pending) = Request::<u8, u8>::new(1);
+    /// drop(request);
+    /// assert_eq!(pending.wait().unwrap_err().kind(), ErrorKind::Disconnected);
+    /// # Ok::<(), consumer::Error>(())
+    /// ```
     pub fn wait(self) -> Result<R, Error> {
         let mut s = lock(&self.slot.state);
         loop {
@@ -313,6 +398,16 @@ impl<R> Pending<R> {
     }
 
     /// The reply if it has come, without waiting: `None` while it is on its way.
+    ///
+    /// ```
+    /// use consumer::Request;
+    ///
+    /// let (request, mut pending) = Request::<u8, u8>::new(1);
+    /// assert!(pending.try_wait().is_none());
+    /// request.answer(|n| n + 1);
+    /// assert_eq!(pending.try_wait().unwrap()?, 2);
+    /// # Ok::<(), consumer::Error>(())
+    /// ```
     pub fn try_wait(&mut self) -> Option<Result<R, Error>> {
         lock(&self.slot.state).outcome.take()
     }
@@ -355,6 +450,18 @@ pub fn serve<Q, R, F: FnMut(Q) -> R>(f: F) -> Serve<F> {
 }
 
 /// Made by [`serve`].
+///
+/// A service is a consumer of requests; it answers each one as it is sent:
+///
+/// ```
+/// use consumer::{Consumer, Request, serve};
+///
+/// let mut double = serve(|n: i32| n * 2);
+/// let (request, pending) = Request::new(21);
+/// double.send(request).map_err(|e| e.into_error())?;
+/// assert_eq!(pending.wait()?, 42);
+/// # Ok::<(), consumer::Error>(())
+/// ```
 pub struct Serve<F> {
     f: F,
 }
@@ -394,12 +501,33 @@ pub struct Client<C> {
 
 impl<C> Client<C> {
     /// A client of `service`.
+    ///
+    /// ```
+    /// use consumer::{Client, Inline, serve};
+    ///
+    /// let mut client = Client::new(Inline::new(serve(|n: u8| n + 1)));
+    /// assert_eq!(client.call(1)?, 2);
+    /// # Ok::<(), consumer::SendError<u8>>(())
+    /// ```
     pub fn new(service: C) -> Client<C> {
         Client { service }
     }
 
     /// Sends a request and returns its pending reply without waiting. If the send
     /// fails, the error hands the body back.
+    ///
+    /// Several calls in flight at once, each with its own reply:
+    ///
+    /// ```
+    /// use consumer::{Client, Request};
+    ///
+    /// let (tx, rx) = std::sync::mpsc::channel::<Request<u32, u32>>();
+    /// let mut client = Client::new(tx);
+    /// let (first, second) = (client.start(1)?, client.start(2)?);
+    /// rx.try_iter().for_each(|request| request.answer(|n| n * 10));
+    /// assert_eq!((first.wait()?, second.wait()?), (10, 20));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn start<Q, R>(&mut self, body: Q) -> Result<Pending<R>, SendError<Q>>
     where
         C: Consumer<Request<Q, R>>,
@@ -415,6 +543,16 @@ impl<C> Client<C> {
     /// Sends `body` and waits for the answer. The error hands the body back when the
     /// request could not be sent; once sent, the body belongs to the service, and a
     /// request dropped unanswered is [`Disconnected`](ErrorKind::Disconnected).
+    ///
+    /// ```
+    /// use consumer::{Client, Inline, serve};
+    ///
+    /// let mut client = Client::new(Inline::new(serve(|n: u32| n * 2)));
+    /// assert_eq!(client.call(4)?, 8);
+    /// client.close()?;
+    /// assert_eq!(client.call(5).unwrap_err().into_item(), Some(5)); // not sent: here it is
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn call<Q, R>(&mut self, body: Q) -> Result<R, SendError<Q>>
     where
         C: Consumer<Request<Q, R>>,
@@ -425,6 +563,16 @@ impl<C> Client<C> {
 
     /// Like [`call`](Client::call), giving up after `timeout`
     /// ([`Timeout`](ErrorKind::Timeout)); the late answer, if any, is discarded.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use consumer::{Client, ErrorKind, Request};
+    ///
+    /// let (tx, _rx) = std::sync::mpsc::channel::<Request<u8, u8>>();
+    /// let mut client = Client::new(tx); // nobody answers
+    /// let e = client.call_timeout(1, Duration::from_millis(10)).unwrap_err();
+    /// assert_eq!(e.kind(), ErrorKind::Timeout);
+    /// ```
     pub fn call_timeout<Q, R>(&mut self, body: Q, timeout: Duration) -> Result<R, SendError<Q>>
     where
         C: Consumer<Request<Q, R>>,
@@ -436,6 +584,15 @@ impl<C> Client<C> {
     }
 
     /// Closes the service.
+    ///
+    /// ```
+    /// use consumer::{Client, Inline, serve};
+    ///
+    /// let mut client = Client::new(Inline::new(serve(|n: u8| n)));
+    /// client.close()?;
+    /// assert!(client.call(1).unwrap_err().error().is_closed());
+    /// # Ok::<(), consumer::Error>(())
+    /// ```
     pub fn close<Q, R>(&mut self) -> Result<(), Error>
     where
         C: Consumer<Request<Q, R>>,
@@ -444,6 +601,17 @@ impl<C> Client<C> {
     }
 
     /// The service handle.
+    ///
+    /// ```
+    /// use consumer::{Client, Consumer, Inline, Request, serve};
+    ///
+    /// let client = Client::new(Inline::new(serve(|n: u8| n + 1)));
+    /// let mut service = client.into_inner();
+    /// let (request, pending) = Request::new(1);
+    /// service.send(request).map_err(|e| e.into_error())?;
+    /// assert_eq!(pending.wait()?, 2);
+    /// # Ok::<(), consumer::Error>(())
+    /// ```
     pub fn into_inner(self) -> C {
         self.service
     }

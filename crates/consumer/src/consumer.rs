@@ -72,17 +72,59 @@ pub trait Consumer<T> {
     ///
     /// On failure the error hands the item back when it still exists
     /// ([`SendError::into_item`]).
+    ///
+    /// ```
+    /// use consumer::{Consumer, Inline};
+    ///
+    /// let mut c = Inline::new(Vec::new());
+    /// c.send(1)?;
+    /// c.close()?;
+    /// assert_eq!(c.send(2).unwrap_err().into_item(), Some(2)); // closed: here it is back
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     fn send(&mut self, item: T) -> Result<(), SendError<T>>;
 
     /// No more items: finish up. Called once, after every item.
     ///
     /// The default does nothing.
+    ///
+    /// ```
+    /// use consumer::{Consumer, Inline, from_fn};
+    ///
+    /// let mut closes = 0;
+    /// let mut c = Inline::new(from_fn(|_: u8| {}).on_close(|| {
+    ///     closes += 1;
+    ///     Ok(())
+    /// }));
+    /// c.close()?;
+    /// c.close()?; // a runner runs the consumer's close once
+    /// drop(c);
+    /// assert_eq!(closes, 1);
+    /// # Ok::<(), consumer::Error>(())
+    /// ```
     fn close(&mut self) -> Result<(), Error> {
         Ok(())
     }
 
     /// Pushes items that are buffered on their way (by a batching writer, say) towards
     /// the consumer, without closing. The default does nothing.
+    ///
+    /// A batching consumer overrides it to hand on what it holds:
+    ///
+    /// ```
+    /// use consumer::{Consumer, Error, SendError};
+    ///
+    /// struct Batches { buf: Vec<u8>, out: Vec<Vec<u8>> }
+    /// impl Consumer<u8> for Batches {
+    ///     fn send(&mut self, n: u8) -> Result<(), SendError<u8>> { self.buf.push(n); Ok(()) }
+    ///     fn flush(&mut self) -> Result<(), Error> { self.out.push(std::mem::take(&mut self.buf)); Ok(()) }
+    /// }
+    /// let mut b = Batches { buf: Vec::new(), out: Vec::new() };
+    /// b.send_all([1, 2])?;
+    /// b.flush()?;
+    /// assert_eq!(b.out, [vec![1, 2]]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     fn flush(&mut self) -> Result<(), Error> {
         Ok(())
     }

@@ -7,6 +7,18 @@ use std::sync::Arc;
 /// The kind of an [`Error`].
 ///
 /// New kinds may be added, so a `match` needs a wildcard arm.
+///
+/// ```
+/// use consumer::{Error, ErrorKind};
+///
+/// let e = Error::from(ErrorKind::Timeout);
+/// let retry = match e.kind() {
+///     ErrorKind::Timeout | ErrorKind::Full => true,
+///     _ => false, // kinds may be added: keep a wildcard arm
+/// };
+/// assert!(retry);
+/// assert_eq!(ErrorKind::Timeout.to_string(), "timed out");
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ErrorKind {
@@ -86,6 +98,14 @@ pub struct Error {
 
 impl Error {
     /// An error of `kind` with a message.
+    ///
+    /// ```
+    /// use consumer::{Error, ErrorKind};
+    ///
+    /// let e = Error::new(ErrorKind::Protocol, "bad frame");
+    /// assert_eq!(e.kind(), ErrorKind::Protocol);
+    /// assert_eq!(e.message(), Some("bad frame"));
+    /// ```
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Error {
         Error::from(kind).with_message(message)
     }
@@ -132,40 +152,93 @@ impl Error {
     }
 
     /// Replaces the message.
+    ///
+    /// ```
+    /// use consumer::{Error, ErrorKind};
+    ///
+    /// let e = Error::new(ErrorKind::Io, "first").with_message("second");
+    /// assert_eq!(e.to_string(), "i/o error: second");
+    /// ```
     pub fn with_message(mut self, message: impl Into<String>) -> Error {
         self.message = Some(Arc::from(message.into()));
         self
     }
 
     /// Replaces the source error.
+    ///
+    /// ```
+    /// use std::error::Error as _;
+    /// use consumer::{Error, ErrorKind};
+    ///
+    /// let e = Error::from(ErrorKind::Io).with_source(std::io::Error::other("disk gone"));
+    /// assert_eq!(e.source().unwrap().to_string(), "disk gone");
+    /// assert_eq!(e.to_string(), "i/o error: disk gone"); // no message: the source is shown
+    /// ```
     pub fn with_source(mut self, source: impl Into<Box<dyn StdError + Send + Sync>>) -> Error {
         self.source = Some(Arc::from(source.into()));
         self
     }
 
     /// Records how many accepted items were never delivered.
+    ///
+    /// ```
+    /// use consumer::{Error, ErrorKind};
+    ///
+    /// let e = Error::from(ErrorKind::Disconnected).with_undelivered(1);
+    /// assert_eq!(e.undelivered(), Some(1));
+    /// assert_eq!(e.to_string(), "consumer is disconnected (1 item undelivered)");
+    /// ```
     pub fn with_undelivered(mut self, undelivered: u64) -> Error {
         self.undelivered = Some(undelivered);
         self
     }
 
     /// What went wrong.
+    ///
+    /// ```
+    /// use consumer::{Error, ErrorKind};
+    ///
+    /// assert_eq!(Error::from(ErrorKind::Full).kind(), ErrorKind::Full);
+    /// ```
     pub fn kind(&self) -> ErrorKind {
         self.kind
     }
 
     /// The message, if any.
+    ///
+    /// ```
+    /// use consumer::{Error, ErrorKind};
+    ///
+    /// assert_eq!(Error::new(ErrorKind::Other, "oops").message(), Some("oops"));
+    /// assert_eq!(Error::from(ErrorKind::Other).message(), None);
+    /// ```
     pub fn message(&self) -> Option<&str> {
         self.message.as_deref()
     }
 
     /// How many items the runner had accepted (their `send` returned `Ok`) but never
     /// delivered, when it stopped early; `None` when that is not known or not relevant.
+    ///
+    /// ```
+    /// use consumer::{Error, ErrorKind};
+    ///
+    /// assert_eq!(Error::panicked("boom", 2).undelivered(), Some(2));
+    /// assert_eq!(Error::from(ErrorKind::Closed).undelivered(), None);
+    /// ```
     pub fn undelivered(&self) -> Option<u64> {
         self.undelivered
     }
 
     /// Is this [`ErrorKind::Closed`]?
+    ///
+    /// ```
+    /// use consumer::{Consumer, Inline};
+    ///
+    /// let mut c = Inline::new(Vec::new());
+    /// c.close()?;
+    /// assert!(c.send(1).unwrap_err().error().is_closed());
+    /// # Ok::<(), consumer::Error>(())
+    /// ```
     pub fn is_closed(&self) -> bool {
         self.kind == ErrorKind::Closed
     }
@@ -261,6 +334,14 @@ pub struct SendError<T> {
 
 impl<T> SendError<T> {
     /// An error that hands `item` back.
+    ///
+    /// ```
+    /// use consumer::{ErrorKind, SendError};
+    ///
+    /// let e = SendError::new("item", ErrorKind::Full);
+    /// assert_eq!(e.kind(), ErrorKind::Full);
+    /// assert_eq!(e.into_item(), Some("item"));
+    /// ```
     pub fn new(item: T, error: impl Into<Error>) -> SendError<T> {
         SendError {
             item: Some(item),
@@ -269,6 +350,14 @@ impl<T> SendError<T> {
     }
 
     /// An error for an item that no longer exists.
+    ///
+    /// ```
+    /// use consumer::{ErrorKind, SendError};
+    ///
+    /// let e = SendError::<u32>::lost(ErrorKind::Panicked);
+    /// assert_eq!(e.kind(), ErrorKind::Panicked);
+    /// assert!(e.item().is_none());
+    /// ```
     pub fn lost(error: impl Into<Error>) -> SendError<T> {
         SendError {
             item: None,
@@ -277,41 +366,97 @@ impl<T> SendError<T> {
     }
 
     /// The consumer is closed; here is your item.
+    ///
+    /// ```
+    /// use consumer::SendError;
+    ///
+    /// let e = SendError::closed(7);
+    /// assert!(e.error().is_closed());
+    /// assert_eq!(e.item(), Some(&7));
+    /// ```
     pub fn closed(item: T) -> SendError<T> {
         SendError::new(item, ErrorKind::Closed)
     }
 
     /// The item, if it still exists.
+    ///
+    /// ```
+    /// use consumer::SendError;
+    ///
+    /// assert_eq!(SendError::closed("x").item(), Some(&"x"));
+    /// ```
     pub fn item(&self) -> Option<&T> {
         self.item.as_ref()
     }
 
     /// Takes the item back, if it still exists.
+    ///
+    /// ```
+    /// use consumer::SendError;
+    ///
+    /// let retry = SendError::closed(String::from("payload")).into_item();
+    /// assert_eq!(retry.as_deref(), Some("payload"));
+    /// ```
     pub fn into_item(self) -> Option<T> {
         self.item
     }
 
     /// What went wrong.
+    ///
+    /// ```
+    /// use consumer::{ErrorKind, SendError};
+    ///
+    /// let e = SendError::new(1, ErrorKind::Timeout);
+    /// assert_eq!(e.error().kind(), ErrorKind::Timeout);
+    /// ```
     pub fn error(&self) -> &Error {
         &self.error
     }
 
     /// Shorthand for `self.error().kind()`.
+    ///
+    /// ```
+    /// use consumer::{ErrorKind, SendError};
+    ///
+    /// assert_eq!(SendError::closed(1).kind(), ErrorKind::Closed);
+    /// ```
     pub fn kind(&self) -> ErrorKind {
         self.error.kind()
     }
 
     /// Drops the item and keeps the error.
+    ///
+    /// ```
+    /// use consumer::{Error, ErrorKind, SendError};
+    ///
+    /// let e: Error = SendError::new(1, ErrorKind::Disconnected).into_error();
+    /// assert_eq!(e.kind(), ErrorKind::Disconnected);
+    /// ```
     pub fn into_error(self) -> Error {
         self.error
     }
 
     /// The item (if it still exists) and the error.
+    ///
+    /// ```
+    /// use consumer::SendError;
+    ///
+    /// let (item, error) = SendError::closed('a').into_parts();
+    /// assert_eq!(item, Some('a'));
+    /// assert!(error.is_closed());
+    /// ```
     pub fn into_parts(self) -> (Option<T>, Error) {
         (self.item, self.error)
     }
 
     /// Transforms the item, keeping the error.
+    ///
+    /// ```
+    /// use consumer::SendError;
+    ///
+    /// let e = SendError::closed(21).map_item(|n| n * 2);
+    /// assert_eq!(e.into_item(), Some(42));
+    /// ```
     pub fn map_item<U>(self, f: impl FnOnce(T) -> U) -> SendError<U> {
         SendError {
             item: self.item.map(f),
@@ -320,6 +465,14 @@ impl<T> SendError<T> {
     }
 
     /// Forgets the item (for adapters that cannot give the caller's item back).
+    ///
+    /// ```
+    /// use consumer::SendError;
+    ///
+    /// let e: SendError<&str> = SendError::closed(5_u32).without_item();
+    /// assert!(e.item().is_none());
+    /// assert!(e.error().is_closed());
+    /// ```
     pub fn without_item<U>(self) -> SendError<U> {
         SendError {
             item: None,

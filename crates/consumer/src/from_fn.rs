@@ -7,6 +7,21 @@ use crate::{Consumer, Error, SendError};
 /// A consumer that calls `f` for each item (and `on_close`'s closure once at the end).
 ///
 /// Made by [`from_fn`] and [`try_from_fn`].
+///
+/// ```
+/// use consumer::{Consumer, from_fn};
+///
+/// let (mut lines, mut closed) = (Vec::new(), false);
+/// let mut c = from_fn(|s: &str| lines.push(s.to_uppercase())).on_close(|| {
+///     closed = true;
+///     Ok(())
+/// });
+/// c.send_all(["a", "b"])?;
+/// c.close()?;
+/// drop(c);
+/// assert_eq!((lines, closed), (vec!["A".to_owned(), "B".to_owned()], true));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub struct FromFn<F, G = fn() -> Result<(), Error>> {
     send: F,
     close: G,

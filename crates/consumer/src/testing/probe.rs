@@ -6,9 +6,31 @@ use std::sync::{Arc, Mutex};
 use crate::{Consumer, Error, ErrorKind, SendError};
 
 /// The conformance suite's item: `(producer, sequence number)`.
+///
+/// ```
+/// use consumer::Consumer;
+/// use consumer::testing::{Item, Probe};
+///
+/// let item: Item = (3, 0); // producer 3's first item
+/// let (mut probe, log) = Probe::new();
+/// probe.send(item)?;
+/// assert_eq!(log.items(), [item]);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub type Item = (u32, u64);
 
 /// What reached a [`Probe`].
+///
+/// ```
+/// use consumer::Consumer;
+/// use consumer::testing::{Event, Probe};
+///
+/// let (mut probe, log) = Probe::new();
+/// probe.send((0, 0))?;
+/// probe.close()?;
+/// assert_eq!(log.events(), [Event::Item((0, 0)), Event::Close]);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Event {
     /// `send` was called with this item (recorded before any fault fires).
@@ -18,6 +40,16 @@ pub enum Event {
 }
 
 /// A fault a [`Probe`] injects, so the suite can check what a runner does with it.
+///
+/// ```
+/// use consumer::Consumer;
+/// use consumer::testing::{Fault, Probe};
+///
+/// let (mut probe, log) = Probe::with_fault(Fault::PanicAt(2));
+/// let sent = std::panic::catch_unwind(move || probe.send_all([(0, 1), (0, 2), (0, 3)]));
+/// assert!(sent.is_err());
+/// assert_eq!(log.items(), [(0, 1), (0, 2)]); // recorded, then the panic
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Fault {
     /// Panic in `send` when the item's sequence number is this.
@@ -32,16 +64,48 @@ pub enum Fault {
 }
 
 /// The shared record of a [`Probe`]'s events; clone it to read them from anywhere.
+///
+/// ```
+/// use consumer::Consumer;
+/// use consumer::testing::Probe;
+///
+/// let (mut probe, log) = Probe::new();
+/// let reader = log.clone();
+/// std::thread::spawn(move || probe.send((0, 0))).join().unwrap()?;
+/// assert_eq!(reader.items(), [(0, 0)]);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Default)]
 pub struct ProbeLog(Arc<Mutex<Vec<Event>>>);
 
 impl ProbeLog {
     /// Every event so far, in order.
+    ///
+    /// ```
+    /// use consumer::Consumer;
+    /// use consumer::testing::{Event, Probe};
+    ///
+    /// let (mut probe, log) = Probe::new();
+    /// probe.close()?;
+    /// assert_eq!(log.events(), [Event::Close]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn events(&self) -> Vec<Event> {
         self.lock().clone()
     }
 
     /// The items so far, in order.
+    ///
+    /// ```
+    /// use consumer::Consumer;
+    /// use consumer::testing::Probe;
+    ///
+    /// let (mut probe, log) = Probe::new();
+    /// probe.send_all([(0, 0), (1, 0)])?;
+    /// probe.close()?;
+    /// assert_eq!(log.items(), [(0, 0), (1, 0)]); // the close is left out
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn items(&self) -> Vec<Item> {
         self.lock()
             .iter()
@@ -53,12 +117,31 @@ impl ProbeLog {
     }
 
     /// How many times `close` was called.
+    ///
+    /// ```
+    /// use consumer::Consumer;
+    /// use consumer::testing::Probe;
+    ///
+    /// let (mut probe, log) = Probe::new();
+    /// probe.close()?;
+    /// probe.close()?;
+    /// assert_eq!(log.closes(), 2);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn closes(&self) -> usize {
         self.lock().iter().filter(|e| **e == Event::Close).count()
     }
 
     /// Records an event, as the probe does; for harnesses that relay a probe's events
     /// from elsewhere (another process, say).
+    ///
+    /// ```
+    /// use consumer::testing::{Event, ProbeLog};
+    ///
+    /// let log = ProbeLog::default();
+    /// log.record(Event::Item((0, 7)));
+    /// assert_eq!(log.items(), [(0, 7)]);
+    /// ```
     pub fn record(&self, event: Event) {
         self.lock().push(event);
     }
@@ -96,6 +179,14 @@ pub struct Probe {
 
 impl Probe {
     /// A probe without a fault, and its log.
+    ///
+    /// ```
+    /// use consumer::testing::Probe;
+    ///
+    /// let (probe, log) = Probe::new();
+    /// assert_eq!(probe.fault(), None);
+    /// assert!(log.events().is_empty());
+    /// ```
     pub fn new() -> (Probe, ProbeLog) {
         let log = ProbeLog::default();
         (
@@ -108,6 +199,16 @@ impl Probe {
     }
 
     /// A probe that injects `fault`, and its log.
+    ///
+    /// ```
+    /// use consumer::{Consumer, ErrorKind};
+    /// use consumer::testing::{Fault, Probe};
+    ///
+    /// let (mut probe, log) = Probe::with_fault(Fault::FailAt(1));
+    /// assert!(probe.send((0, 0)).is_ok());
+    /// assert_eq!(probe.send((0, 1)).unwrap_err().kind(), ErrorKind::Other);
+    /// assert_eq!(log.items(), [(0, 0), (0, 1)]);
+    /// ```
     pub fn with_fault(fault: Fault) -> (Probe, ProbeLog) {
         let (mut probe, log) = Probe::new();
         probe.fault = Some(fault);
@@ -116,11 +217,28 @@ impl Probe {
 
     /// The fault this probe injects; a harness that runs the probe's twin elsewhere
     /// passes it on.
+    ///
+    /// ```
+    /// use consumer::testing::{Fault, Probe};
+    ///
+    /// let (probe, _log) = Probe::with_fault(Fault::PanicOnClose);
+    /// assert_eq!(probe.fault(), Some(Fault::PanicOnClose));
+    /// ```
     pub fn fault(&self) -> Option<Fault> {
         self.fault
     }
 
     /// Where this probe records.
+    ///
+    /// ```
+    /// use consumer::Consumer;
+    /// use consumer::testing::Probe;
+    ///
+    /// let (mut probe, _log) = Probe::new();
+    /// probe.send((1, 0))?;
+    /// assert_eq!(probe.log().items(), [(1, 0)]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn log(&self) -> &ProbeLog {
         &self.log
     }

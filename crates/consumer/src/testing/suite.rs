@@ -24,10 +24,15 @@ use crate::{Consumer, ErrorKind, SendError};
 /// The in-line runner, shared between threads:
 ///
 /// ```
+/// use std::time::Duration;
 /// use consumer::Inline;
 /// use consumer::testing::Suite;
 ///
-/// Suite::new("inline").items(1_000).run(|probe| Inline::new(probe).shared());
+/// Suite::new("inline")
+///     .producers(2)
+///     .items(1_000)
+///     .timeout(Duration::from_secs(30))
+///     .run(|probe| Inline::new(probe).shared());
 /// ```
 #[derive(Debug, Clone)]
 pub struct Suite {
@@ -40,6 +45,14 @@ pub struct Suite {
 impl Suite {
     /// The suite for the runner called `runner`, with 4 producers, 10,000 items per
     /// producer, and a 60-second timeout per check.
+    ///
+    /// ```
+    /// use consumer::testing::Suite;
+    ///
+    /// let suite = Suite::new("mine");
+    /// let defaults = r#"Suite { runner: "mine", producers: 4, items: 10000, timeout: 60s }"#;
+    /// assert_eq!(format!("{suite:?}"), defaults);
+    /// ```
     pub fn new(runner: &str) -> Suite {
         Suite {
             runner: runner.to_owned(),
@@ -50,24 +63,60 @@ impl Suite {
     }
 
     /// How many threads send at once in the multi-producer checks (at least 2).
+    ///
+    /// ```
+    /// use consumer::testing::Suite;
+    ///
+    /// let suite = Suite::new("mine").producers(1);
+    /// assert!(format!("{suite:?}").contains("producers: 2")); // raised to the minimum
+    /// ```
     pub fn producers(mut self, n: u32) -> Suite {
         self.producers = n.max(2);
         self
     }
 
     /// How many items each producer sends (at least 10).
+    ///
+    /// ```
+    /// use consumer::testing::Suite;
+    ///
+    /// let suite = Suite::new("mine").items(3);
+    /// assert!(format!("{suite:?}").contains("items: 10")); // raised to the minimum
+    /// ```
     pub fn items(mut self, n: u64) -> Suite {
         self.items = n.max(10);
         self
     }
 
     /// How long one check may take before the process is aborted as hung.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use consumer::testing::Suite;
+    ///
+    /// let suite = Suite::new("mine").timeout(Duration::from_secs(5));
+    /// assert!(format!("{suite:?}").contains("timeout: 5s"));
+    /// ```
     pub fn timeout(mut self, t: Duration) -> Suite {
         self.timeout = t;
         self
     }
 
     /// Runs every check against the runner that `start` stands for.
+    ///
+    /// A check that fails panics. Here a runner that forgets to pass `close` on:
+    ///
+    /// ```should_panic
+    /// use consumer::{Consumer, SendError};
+    /// use consumer::testing::{Item, Probe, Suite};
+    ///
+    /// #[derive(Clone)]
+    /// struct NoClose(Probe);
+    /// impl Consumer<Item> for NoClose {
+    ///     fn send(&mut self, item: Item) -> Result<(), SendError<Item>> { self.0.send(item) }
+    /// }
+    /// Suite::new("no-close").items(10).run(NoClose);
+    /// ```
     pub fn run<H, F>(&self, mut start: F)
     where
         F: FnMut(Probe) -> H,
@@ -139,6 +188,12 @@ impl Suite {
 }
 
 /// Runs the whole suite with the default configuration; see [`Suite`].
+///
+/// ```
+/// use consumer::Inline;
+///
+/// consumer::testing::check("inline", |probe| Inline::new(probe).shared());
+/// ```
 pub fn check<H, F>(runner: &str, start: F)
 where
     F: FnMut(Probe) -> H,
