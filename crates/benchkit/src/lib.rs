@@ -37,6 +37,17 @@
 use std::time::Duration;
 
 /// What one unit of work is, for printing rates.
+///
+/// Only the printed line changes; the [`Report`] is in seconds per unit either way:
+///
+/// ```
+/// use std::time::Duration;
+/// use benchkit::{Compare, Unit};
+///
+/// let op = |n: u64| Duration::from_micros(2 * n); // 2 µs per round trip
+/// let report = Compare::new("doc/latency").unit(Unit::Latency).work(10).rounds(1).run(op, op);
+/// assert!((report.ours - 2e-6).abs() < 1e-12); // printed as "2.00 µs"
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Unit {
     /// Items per second.
@@ -48,6 +59,18 @@ pub enum Unit {
 }
 
 /// The outcome of one comparison.
+///
+/// ```
+/// use std::time::Duration;
+/// use benchkit::Compare;
+///
+/// let ours = |n: u64| Duration::from_nanos(n);
+/// let baseline = |n: u64| Duration::from_nanos(3 * n);
+/// let r = Compare::new("doc/report").work(100).rounds(3).run(ours, baseline);
+/// assert_eq!(r.name, "doc/report");
+/// assert!((r.ours - 1e-9).abs() < 1e-15 && (r.baseline - 3e-9).abs() < 1e-15);
+/// assert!((r.ratio - 3.0).abs() < 1e-9); // we are 3× as fast
+/// ```
 #[derive(Debug, Clone)]
 pub struct Report {
     /// The benchmark's name.
@@ -62,6 +85,22 @@ pub struct Report {
 }
 
 /// One benchmark: ours against the baseline, in paired rounds.
+///
+/// Every setter at once:
+///
+/// ```
+/// use std::time::Duration;
+/// use benchkit::{Compare, Unit};
+///
+/// let same = |n: u64| Duration::from_nanos(n);
+/// let report = Compare::new("doc/all")
+///     .unit(Unit::Bytes(4096))
+///     .work(50)
+///     .rounds(5)
+///     .target(0.9)
+///     .run(same, same);
+/// assert_eq!(report.ratio, 1.0); // the line ends "ratio 1.00 (target 0.90: met)"
+/// ```
 #[derive(Debug, Clone)]
 pub struct Compare {
     name: String,
@@ -74,6 +113,16 @@ pub struct Compare {
 impl Compare {
     /// A comparison named `name` (use `crate/what/variant`), by default 1,000,000 units
     /// of work per round, 9 rounds, items per second.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use benchkit::Compare;
+    ///
+    /// let mut calls = Vec::new();
+    /// let tick = |_: u64| Duration::from_nanos(1);
+    /// Compare::new("doc/defaults").run(|n| { calls.push(n); tick(n) }, tick);
+    /// assert_eq!(calls, [1_000_000; 10]); // a warm-up round, then 9 measured
+    /// ```
     pub fn new(name: &str) -> Compare {
         let rounds = std::env::var("BENCH_ROUNDS")
             .ok()
@@ -89,12 +138,29 @@ impl Compare {
     }
 
     /// How to print a rate.
+    ///
+    /// ```
+    /// use benchkit::{Compare, Unit};
+    ///
+    /// let c = Compare::new("doc/unit").unit(Unit::Bytes(1024));
+    /// assert!(format!("{c:?}").contains("unit: Bytes(1024)"));
+    /// ```
     pub fn unit(mut self, unit: Unit) -> Compare {
         self.unit = unit;
         self
     }
 
     /// Units of work per round, handed to each closure.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use benchkit::Compare;
+    ///
+    /// let mut seen = Vec::new();
+    /// let c = Compare::new("doc/work").work(500).rounds(1);
+    /// c.run(|n| { seen.push(n); Duration::from_nanos(n) }, Duration::from_nanos);
+    /// assert_eq!(seen, [500, 500]); // warm-up, then the measured round
+    /// ```
     pub fn work(mut self, n: u64) -> Compare {
         let quick = std::env::var_os("BENCH_QUICK").is_some_and(|v| v == "1");
         self.work = if quick { (n / 10).max(1) } else { n.max(1) };
@@ -102,6 +168,16 @@ impl Compare {
     }
 
     /// Rounds of each (at least 1); a warm-up round of each comes first, unmeasured.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use benchkit::Compare;
+    ///
+    /// let mut calls = 0;
+    /// let c = Compare::new("doc/rounds").work(1).rounds(4);
+    /// c.run(|n| { calls += 1; Duration::from_nanos(n) }, Duration::from_nanos);
+    /// assert_eq!(calls, 5); // one warm-up, then 4 rounds
+    /// ```
     pub fn rounds(mut self, r: usize) -> Compare {
         if std::env::var_os("BENCH_ROUNDS").is_none() {
             self.rounds = r.max(1);
@@ -110,6 +186,13 @@ impl Compare {
     }
 
     /// The ratio we aim for; the line says whether the median met it.
+    ///
+    /// ```
+    /// use benchkit::Compare;
+    ///
+    /// let c = Compare::new("doc/target").target(0.9);
+    /// assert!(format!("{c:?}").contains("target: Some(0.9)"));
+    /// ```
     pub fn target(mut self, ratio: f64) -> Compare {
         self.target = Some(ratio);
         self
@@ -118,6 +201,16 @@ impl Compare {
     /// Runs both, interleaved, and prints the line. Each closure is given the amount of
     /// work to do and returns how long the measured part took (so it can leave setup
     /// and teardown out).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use benchkit::Compare;
+    ///
+    /// let ours = |n: u64| Duration::from_nanos(n); // measure the work, return its time
+    /// let baseline = |n: u64| Duration::from_nanos(2 * n);
+    /// let r = Compare::new("doc/run").work(10).rounds(3).run(ours, baseline);
+    /// assert!((r.ratio - 2.0).abs() < 1e-9); // the baseline takes twice as long
+    /// ```
     pub fn run(
         &self,
         mut ours: impl FnMut(u64) -> Duration,
