@@ -161,6 +161,8 @@ pub use child::{
 };
 pub use codec::{Bincode, Codec, Postcard};
 pub use net::{Address, Conn, Connector, PrivateDir, Server, Serving};
+#[cfg(feature = "tokio")]
+pub use net::{AsyncConn, AsyncConnReader, AsyncConnWriter, AsyncServing};
 pub use receiver::Receiver;
 pub use remote::{Remote, serve_requests};
 pub use sender::{Flush, Sender, SharedSender};

@@ -176,9 +176,7 @@ impl From<TcpStream> for Conn {
         // Senders buffer and flush on purpose; Nagle would only add latency. A socket
         // that refuses the option still works.
         let _ = s.set_nodelay(true);
-        let peer = s
-            .peer_addr()
-            .map_or_else(|_| "tcp".to_owned(), |a| a.to_string());
+        let peer = tcp_peer(s.peer_addr());
         Conn {
             stream: Stream::Tcp(s),
             peer,
@@ -188,16 +186,22 @@ impl From<TcpStream> for Conn {
 
 impl From<UnixStream> for Conn {
     fn from(s: UnixStream) -> Conn {
-        let peer = s
-            .peer_addr()
-            .ok()
-            .and_then(|a| a.as_pathname().map(|p| p.display().to_string()))
-            .unwrap_or_else(|| "unix".to_owned());
+        let peer = unix_peer(s.peer_addr().ok().as_ref().and_then(|a| a.as_pathname()));
         Conn {
             stream: Stream::Unix(s),
             peer,
         }
     }
+}
+
+/// A TCP peer's name for logs: `IP:PORT`, or `tcp` when the socket cannot say.
+pub(super) fn tcp_peer(addr: io::Result<std::net::SocketAddr>) -> String {
+    addr.map_or_else(|_| "tcp".to_owned(), |a| a.to_string())
+}
+
+/// A Unix peer's name for logs: its path if it has one, else `unix`.
+pub(super) fn unix_peer(path: Option<&std::path::Path>) -> String {
+    path.map_or_else(|| "unix".to_owned(), |p| p.display().to_string())
 }
 
 impl Read for Conn {

@@ -23,6 +23,8 @@ pub(crate) const AUTH_TIMEOUT: Duration = Duration::from_secs(10);
 /// ([`consumer_auth`]'s mutual HMAC-SHA-256 challenge-response); a wrong key is an
 /// [`Auth`](ErrorKind::Auth) error at once, a silent server a
 /// [`Timeout`](ErrorKind::Timeout) after 10 seconds ([`auth_timeout`](Connector::auth_timeout)).
+/// With the `tokio` feature, `connect_async` and `sender_async` do the same on a
+/// tokio runtime.
 ///
 /// # Examples
 ///
@@ -95,31 +97,41 @@ impl Connector {
     /// connecting, [`Auth`](ErrorKind::Auth) or [`Timeout`](ErrorKind::Timeout)
     /// authenticating.
     pub fn connect(&self) -> Result<Conn, Error> {
-        let mut conn = match &self.addr {
+        let (addr, auth) = self.checked()?;
+        let mut conn = match addr {
             Address::Tcp(a) => {
-                if self.key.is_none() && !self.unauthenticated {
-                    return Err(Error::new(
-                        ErrorKind::Usage,
-                        format!(
-                            "refusing to connect to {a} over TCP without a key: give one, or \
-                             call `unauthenticated()` to send in the clear to anyone"
-                        ),
-                    ));
-                }
-                Conn::from(
-                    TcpStream::connect(a.as_str()).map_err(|e| connect_error(&self.addr, e))?,
-                )
+                Conn::from(TcpStream::connect(a.as_str()).map_err(|e| connect_error(addr, e))?)
             }
             Address::Unix(p) => {
-                Conn::from(UnixStream::connect(p).map_err(|e| connect_error(&self.addr, e))?)
+                Conn::from(UnixStream::connect(p).map_err(|e| connect_error(addr, e))?)
             }
         };
-        if let Some(key) = &self.key {
-            Auth::new(key.clone())
-                .timeout(self.auth_timeout)
-                .connect(&mut conn)?;
+        if let Some(auth) = auth {
+            auth.connect(&mut conn)?;
         }
         Ok(conn)
+    }
+
+    /// Fails closed (TCP without a key and not [`unauthenticated`](Connector::unauthenticated)
+    /// is a [`Usage`](ErrorKind::Usage) error); otherwise where to connect and how to
+    /// authenticate, if at all.
+    pub(super) fn checked(&self) -> Result<(&Address, Option<Auth>), Error> {
+        if let Address::Tcp(a) = &self.addr {
+            if self.key.is_none() && !self.unauthenticated {
+                return Err(Error::new(
+                    ErrorKind::Usage,
+                    format!(
+                        "refusing to connect to {a} over TCP without a key: give one, or \
+                         call `unauthenticated()` to send in the clear to anyone"
+                    ),
+                ));
+            }
+        }
+        let auth = self
+            .key
+            .as_ref()
+            .map(|key| Auth::new(key.clone()).timeout(self.auth_timeout));
+        Ok((&self.addr, auth))
     }
 
     /// Connects and returns a [`Sender`] of items to the server's consumer, with the
@@ -142,7 +154,7 @@ impl Connector {
     }
 }
 
-fn connect_error(addr: &Address, e: std::io::Error) -> Error {
+pub(super) fn connect_error(addr: &Address, e: std::io::Error) -> Error {
     let kind = match e.kind() {
         std::io::ErrorKind::ConnectionRefused | std::io::ErrorKind::NotFound => {
             ErrorKind::Disconnected

@@ -20,7 +20,7 @@ use super::private::check_private_parent;
 use super::{Address, Conn};
 use crate::Receiver;
 
-type OnError = Arc<dyn Fn(&str, &Error) + Send + Sync>;
+pub(super) type OnError = Arc<dyn Fn(&str, &Error) + Send + Sync>;
 type Handler = Arc<dyn Fn(Conn) -> Result<u64, Error> + Send + Sync>;
 type Finish = Box<dyn FnOnce() -> Result<(), Error> + Send + Sync>;
 
@@ -36,6 +36,8 @@ type Finish = Box<dyn FnOnce() -> Result<(), Error> + Send + Sync>;
 ///   the server shuts down.
 /// - [`serve_requests`](Server::serve_requests): each connection gets a service — a
 ///   consumer of [`Request`]s — for [`Remote`](crate::Remote) callers.
+/// - `serve_async` (feature `tokio`): as `serve`, on a tokio runtime, with a task
+///   per connection instead of a thread.
 ///
 /// Each connection runs in a thread of its own. **TCP fails closed:** a TCP server
 /// without a [`key`](Server::key) refuses to start, unless you call
@@ -78,7 +80,7 @@ pub struct Server {
     on_error: OnError,
 }
 
-enum Listener {
+pub(super) enum Listener {
     Tcp(TcpListener),
     Unix(UnixListener),
 }
@@ -241,7 +243,9 @@ impl Server {
         )
     }
 
-    fn start(self, handler: Handler, finish: Option<Finish>) -> Result<Serving, Error> {
+    /// Fails closed (TCP without a key and not [`unauthenticated`](Server::unauthenticated)
+    /// is a [`Usage`](ErrorKind::Usage) error); otherwise what a serving loop needs.
+    pub(super) fn into_parts(self) -> Result<Parts, Error> {
         if matches!(self.addr, Address::Tcp(_)) && self.key.is_none() && !self.unauthenticated {
             return Err(Error::new(
                 ErrorKind::Usage,
@@ -252,23 +256,38 @@ impl Server {
                 ),
             ));
         }
+        let auth = self
+            .key
+            .map(|key| Auth::new(key).timeout(self.auth_timeout));
+        Ok(Parts {
+            listener: self.listener,
+            addr: self.addr,
+            auth,
+            on_error: self.on_error,
+        })
+    }
+
+    fn start(self, handler: Handler, finish: Option<Finish>) -> Result<Serving, Error> {
+        let Parts {
+            listener,
+            addr,
+            auth,
+            on_error,
+        } = self.into_parts()?;
         let shared = Arc::new(Running {
             stop: AtomicBool::new(false),
             live: Mutex::new(Live::default()),
             served: AtomicU64::new(0),
             failed: AtomicU64::new(0),
         });
-        let auth = self
-            .key
-            .map(|key| Auth::new(key).timeout(self.auth_timeout));
         let acceptor = Acceptor {
-            listener: self.listener,
+            listener,
             auth,
             handler,
-            on_error: self.on_error,
+            on_error,
             running: Arc::clone(&shared),
         };
-        let span = tracing::info_span!("process.server", runner = "process", addr = %self.addr);
+        let span = tracing::info_span!("process.server", runner = "process", addr = %addr);
         let accept = std::thread::Builder::new()
             .name("consumer-server".into())
             .spawn(move || {
@@ -276,12 +295,20 @@ impl Server {
                 acceptor.run();
             })?;
         Ok(Serving {
-            addr: self.addr,
+            addr,
             running: shared,
             accept: Some(accept),
             finish,
         })
     }
+}
+
+/// A checked [`Server`], taken apart for a serving loop (threads or tokio tasks).
+pub(super) struct Parts {
+    pub(super) listener: Listener,
+    pub(super) addr: Address,
+    pub(super) auth: Option<Auth>,
+    pub(super) on_error: OnError,
 }
 
 impl fmt::Debug for Server {

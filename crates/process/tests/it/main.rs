@@ -9,4 +9,6 @@ mod remote;
 mod round_trip;
 #[cfg(feature = "tokio")]
 mod tokio_io;
+#[cfg(feature = "tokio")]
+mod tokio_net;
 mod tracing_context;
