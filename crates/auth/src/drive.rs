@@ -13,8 +13,35 @@ use crate::protocol::{Client, Server, Step};
 
 /// A byte stream whose reads and writes can be given a timeout: what
 /// [`Auth`](crate::Auth) needs to drop a silent peer.
+///
+/// Implemented for [`TcpStream`] and [`UnixStream`]:
+///
+/// ```
+/// use std::os::unix::net::UnixStream;
+/// use std::time::Duration;
+/// use consumer_auth::Stream;
+///
+/// let (a, _b) = UnixStream::pair()?;
+/// a.set_timeouts(Some(Duration::from_secs(1)))?;
+/// assert_eq!(a.read_timeout()?, Some(Duration::from_secs(1)));
+/// assert_eq!(a.write_timeout()?, Some(Duration::from_secs(1)));
+/// # Ok::<(), std::io::Error>(())
+/// ```
 pub trait Stream: Read + Write {
     /// Sets the read and write timeouts (`None`: block forever).
+    ///
+    /// ```
+    /// use std::net::{TcpListener, TcpStream};
+    /// use std::time::Duration;
+    /// use consumer_auth::Stream;
+    ///
+    /// let listener = TcpListener::bind("127.0.0.1:0")?;
+    /// let conn = TcpStream::connect(listener.local_addr()?)?;
+    /// conn.set_timeouts(Some(Duration::from_millis(500)))?;
+    /// conn.set_timeouts(None)?;
+    /// assert_eq!(conn.read_timeout()?, None);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     fn set_timeouts(&self, timeout: Option<Duration>) -> std::io::Result<()>;
 }
 
@@ -61,6 +88,14 @@ pub struct Auth {
 
 impl Auth {
     /// Authenticates with `key`, within 10 seconds.
+    ///
+    /// ```
+    /// use consumer_auth::{Auth, AuthKey};
+    ///
+    /// let auth = Auth::new(AuthKey::new(b"0123456789abcdef".to_vec())?);
+    /// assert_eq!(format!("{auth:?}"), "Auth { key: AuthKey(16 bytes), timeout: 10s }");
+    /// # Ok::<(), consumer::Error>(())
+    /// ```
     pub fn new(key: AuthKey) -> Auth {
         Auth {
             key,
@@ -69,6 +104,20 @@ impl Auth {
     }
 
     /// How long the whole exchange may take.
+    ///
+    /// A peer that says nothing is dropped when the time is up:
+    ///
+    /// ```
+    /// use std::os::unix::net::UnixStream;
+    /// use std::time::Duration;
+    /// use consumer::ErrorKind;
+    /// use consumer_auth::{Auth, AuthKey};
+    ///
+    /// let (mut a, _silent) = UnixStream::pair()?;
+    /// let auth = Auth::new(AuthKey::generate()?).timeout(Duration::from_millis(50));
+    /// assert_eq!(auth.connect(&mut a).unwrap_err().kind(), ErrorKind::Timeout);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn timeout(mut self, timeout: Duration) -> Auth {
         self.timeout = timeout;
         self
@@ -77,12 +126,43 @@ impl Auth {
     /// Authenticates the peer that connected to us (and ourselves to it). On success
     /// the stream's timeouts are cleared; on failure the verdict has been sent and the
     /// stream should be dropped.
+    ///
+    /// ```
+    /// use std::os::unix::net::UnixStream;
+    /// use consumer_auth::{Auth, AuthKey};
+    ///
+    /// let key = AuthKey::generate()?;
+    /// let (mut ours, mut theirs) = UnixStream::pair()?;
+    /// let client = Auth::new(key.clone());
+    /// let t = std::thread::spawn(move || client.connect(&mut theirs));
+    /// Auth::new(key).accept(&mut ours)?;
+    /// t.join().unwrap()?;
+    /// assert_eq!(ours.read_timeout()?, None); // cleared: the stream is ready for data
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn accept<S: Stream>(&self, stream: &mut S) -> Result<(), Error> {
         let mut server = Server::new(&self.key);
         self.drive(stream, |input| server.next(input))
     }
 
     /// Authenticates us to the server we connected to (and it to us).
+    ///
+    /// A server with another key is refused:
+    ///
+    /// ```
+    /// use std::os::unix::net::UnixStream;
+    /// use consumer::ErrorKind;
+    /// use consumer_auth::{Auth, AuthKey};
+    ///
+    /// let (mut a, mut b) = UnixStream::pair()?;
+    /// let server = Auth::new(AuthKey::new(b"the server's key!".to_vec())?);
+    /// let t = std::thread::spawn(move || server.accept(&mut b));
+    /// let e = Auth::new(AuthKey::generate()?).connect(&mut a).unwrap_err();
+    /// assert_eq!(e.kind(), ErrorKind::Auth);
+    /// drop(a); // hang up: the server's accept fails too
+    /// assert!(t.join().unwrap().is_err());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn connect<S: Stream>(&self, stream: &mut S) -> Result<(), Error> {
         let mut client = Client::new(&self.key)?;
         self.drive(stream, |input| client.next(input))
@@ -153,6 +233,28 @@ impl Auth {
 
     #[cfg(feature = "tokio")]
     /// [`connect`](Auth::connect) for tokio streams.
+    ///
+    /// A server with another key is refused:
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), consumer::Error> {
+    /// use consumer::ErrorKind;
+    /// use consumer_auth::{Auth, AuthKey};
+    ///
+    /// let (mut a, mut b) = tokio::io::duplex(128);
+    /// let server = Auth::new(AuthKey::generate()?);
+    /// let client = async move {
+    ///     let refused = Auth::new(AuthKey::generate()?).connect_async(&mut a).await;
+    ///     drop(a); // hang up, so the server stops waiting
+    ///     refused
+    /// };
+    /// let (served, refused) = tokio::join!(server.accept_async(&mut b), client);
+    /// assert_eq!(refused.unwrap_err().kind(), ErrorKind::Auth);
+    /// assert!(served.is_err());
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn connect_async<S>(&self, stream: &mut S) -> Result<(), Error>
     where
         S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,

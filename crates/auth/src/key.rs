@@ -6,6 +6,13 @@ use std::path::Path;
 use consumer::{Error, ErrorKind};
 
 /// The shortest key we accept, in bytes: below this a key can be guessed.
+///
+/// ```
+/// use consumer_auth::{AuthKey, MIN_KEY_LEN};
+///
+/// assert!(AuthKey::new(vec![7; MIN_KEY_LEN]).is_ok());
+/// assert!(AuthKey::new(vec![7; MIN_KEY_LEN - 1]).is_err());
+/// ```
 pub const MIN_KEY_LEN: usize = 16;
 
 /// A shared secret both ends hold. Its `Debug` never shows the bytes.
@@ -25,6 +32,16 @@ pub struct AuthKey(Vec<u8>);
 
 impl AuthKey {
     /// A key from raw bytes; at least [`MIN_KEY_LEN`] of them.
+    ///
+    /// ```
+    /// use consumer::ErrorKind;
+    /// use consumer_auth::AuthKey;
+    ///
+    /// let key = AuthKey::new(b"0123456789abcdef".to_vec())?;
+    /// assert_eq!(format!("{key:?}"), "AuthKey(16 bytes)");
+    /// assert_eq!(AuthKey::new(b"too short".to_vec()).unwrap_err().kind(), ErrorKind::Usage);
+    /// # Ok::<(), consumer::Error>(())
+    /// ```
     pub fn new(bytes: Vec<u8>) -> Result<AuthKey, Error> {
         if bytes.len() < MIN_KEY_LEN {
             return Err(Error::new(
@@ -71,6 +88,17 @@ impl AuthKey {
     }
 
     /// The key in a file (its bytes, without one trailing newline).
+    ///
+    /// ```
+    /// use consumer_auth::AuthKey;
+    ///
+    /// let path = std::env::temp_dir().join(format!("doc-key-{}", std::process::id()));
+    /// std::fs::write(&path, "0123456789abcdef\n")?;
+    /// let key = AuthKey::from_file(&path);
+    /// std::fs::remove_file(&path)?;
+    /// assert_eq!(key?, AuthKey::new(b"0123456789abcdef".to_vec())?); // newline dropped
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn from_file(path: &Path) -> Result<AuthKey, Error> {
         let mut bytes = std::fs::read(path).map_err(|e| {
             Error::from(e).with_message(format!("cannot read key file {}", path.display()))
