@@ -122,9 +122,15 @@ impl Event {
     /// Waits until the flag is set; returns at once if it is.
     ///
     /// ```
-    /// let e = consumer_primitives::Event::new();
-    /// e.set();
-    /// e.wait();
+    /// use std::sync::Arc;
+    /// use consumer_primitives::Event;
+    ///
+    /// let ready = Arc::new(Event::new());
+    /// let setter = Arc::clone(&ready);
+    /// let t = std::thread::spawn(move || setter.set());
+    /// ready.wait(); // blocks until the other thread sets it
+    /// assert!(ready.is_set());
+    /// t.join().unwrap();
     /// ```
     pub fn wait(&self) {
         let set = self.wait_until(None);

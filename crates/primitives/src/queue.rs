@@ -389,8 +389,17 @@ impl<T> Queue<T> {
     /// [`task_done`](Queue::task_done).
     ///
     /// ```
-    /// let q = consumer_primitives::Queue::<u8>::new();
-    /// q.join(); // nothing was put: returns at once
+    /// let q = consumer_primitives::Queue::new();
+    /// q.put("job")?;
+    /// let worker = q.clone();
+    /// let t = std::thread::spawn(move || -> Result<(), consumer::Error> {
+    ///     worker.get()?;
+    ///     worker.task_done()
+    /// });
+    /// q.join(); // returns once the worker has marked the job done
+    /// assert_eq!(q.unfinished_tasks(), 0);
+    /// t.join().unwrap()?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn join(&self) {
         let done = self.join_until(None);
