@@ -84,12 +84,16 @@ impl<F> FromFn<F> {
     /// ```
     /// use consumer::{from_fn, Consumer, Inline};
     ///
-    /// let mut c = Inline::new(from_fn(|n: u32| println!("T-minus {n}")).on_close(|| {
-    ///     println!("Kaboom!");
+    /// let log = std::cell::RefCell::new(Vec::new());
+    /// let countdown = from_fn(|n: u32| log.borrow_mut().push(format!("T-minus {n}")));
+    /// let mut c = Inline::new(countdown.on_close(|| {
+    ///     log.borrow_mut().push("Kaboom!".to_owned());
     ///     Ok(())
     /// }));
     /// c.send(1)?;
     /// c.close()?;
+    /// drop(c);
+    /// assert_eq!(log.into_inner(), ["T-minus 1", "Kaboom!"]);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn on_close<G: FnMut() -> Result<(), Error>>(self, g: G) -> FromFn<F, G> {
