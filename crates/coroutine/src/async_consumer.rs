@@ -65,8 +65,10 @@ pub trait AsyncConsumer<T> {
     /// ```
     /// # use consumer_coroutine::{AsAsync, AsyncConsumer};
     /// # let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
-    /// let mut v = AsAsync(Vec::<u8>::new());
-    /// rt.block_on(AsyncConsumer::close(&mut v)).unwrap();
+    /// let mut c = AsAsync(consumer::Inline::new(Vec::<u8>::new()));
+    /// rt.block_on(AsyncConsumer::close(&mut c)).unwrap();
+    /// let late = rt.block_on(AsyncConsumer::send(&mut c, 1)).unwrap_err();
+    /// assert!(late.error().is_closed());
     /// ```
     fn close(&mut self) -> impl Future<Output = Result<(), Error>> + Send {
         ready(Ok(()))
@@ -77,8 +79,9 @@ pub trait AsyncConsumer<T> {
     /// ```
     /// # use consumer_coroutine::{AsAsync, AsyncConsumer};
     /// # let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
-    /// let mut v = AsAsync(Vec::<u8>::new());
+    /// let mut v = AsAsync(vec![1_u8]);
     /// rt.block_on(AsyncConsumer::flush(&mut v)).unwrap();
+    /// assert_eq!(v.0, [1]); // a `Vec` buffers nothing: flushing leaves it as it was
     /// ```
     fn flush(&mut self) -> impl Future<Output = Result<(), Error>> + Send {
         ready(Ok(()))
