@@ -277,8 +277,7 @@ impl Server {
         let shared = Arc::new(Running {
             stop: AtomicBool::new(false),
             live: Mutex::new(Live::default()),
-            served: AtomicU64::new(0),
-            failed: AtomicU64::new(0),
+            tally: Tally::default(),
         });
         let acceptor = Acceptor {
             listener,
@@ -346,8 +345,39 @@ impl<T, C: Consumer<T>> Consumer<T> for KeepOpen<C> {
 struct Running {
     stop: AtomicBool,
     live: Mutex<Live>,
+    tally: Tally,
+}
+
+/// How a server's connections ended, for both servers: counted, and each failure
+/// reported once through `on_error`.
+#[derive(Debug, Default)]
+pub(super) struct Tally {
     served: AtomicU64,
     failed: AtomicU64,
+}
+
+impl Tally {
+    /// Counts one connection's outcome (items delivered, or why it failed).
+    pub(super) fn record(&self, peer: &str, outcome: Result<u64, Error>, on_error: &OnError) {
+        match outcome {
+            Ok(items) => {
+                self.served.fetch_add(1, Ordering::Relaxed);
+                tracing::debug!(items, "connection served");
+            }
+            Err(e) => {
+                self.failed.fetch_add(1, Ordering::Relaxed);
+                on_error(peer, &e);
+            }
+        }
+    }
+
+    /// Connections that ended well, and in an error, so far.
+    pub(super) fn counts(&self) -> (u64, u64) {
+        (
+            self.served.load(Ordering::Relaxed),
+            self.failed.load(Ordering::Relaxed),
+        )
+    }
 }
 
 #[derive(Default)]
@@ -436,16 +466,7 @@ impl Acceptor {
             None => Ok(()),
         }
         .and_then(|()| (self.handler)(conn));
-        match outcome {
-            Ok(items) => {
-                self.running.served.fetch_add(1, Ordering::Relaxed);
-                tracing::debug!(items, "connection served");
-            }
-            Err(e) => {
-                self.running.failed.fetch_add(1, Ordering::Relaxed);
-                (self.on_error)(&peer, &e);
-            }
-        }
+        self.running.tally.record(&peer, outcome, &self.on_error);
     }
 }
 
@@ -467,10 +488,7 @@ impl Serving {
     /// How many connections ended well, and how many in an error (refused, bad
     /// input, a failed consumer), so far.
     pub fn counts(&self) -> (u64, u64) {
-        (
-            self.running.served.load(Ordering::Relaxed),
-            self.running.failed.load(Ordering::Relaxed),
-        )
+        self.running.tally.counts()
     }
 
     /// Serves until the process ends (for a command-line server).

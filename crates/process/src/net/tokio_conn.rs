@@ -1,0 +1,393 @@
+//! The async side of sockets, connections (feature `tokio`): `AsyncConn` and its
+//! halves, `Connector::connect_async` / `sender_async` — the same addresses,
+//! fail-closed rule, authentication, wire and reports as the blocking side.
+
+use std::io;
+use std::os::fd::AsFd;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use consumer::Error;
+use serde::Serialize;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::{TcpStream, UnixStream, tcp, unix};
+
+use super::conn::{tcp_peer, unix_peer};
+use super::connect::connect_error;
+use super::{Address, Conn, Connector};
+use crate::AsyncSender;
+
+/// One of two socket types, TCP or Unix: the shape of every async socket here.
+#[derive(Debug)]
+pub(super) enum Socket<T, U> {
+    Tcp(T),
+    Unix(U),
+}
+
+impl<T: AsyncRead + Unpin, U: AsyncRead + Unpin> AsyncRead for Socket<T, U> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Socket::Tcp(s) => Pin::new(s).poll_read(cx, buf),
+            Socket::Unix(s) => Pin::new(s).poll_read(cx, buf),
+        }
+    }
+}
+
+impl<T: AsyncWrite + Unpin, U: AsyncWrite + Unpin> AsyncWrite for Socket<T, U> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            Socket::Tcp(s) => Pin::new(s).poll_write(cx, buf),
+            Socket::Unix(s) => Pin::new(s).poll_write(cx, buf),
+        }
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            Socket::Tcp(s) => Pin::new(s).poll_write_vectored(cx, bufs),
+            Socket::Unix(s) => Pin::new(s).poll_write_vectored(cx, bufs),
+        }
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        match self {
+            Socket::Tcp(s) => s.is_write_vectored(),
+            Socket::Unix(s) => s.is_write_vectored(),
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Socket::Tcp(s) => Pin::new(s).poll_flush(cx),
+            Socket::Unix(s) => Pin::new(s).poll_flush(cx),
+        }
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Socket::Tcp(s) => Pin::new(s).poll_shutdown(cx),
+            Socket::Unix(s) => Pin::new(s).poll_shutdown(cx),
+        }
+    }
+}
+
+/// One async connection, over TCP or a Unix socket: the async twin of
+/// [`Conn`], what [`Connector::connect_async`] gives and what an
+/// [`AsyncServing`] server reads from.
+///
+/// It is a tokio [`AsyncRead`] + [`AsyncWrite`]; [`into_split`](AsyncConn::into_split)
+/// parts it into an [`AsyncConnReader`] and an [`AsyncConnWriter`] that tasks can
+/// own separately (no lock between them). TCP connections have `TCP_NODELAY` set.
+///
+/// ```
+/// use tokio::io::{AsyncReadExt, AsyncWriteExt};
+/// use consumer_process::AsyncConn;
+///
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// let (a, b) = tokio::net::UnixStream::pair()?;
+/// let (mut a, mut b) = (AsyncConn::from(a), AsyncConn::from(b));
+/// a.write_all(b"hi").await?;
+/// let mut got = [0; 2];
+/// b.read_exact(&mut got).await?;
+/// assert_eq!(&got, b"hi");
+/// # Ok::<(), std::io::Error>(())
+/// # }).unwrap();
+/// ```
+#[derive(Debug)]
+pub struct AsyncConn {
+    stream: Socket<TcpStream, UnixStream>,
+    peer: String,
+}
+
+impl AsyncConn {
+    /// Who is at the other end, for logs: `IP:PORT` for TCP, `unix` or the peer's
+    /// path for a Unix socket.
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let (a, _b) = tokio::net::UnixStream::pair()?;
+    /// assert_eq!(consumer_process::AsyncConn::from(a).peer(), "unix");
+    /// # Ok::<(), std::io::Error>(())
+    /// # }).unwrap();
+    /// ```
+    pub fn peer(&self) -> &str {
+        &self.peer
+    }
+
+    /// Parts the connection into a reading and a writing half (tokio's owned
+    /// halves; dropping the writer shuts the writing direction down).
+    ///
+    /// ```
+    /// use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    /// use consumer_process::AsyncConn;
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let (a, b) = tokio::net::UnixStream::pair()?;
+    /// let (mut reader, mut writer) = AsyncConn::from(a).into_split();
+    /// let (mut b_reader, mut b_writer) = AsyncConn::from(b).into_split();
+    /// writer.write_all(b"ping").await?;
+    /// b_writer.write_all(b"pong").await?;
+    /// let (mut got, mut back) = ([0; 4], [0; 4]);
+    /// b_reader.read_exact(&mut got).await?;
+    /// reader.read_exact(&mut back).await?;
+    /// assert_eq!((&got, &back), (b"ping", b"pong"));
+    /// # Ok::<(), std::io::Error>(())
+    /// # }).unwrap();
+    /// ```
+    pub fn into_split(self) -> (AsyncConnReader, AsyncConnWriter) {
+        match self.stream {
+            Socket::Tcp(s) => {
+                let (r, w) = s.into_split();
+                (
+                    AsyncConnReader(Socket::Tcp(r)),
+                    AsyncConnWriter(Socket::Tcp(w)),
+                )
+            }
+            Socket::Unix(s) => {
+                let (r, w) = s.into_split();
+                (
+                    AsyncConnReader(Socket::Unix(r)),
+                    AsyncConnWriter(Socket::Unix(w)),
+                )
+            }
+        }
+    }
+
+    /// A blocking handle on the same socket, kept by the server to end the
+    /// connection from outside ([`Conn::shutdown`]) when it stops.
+    pub(super) fn shutdown_handle(&self) -> io::Result<Conn> {
+        Ok(match &self.stream {
+            Socket::Tcp(s) => {
+                Conn::from(std::net::TcpStream::from(s.as_fd().try_clone_to_owned()?))
+            }
+            Socket::Unix(s) => Conn::from(std::os::unix::net::UnixStream::from(
+                s.as_fd().try_clone_to_owned()?,
+            )),
+        })
+    }
+}
+
+impl From<TcpStream> for AsyncConn {
+    fn from(s: TcpStream) -> AsyncConn {
+        // As for `Conn`: senders buffer on purpose, Nagle would only add latency.
+        let _ = s.set_nodelay(true);
+        AsyncConn {
+            peer: tcp_peer(s.peer_addr()),
+            stream: Socket::Tcp(s),
+        }
+    }
+}
+
+impl From<UnixStream> for AsyncConn {
+    fn from(s: UnixStream) -> AsyncConn {
+        AsyncConn {
+            peer: unix_peer(s.peer_addr().ok().as_ref().and_then(|a| a.as_pathname())),
+            stream: Socket::Unix(s),
+        }
+    }
+}
+
+impl AsyncRead for AsyncConn {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().stream).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for AsyncConn {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.get_mut().stream).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.get_mut().stream).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.stream.is_write_vectored()
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().stream).poll_flush(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().stream).poll_shutdown(cx)
+    }
+}
+
+/// The reading half of an [`AsyncConn`] (see [`AsyncConn::into_split`]): where an
+/// [`AsyncSender`] made by [`Connector::sender_async`] reads the server's report.
+///
+/// ```
+/// use tokio::io::AsyncReadExt;
+/// use consumer_process::AsyncConn;
+///
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// let (a, b) = tokio::net::UnixStream::pair()?;
+/// let (mut reader, _writer) = AsyncConn::from(a).into_split();
+/// drop(b);
+/// assert_eq!(reader.read(&mut [0; 4]).await?, 0); // the peer is gone
+/// # Ok::<(), std::io::Error>(())
+/// # }).unwrap();
+/// ```
+#[derive(Debug)]
+pub struct AsyncConnReader(Socket<tcp::OwnedReadHalf, unix::OwnedReadHalf>);
+
+impl AsyncRead for AsyncConnReader {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().0).poll_read(cx, buf)
+    }
+}
+
+/// The writing half of an [`AsyncConn`] (see [`AsyncConn::into_split`]): what an
+/// [`AsyncSender`] made by [`Connector::sender_async`] writes its frames to.
+///
+/// ```
+/// use tokio::io::{AsyncReadExt, AsyncWriteExt};
+/// use consumer_process::AsyncConn;
+///
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// let (a, mut b) = tokio::net::UnixStream::pair()?;
+/// let (_reader, mut writer) = AsyncConn::from(a).into_split();
+/// writer.write_all(b"bye").await?;
+/// writer.shutdown().await?;
+/// let mut got = Vec::new();
+/// b.read_to_end(&mut got).await?;
+/// assert_eq!(got, b"bye");
+/// # Ok::<(), std::io::Error>(())
+/// # }).unwrap();
+/// ```
+#[derive(Debug)]
+pub struct AsyncConnWriter(Socket<tcp::OwnedWriteHalf, unix::OwnedWriteHalf>);
+
+impl AsyncWrite for AsyncConnWriter {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.get_mut().0).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.get_mut().0).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.0.is_write_vectored()
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().0).poll_flush(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().0).poll_shutdown(cx)
+    }
+}
+
+impl Connector {
+    /// [`connect`](Connector::connect) on a tokio runtime: connects and
+    /// authenticates ([`Auth::connect_async`], under the same
+    /// [`auth_timeout`](Connector::auth_timeout)), and gives the raw connection.
+    ///
+    /// # Errors
+    ///
+    /// As [`connect`](Connector::connect): [`Usage`](ErrorKind::Usage) for TCP
+    /// without a key (fail closed), an I/O error connecting,
+    /// [`Auth`](ErrorKind::Auth) or [`Timeout`](ErrorKind::Timeout) authenticating.
+    ///
+    /// ```
+    /// use consumer::ErrorKind;
+    /// use consumer_process::Connector;
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// // TCP without a key fails closed, before any connection is made.
+    /// let e = Connector::new("127.0.0.1:9".parse()?).connect_async().await.unwrap_err();
+    /// assert_eq!(e.kind(), ErrorKind::Usage);
+    /// # Ok::<(), consumer::Error>(())
+    /// # }).unwrap();
+    /// ```
+    pub async fn connect_async(&self) -> Result<AsyncConn, Error> {
+        let (addr, auth) = self.checked()?;
+        let mut conn = match addr {
+            Address::Tcp(a) => AsyncConn::from(
+                TcpStream::connect(a.as_str())
+                    .await
+                    .map_err(|e| connect_error(addr, e))?,
+            ),
+            Address::Unix(p) => AsyncConn::from(
+                UnixStream::connect(p)
+                    .await
+                    .map_err(|e| connect_error(addr, e))?,
+            ),
+        };
+        if let Some(auth) = auth {
+            auth.connect_async(&mut conn).await?;
+        }
+        Ok(conn)
+    }
+
+    /// [`sender`](Connector::sender) on a tokio runtime: an [`AsyncSender`] over the
+    /// connection's writing half, reading the server's report on its reading half, so
+    /// `close().await` returns the far consumer's real outcome.
+    ///
+    /// # Errors
+    ///
+    /// As [`connect_async`](Connector::connect_async).
+    ///
+    /// ```
+    /// use consumer_process::{Connector, PrivateDir, Server};
+    ///
+    /// let dir = PrivateDir::new("sender-async")?;
+    /// let addr = consumer_process::Address::Unix(dir.join("sock"));
+    /// // A blocking server: the two sides mix freely.
+    /// let total = consumer::Inline::new(Vec::<u64>::new()).shared();
+    /// let serving = Server::bind(&addr)?.serve_shared(total.clone())?;
+    /// tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(async {
+    ///     let mut tx = Connector::new(addr.clone()).sender_async::<u64>().await?;
+    ///     tx.send_all([3, 2, 1]).await?;
+    ///     tx.close().await // the items are delivered
+    /// })?;
+    /// serving.shutdown()?;
+    /// assert_eq!(total.with(Vec::clone), [3, 2, 1]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub async fn sender_async<T: Serialize + 'static>(
+        &self,
+    ) -> Result<AsyncSender<T, AsyncConnWriter>, Error> {
+        let (reader, writer) = self.connect_async().await?.into_split();
+        Ok(AsyncSender::new(writer).with_report(reader))
+    }
+}

@@ -1,0 +1,386 @@
+//! The async side of sockets, serving (feature `tokio`): `Server::serve_async`, a
+//! task per connection, with the blocking server's checks, limits and `on_error`.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::io;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use consumer::{Consumer, Error, ErrorKind};
+use consumer_auth::Auth;
+use serde::de::DeserializeOwned;
+use tokio::net::{TcpListener, UnixListener};
+use tokio::task::JoinHandle;
+use tracing::Instrument;
+
+use super::server::{Listener, OnError, Parts, Tally};
+use super::tokio_conn::{AsyncConn, Socket};
+use super::{Address, Conn, Server};
+use crate::AsyncReceiver;
+
+impl Server {
+    /// [`serve`](Server::serve) on the current tokio runtime: the accept loop is a
+    /// task, and so is each connection — authenticated with
+    /// [`Auth::accept_async`] under the same [`auth_timeout`](Server::auth_timeout),
+    /// then read by an [`AsyncReceiver`] into a consumer of its own, made by
+    /// `factory`, whose outcome is reported back to the connection's sender.
+    /// Failures go to the same [`on_error`](Server::on_error) callback (called on
+    /// the connection's task). Stop it with [`AsyncServing::shutdown`].
+    ///
+    /// The consumer runs on its connection's task: one whose `send` blocks for long
+    /// (a thread runner's full mailbox, say) holds up that task's worker thread, so
+    /// prefer quick consumers here, or the blocking [`serve`](Server::serve).
+    ///
+    /// # Errors
+    ///
+    /// As [`serve`](Server::serve) ([`Usage`](ErrorKind::Usage) for a TCP server
+    /// with no key that was not made [`unauthenticated`](Server::unauthenticated)),
+    /// and [`Usage`](ErrorKind::Usage) outside a tokio runtime.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use consumer_auth::AuthKey;
+    /// use consumer_process::{Connector, Server};
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let key = AuthKey::generate()?;
+    /// let serving = Server::bind(&"127.0.0.1:0".parse()?)?
+    ///     .key(key.clone())
+    ///     .serve_async(Vec::<u32>::new)?;
+    /// let mut tx = Connector::new(serving.local_addr().clone())
+    ///     .key(key)
+    ///     .sender_async::<u32>()
+    ///     .await?;
+    /// tx.send_all([3, 2, 1]).await?;
+    /// tx.close().await?; // the server's consumer has them all and has closed
+    /// serving.shutdown().await?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # }).unwrap();
+    /// ```
+    pub fn serve_async<T, K, F>(self, factory: F) -> Result<AsyncServing, Error>
+    where
+        T: DeserializeOwned + Send + 'static,
+        K: Consumer<T> + Send + 'static,
+        F: Fn() -> K + Send + Sync + 'static,
+    {
+        let Parts {
+            listener,
+            addr,
+            auth,
+            on_error,
+        } = self.into_parts()?;
+        let runtime = tokio::runtime::Handle::try_current().map_err(|_| {
+            Error::new(
+                ErrorKind::Usage,
+                "serve_async must be called on a tokio runtime (in a task, or under \
+                 `Runtime::enter`)",
+            )
+        })?;
+        let _entered = runtime.enter();
+        let listener = async_listener(listener)
+            .map_err(|e| Error::from(e).with_message(format!("listening on {addr}")))?;
+        let running = Arc::new(Running::default());
+        let acceptor = Arc::new(Acceptor {
+            auth,
+            factory,
+            on_error,
+            running: Arc::clone(&running),
+        });
+        let span = tracing::info_span!("process.server", runner = "process", addr = %addr);
+        let accept = runtime.spawn(accept_loop::<T, K, F>(listener, acceptor).instrument(span));
+        Ok(AsyncServing {
+            addr,
+            running,
+            accept: Some(accept),
+        })
+    }
+}
+
+/// The bound std listener, handed over to tokio (no second bind).
+fn async_listener(listener: Listener) -> io::Result<Socket<TcpListener, UnixListener>> {
+    Ok(match listener {
+        Listener::Tcp(l) => {
+            l.set_nonblocking(true)?;
+            Socket::Tcp(TcpListener::from_std(l)?)
+        }
+        Listener::Unix(l) => {
+            l.set_nonblocking(true)?;
+            Socket::Unix(UnixListener::from_std(l)?)
+        }
+    })
+}
+
+/// What the accept loop and the connection tasks share with the [`AsyncServing`]
+/// handle.
+#[derive(Default)]
+struct Running {
+    live: Mutex<Live>,
+    tally: Tally,
+}
+
+#[derive(Default)]
+struct Live {
+    /// Set at shutdown: a connection accepted afterwards is ended at once.
+    stopped: bool,
+    next: u64,
+    /// A second handle on every open connection, to end it at shutdown.
+    conns: HashMap<u64, Conn>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl Running {
+    fn live(&self) -> MutexGuard<'_, Live> {
+        // No user code runs, and nothing awaits, under this lock.
+        self.live.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// Removes a connection's shutdown handle when its task ends, however it ends.
+struct Registered {
+    running: Arc<Running>,
+    id: u64,
+}
+
+impl Drop for Registered {
+    fn drop(&mut self) {
+        self.running.live().conns.remove(&self.id);
+    }
+}
+
+struct Acceptor<F> {
+    auth: Option<Auth>,
+    factory: F,
+    on_error: OnError,
+    running: Arc<Running>,
+}
+
+async fn accept_loop<T, K, F>(listener: Socket<TcpListener, UnixListener>, this: Arc<Acceptor<F>>)
+where
+    T: DeserializeOwned + Send + 'static,
+    K: Consumer<T> + Send + 'static,
+    F: Fn() -> K + Send + Sync + 'static,
+{
+    loop {
+        let accepted = match &listener {
+            Socket::Tcp(l) => l.accept().await.map(|(s, _)| AsyncConn::from(s)),
+            Socket::Unix(l) => l.accept().await.map(|(s, _)| AsyncConn::from(s)),
+        };
+        match accepted {
+            Ok(conn) => this.spawn::<T, K>(conn),
+            Err(e) => {
+                tracing::warn!(error = %e, "accept failed");
+                // Out of descriptors, say: give the connections a moment to end.
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        }
+    }
+}
+
+impl<F> Acceptor<F> {
+    fn spawn<T, K>(self: &Arc<Self>, conn: AsyncConn)
+    where
+        T: DeserializeOwned + Send + 'static,
+        K: Consumer<T> + Send + 'static,
+        F: Fn() -> K + Send + Sync + 'static,
+    {
+        let mut live = self.running.live();
+        if live.stopped {
+            return; // dropping it closes it
+        }
+        live.tasks.retain(|t| !t.is_finished());
+        let id = live.next;
+        live.next += 1;
+        match conn.shutdown_handle() {
+            Ok(handle) => {
+                live.conns.insert(id, handle);
+            }
+            Err(e) => {
+                drop(live);
+                let peer = conn.peer().to_owned();
+                self.running
+                    .tally
+                    .record(&peer, Err(Error::from(e)), &self.on_error);
+                return;
+            }
+        }
+        let registered = Registered {
+            running: Arc::clone(&self.running),
+            id,
+        };
+        let this = Arc::clone(self);
+        let span =
+            tracing::info_span!("process.connection", runner = "process", peer = conn.peer());
+        live.tasks.push(tokio::spawn(
+            async move {
+                this.serve::<T, K>(conn).await;
+                drop(registered);
+            }
+            .instrument(span),
+        ));
+    }
+
+    async fn serve<T, K>(&self, mut conn: AsyncConn)
+    where
+        T: DeserializeOwned + Send + 'static,
+        K: Consumer<T> + Send + 'static,
+        F: Fn() -> K,
+    {
+        let peer = conn.peer().to_owned();
+        let outcome = async {
+            if let Some(auth) = &self.auth {
+                auth.accept_async(&mut conn).await?;
+            }
+            let (reader, writer) = conn.into_split();
+            AsyncReceiver::new(reader)
+                .report_to(writer)
+                .run::<T, _>((self.factory)())
+                .await
+        }
+        .await;
+        self.running.tally.record(&peer, outcome, &self.on_error);
+    }
+}
+
+/// A running async server ([`Server::serve_async`]): its address, its counts, and
+/// the way to stop it.
+///
+/// Rust has no async drop: call [`shutdown`](AsyncServing::shutdown) and await it.
+/// Dropping it unawaited stops accepting and ends the open connections (their
+/// consumers are still closed, on their tasks) without waiting for them.
+///
+/// ```
+/// use consumer_process::{Address, PrivateDir, Server};
+///
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// let dir = PrivateDir::new("async-serving")?;
+/// let serving = Server::bind(&Address::Unix(dir.join("sock")))?.serve_async(Vec::<u8>::new)?;
+/// assert_eq!(serving.counts(), (0, 0));
+/// serving.shutdown().await?;
+/// # Ok::<(), consumer::Error>(())
+/// # }).unwrap();
+/// ```
+pub struct AsyncServing {
+    addr: Address,
+    running: Arc<Running>,
+    accept: Option<JoinHandle<()>>,
+}
+
+impl AsyncServing {
+    /// The address it listens on (with the port picked for a TCP port of 0).
+    ///
+    /// ```
+    /// use consumer_process::{Address, Server};
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let serving = Server::bind(&"127.0.0.1:0".parse()?)?
+    ///     .key(consumer_auth::AuthKey::generate()?)
+    ///     .serve_async(Vec::<u8>::new)?;
+    /// assert!(matches!(serving.local_addr(), Address::Tcp(a) if !a.ends_with(":0")));
+    /// serving.shutdown().await?;
+    /// # Ok::<(), consumer::Error>(())
+    /// # }).unwrap();
+    /// ```
+    pub fn local_addr(&self) -> &Address {
+        &self.addr
+    }
+
+    /// How many connections ended well, and how many in an error (refused, bad
+    /// input, a failed consumer), so far.
+    ///
+    /// ```
+    /// use consumer_process::{Address, Connector, PrivateDir, Server};
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let dir = PrivateDir::new("counts")?;
+    /// let addr = Address::Unix(dir.join("sock"));
+    /// let serving = Server::bind(&addr)?.serve_async(Vec::<u8>::new)?;
+    /// let mut tx = Connector::new(addr).sender_async::<u8>().await?;
+    /// tx.send(1).await?;
+    /// tx.close().await?;
+    /// let (served, failed) = serving.counts(); // the task may still be finishing
+    /// assert!(served <= 1 && failed == 0);
+    /// serving.shutdown().await?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # }).unwrap();
+    /// ```
+    pub fn counts(&self) -> (u64, u64) {
+        self.running.tally.counts()
+    }
+
+    /// Stops accepting, ends the open connections (their consumers are closed with
+    /// what they received; a peer still authenticating is dropped), and waits for
+    /// their tasks. A Unix socket's file is removed.
+    ///
+    /// # Errors
+    ///
+    /// [`Panicked`](ErrorKind::Panicked) if the accept loop or a connection's task
+    /// panicked.
+    ///
+    /// ```
+    /// use consumer_process::{Address, Connector, PrivateDir, Server};
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let dir = PrivateDir::new("stop")?;
+    /// let addr = Address::Unix(dir.join("sock"));
+    /// let serving = Server::bind(&addr)?.serve_async(Vec::<u8>::new)?;
+    /// let mut open = Connector::new(addr.clone()).sender_async::<u8>().await?;
+    /// open.send(1).await?;
+    /// serving.shutdown().await?; // does not wait for `open` to close
+    /// assert!(open.close().await.is_err());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # }).unwrap();
+    /// ```
+    pub async fn shutdown(mut self) -> Result<(), Error> {
+        let Some((accept, tasks)) = self.stop() else {
+            return Ok(());
+        };
+        let mut panicked = matches!(accept.await, Err(e) if e.is_panic());
+        for task in tasks {
+            panicked |= matches!(task.await, Err(e) if e.is_panic());
+        }
+        if panicked {
+            return Err(Error::new(
+                ErrorKind::Panicked,
+                "the async server's accept loop or a connection's task panicked",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Stops accepting and ends the open connections; gives the tasks to await.
+    fn stop(&mut self) -> Option<(JoinHandle<()>, Vec<JoinHandle<()>>)> {
+        let accept = self.accept.take()?;
+        accept.abort();
+        let tasks = {
+            let mut live = self.running.live();
+            live.stopped = true;
+            for conn in live.conns.values() {
+                conn.shutdown();
+            }
+            std::mem::take(&mut live.tasks)
+        };
+        if let Address::Unix(p) = &self.addr {
+            let _ = std::fs::remove_file(p);
+        }
+        Some((accept, tasks))
+    }
+}
+
+impl Drop for AsyncServing {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+impl fmt::Debug for AsyncServing {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (served, failed) = self.counts();
+        f.debug_struct("AsyncServing")
+            .field("addr", &self.addr)
+            .field("served", &served)
+            .field("failed", &failed)
+            .finish_non_exhaustive()
+    }
+}
