@@ -84,7 +84,7 @@ impl<T: AsyncWrite + Unpin, U: AsyncWrite + Unpin> AsyncWrite for Socket<T, U> {
 
 /// One async connection, over TCP or a Unix socket: the async twin of
 /// [`Conn`], what [`Connector::connect_async`] gives and what an
-/// [`AsyncServing`] server reads from.
+/// [`AsyncServing`](crate::AsyncServing) server reads from.
 ///
 /// It is a tokio [`AsyncRead`] + [`AsyncWrite`]; [`into_split`](AsyncConn::into_split)
 /// parts it into an [`AsyncConnReader`] and an [`AsyncConnWriter`] that tasks can
@@ -319,14 +319,14 @@ impl AsyncWrite for AsyncConnWriter {
 
 impl Connector {
     /// [`connect`](Connector::connect) on a tokio runtime: connects and
-    /// authenticates ([`Auth::connect_async`], under the same
+    /// authenticates ([`Auth::connect_async`](consumer_auth::Auth::connect_async), under the same
     /// [`auth_timeout`](Connector::auth_timeout)), and gives the raw connection.
     ///
     /// # Errors
     ///
-    /// As [`connect`](Connector::connect): [`Usage`](ErrorKind::Usage) for TCP
+    /// As [`connect`](Connector::connect): [`Usage`](consumer::ErrorKind::Usage) for TCP
     /// without a key (fail closed), an I/O error connecting,
-    /// [`Auth`](ErrorKind::Auth) or [`Timeout`](ErrorKind::Timeout) authenticating.
+    /// [`Auth`](consumer::ErrorKind::Auth) or [`Timeout`](consumer::ErrorKind::Timeout) authenticating.
     ///
     /// ```
     /// use consumer::ErrorKind;
