@@ -9,6 +9,7 @@
 
 mod conn;
 mod connect;
+mod live;
 mod private;
 mod server;
 #[cfg(feature = "tokio")]

@@ -1,12 +1,11 @@
 //! The serving side: accept, authenticate, and feed each connection's items to a
 //! consumer (its own, or one shared by all).
 
-use std::collections::HashMap;
 use std::fmt;
 use std::net::{TcpListener, TcpStream};
 use std::os::unix::net::{UnixListener, UnixStream};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -16,6 +15,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::connect::AUTH_TIMEOUT;
+use super::live::Live;
 use super::private::check_private_parent;
 use super::{Address, Conn};
 use crate::Receiver;
@@ -276,7 +276,7 @@ impl Server {
         } = self.into_parts()?;
         let shared = Arc::new(Running {
             stop: AtomicBool::new(false),
-            live: Mutex::new(Live::default()),
+            live: Live::new(),
             tally: Tally::default(),
         });
         let acceptor = Acceptor {
@@ -344,7 +344,7 @@ impl<T, C: Consumer<T>> Consumer<T> for KeepOpen<C> {
 /// What the accept loop and the connection threads share with the [`Serving`] handle.
 struct Running {
     stop: AtomicBool,
-    live: Mutex<Live>,
+    live: Live<JoinHandle<()>>,
     tally: Tally,
 }
 
@@ -380,21 +380,6 @@ impl Tally {
     }
 }
 
-#[derive(Default)]
-struct Live {
-    next: u64,
-    /// A second handle on every open connection, to end it at shutdown.
-    conns: HashMap<u64, Conn>,
-    threads: Vec<JoinHandle<()>>,
-}
-
-impl Running {
-    fn live(&self) -> MutexGuard<'_, Live> {
-        // No user code runs under this lock.
-        self.live.lock().unwrap_or_else(|p| p.into_inner())
-    }
-}
-
 struct Acceptor {
     listener: Listener,
     auth: Option<Auth>,
@@ -426,19 +411,19 @@ impl Acceptor {
     }
 
     fn spawn(self: &Arc<Self>, conn: Conn) {
-        let mut live = self.running.live();
-        live.threads.retain(|t| !t.is_finished());
-        let id = live.next;
-        live.next += 1;
-        match conn.try_clone() {
-            Ok(second) => {
-                live.conns.insert(id, second);
-            }
+        let handle = match conn.try_clone() {
+            Ok(handle) => handle,
             Err(e) => {
-                (self.on_error)(conn.peer(), &e);
-                return;
+                return self
+                    .running
+                    .tally
+                    .record(conn.peer(), Err(e), &self.on_error);
             }
-        }
+        };
+        let mut live = self.running.live.lock();
+        let Some(id) = live.add(handle) else {
+            return; // stopping: dropping the connection closes it
+        };
         let this = Arc::clone(self);
         let span =
             tracing::info_span!("process.connection", runner = "process", peer = conn.peer());
@@ -447,13 +432,16 @@ impl Acceptor {
             .spawn(move || {
                 let _entered = span.enter();
                 this.serve(conn);
-                this.running.live().conns.remove(&id);
+                this.running.live.remove(id);
             });
         match spawned {
-            Ok(t) => live.threads.push(t),
+            Ok(t) => live.push(t),
             Err(e) => {
-                if let Some(conn) = live.conns.remove(&id) {
-                    (self.on_error)(conn.peer(), &Error::from(e));
+                if let Some(conn) = live.take(id) {
+                    let e = Error::from(e);
+                    self.running
+                        .tally
+                        .record(conn.peer(), Err(e), &self.on_error);
                 }
             }
         }
@@ -521,14 +509,7 @@ impl Serving {
         if let Address::Unix(p) = &self.addr {
             let _ = std::fs::remove_file(p);
         }
-        let threads = {
-            let mut live = self.running.live();
-            for conn in live.conns.values() {
-                conn.shutdown();
-            }
-            std::mem::take(&mut live.threads)
-        };
-        for t in threads {
+        for t in self.running.live.stop() {
             let _ = t.join();
         }
         match self.finish.take() {

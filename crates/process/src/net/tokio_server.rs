@@ -1,10 +1,9 @@
 //! The async side of sockets, serving (feature `tokio`): `Server::serve_async`, a
 //! task per connection, with the blocking server's checks, limits and `on_error`.
 
-use std::collections::HashMap;
 use std::fmt;
 use std::io;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 use std::time::Duration;
 
 use consumer::{Consumer, Error, ErrorKind};
@@ -14,9 +13,10 @@ use tokio::net::{TcpListener, UnixListener};
 use tokio::task::JoinHandle;
 use tracing::Instrument;
 
+use super::live::Live;
 use super::server::{Listener, OnError, Parts, Tally};
 use super::tokio_conn::{AsyncConn, Socket};
-use super::{Address, Conn, Server};
+use super::{Address, Server};
 use crate::AsyncReceiver;
 
 impl Server {
@@ -81,7 +81,10 @@ impl Server {
         let _entered = runtime.enter();
         let listener = async_listener(listener)
             .map_err(|e| Error::from(e).with_message(format!("listening on {addr}")))?;
-        let running = Arc::new(Running::default());
+        let running = Arc::new(Running {
+            live: Live::new(),
+            tally: Tally::default(),
+        });
         let acceptor = Arc::new(Acceptor {
             auth,
             factory,
@@ -114,30 +117,12 @@ fn async_listener(listener: Listener) -> io::Result<Socket<TcpListener, UnixList
 
 /// What the accept loop and the connection tasks share with the [`AsyncServing`]
 /// handle.
-#[derive(Default)]
 struct Running {
-    live: Mutex<Live>,
+    live: Live<JoinHandle<()>>,
     tally: Tally,
 }
 
-#[derive(Default)]
-struct Live {
-    /// Set at shutdown: a connection accepted afterwards is ended at once.
-    stopped: bool,
-    next: u64,
-    /// A second handle on every open connection, to end it at shutdown.
-    conns: HashMap<u64, Conn>,
-    tasks: Vec<JoinHandle<()>>,
-}
-
-impl Running {
-    fn live(&self) -> MutexGuard<'_, Live> {
-        // No user code runs, and nothing awaits, under this lock.
-        self.live.lock().unwrap_or_else(|p| p.into_inner())
-    }
-}
-
-/// Removes a connection's shutdown handle when its task ends, however it ends.
+/// Forgets a connection when its task ends, however it ends.
 struct Registered {
     running: Arc<Running>,
     id: u64,
@@ -145,7 +130,7 @@ struct Registered {
 
 impl Drop for Registered {
     fn drop(&mut self) {
-        self.running.live().conns.remove(&self.id);
+        self.running.live.remove(self.id);
     }
 }
 
@@ -185,26 +170,20 @@ impl<F> Acceptor<F> {
         K: Consumer<T> + Send + 'static,
         F: Fn() -> K + Send + Sync + 'static,
     {
-        let mut live = self.running.live();
-        if live.stopped {
-            return; // dropping it closes it
-        }
-        live.tasks.retain(|t| !t.is_finished());
-        let id = live.next;
-        live.next += 1;
-        match conn.shutdown_handle() {
-            Ok(handle) => {
-                live.conns.insert(id, handle);
-            }
+        let handle = match conn.shutdown_handle() {
+            Ok(handle) => handle,
             Err(e) => {
-                drop(live);
                 let peer = conn.peer().to_owned();
                 self.running
                     .tally
                     .record(&peer, Err(Error::from(e)), &self.on_error);
                 return;
             }
-        }
+        };
+        let mut live = self.running.live.lock();
+        let Some(id) = live.add(handle) else {
+            return; // stopping: dropping the connection closes it
+        };
         let registered = Registered {
             running: Arc::clone(&self.running),
             id,
@@ -212,7 +191,7 @@ impl<F> Acceptor<F> {
         let this = Arc::clone(self);
         let span =
             tracing::info_span!("process.connection", runner = "process", peer = conn.peer());
-        live.tasks.push(tokio::spawn(
+        live.push(tokio::spawn(
             async move {
                 this.serve::<T, K>(conn).await;
                 drop(registered);
@@ -353,14 +332,7 @@ impl AsyncServing {
     fn stop(&mut self) -> Option<(JoinHandle<()>, Vec<JoinHandle<()>>)> {
         let accept = self.accept.take()?;
         accept.abort();
-        let tasks = {
-            let mut live = self.running.live();
-            live.stopped = true;
-            for conn in live.conns.values() {
-                conn.shutdown();
-            }
-            std::mem::take(&mut live.tasks)
-        };
+        let tasks = self.running.live.stop();
         if let Address::Unix(p) = &self.addr {
             let _ = std::fs::remove_file(p);
         }
