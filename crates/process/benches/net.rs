@@ -31,34 +31,7 @@ use consumer::{Client, Consumer, Error, SendError};
 use consumer_auth::AuthKey;
 use consumer_process::{Address, Conn, Connector, Flush, PrivateDir, Receiver, Sender, Server};
 
-/// bincode's variable-length `u64`, written by hand for the raw baseline.
-fn varint(n: u64, out: &mut [u8; 9]) -> usize {
-    if n < 251 {
-        out[0] = n as u8;
-        1
-    } else if n <= u64::from(u16::MAX) {
-        out[0] = 251;
-        out[1..3].copy_from_slice(&(n as u16).to_le_bytes());
-        3
-    } else if n <= u64::from(u32::MAX) {
-        out[0] = 252;
-        out[1..5].copy_from_slice(&(n as u32).to_le_bytes());
-        5
-    } else {
-        out[0] = 253;
-        out[1..9].copy_from_slice(&n.to_le_bytes());
-        9
-    }
-}
-
-fn unvarint(b: &[u8]) -> u64 {
-    match b[0] {
-        251 => u64::from(u16::from_le_bytes([b[1], b[2]])),
-        252 => u64::from(u32::from_le_bytes(b[1..5].try_into().unwrap())),
-        253 => u64::from_le_bytes(b[1..9].try_into().unwrap()),
-        n => u64::from(n),
-    }
-}
+mod common;
 
 /// A byte stream of either kind, for the raw loops.
 trait Stream: Read + Write + Send + 'static {
@@ -165,17 +138,9 @@ impl Consumer<u64> for Count {
 /// clock), `n` items, and `close`, which returns once the server's consumer has them
 /// all and has reported so.
 fn ours_small(connector: &Connector, n: u64, batch: bool) -> Duration {
-    let mut tx = connector.sender::<u64>().unwrap();
+    let tx = connector.sender::<u64>().unwrap();
     let t = Instant::now();
-    if batch {
-        tx.send_all(0..n).unwrap();
-    } else {
-        tx = tx.flush_policy(Flush::Manual);
-        for i in 0..n {
-            tx.send(i).unwrap();
-        }
-        tx.flush().unwrap();
-    }
+    let mut tx = common::send_small(tx, n, batch);
     tx.close().unwrap();
     t.elapsed()
 }
@@ -187,34 +152,13 @@ fn raw_small<S: Stream>((client, accepted): (S, S), n: u64) -> Duration {
     let rx = thread::spawn(move || {
         let mut ack = accepted.dup();
         let mut r = BufReader::with_capacity(64 << 10, accepted);
-        let mut hs = [0u8; 16];
-        r.read_exact(&mut hs).unwrap();
-        let (mut sum, mut body) = (0u64, [0u8; 16]);
-        loop {
-            let mut len = [0u8; 4];
-            r.read_exact(&mut len).unwrap();
-            let len = u32::from_le_bytes(len) as usize;
-            r.read_exact(&mut body[..len]).unwrap();
-            match body[0] {
-                1 => sum = sum.wrapping_add(unvarint(&body[1..len])),
-                _ => break,
-            }
-        }
+        common::read_frames(&mut r);
         ack.write_all(&[1]).unwrap();
-        black_box(sum)
     });
     let mut back = client.dup();
     let t = Instant::now();
     let mut w = BufWriter::with_capacity(64 << 10, client);
-    w.write_all(&[0u8; 16]).unwrap();
-    let mut b = [0u8; 9];
-    for i in 0..n {
-        let k = varint(i, &mut b);
-        w.write_all(&(k as u32 + 1).to_le_bytes()).unwrap();
-        w.write_all(&[1]).unwrap();
-        w.write_all(&b[..k]).unwrap();
-    }
-    w.write_all(&[1, 0, 0, 0, 3]).unwrap();
+    common::write_frames(&mut w, n);
     w.flush().unwrap();
     back.read_exact(&mut [0u8; 1]).unwrap();
     let elapsed = t.elapsed();
@@ -232,20 +176,15 @@ fn raw_small_on(raw: &RawListener, n: u64) -> Duration {
 fn small_items(net: Net) {
     let serving = net.server.serve(|| Count(0)).unwrap();
     let name = net.name;
-    Compare::new(&format!("net/{name}/u64/send-manual-flush"))
-        .work(2_000_000)
-        .target(0.6)
-        .run(
-            |n| ours_small(&net.connector, n, false),
-            |n| raw_small_on(&net.raw, n),
-        );
-    Compare::new(&format!("net/{name}/u64/send_all"))
-        .work(2_000_000)
-        .target(0.6)
-        .run(
-            |n| ours_small(&net.connector, n, true),
-            |n| raw_small_on(&net.raw, n),
-        );
+    for (what, batch) in [("send-manual-flush", false), ("send_all", true)] {
+        Compare::new(&format!("net/{name}/u64/{what}"))
+            .work(2_000_000)
+            .target(0.6)
+            .run(
+                |n| ours_small(&net.connector, n, batch),
+                |n| raw_small_on(&net.raw, n),
+            );
+    }
     if name == "unix" {
         // What the server and the connector add over a bare `Receiver` on a socket
         // pair (ours against ours): accepting, the connection thread, the report.
@@ -303,17 +242,23 @@ fn read_frame(r: &mut impl Read) -> Option<u64> {
     Some(u64::from_le_bytes(f[5..].try_into().unwrap()))
 }
 
-/// The raw round trip over a connected pair: write the frame, flush, read the reply
-/// frame; the far thread answers `n + 1` the same way.
-fn raw_calls<S: Stream>((client, accepted): (S, S), n: u64) -> Duration {
-    let echo = thread::spawn(move || {
+/// The raw far side of a round trip: answers each frame's `n` with `n + 1`, framed
+/// the same way, until the end of stream.
+fn spawn_echo<S: Stream>(accepted: S) -> thread::JoinHandle<()> {
+    thread::spawn(move || {
         let mut w = BufWriter::new(accepted.dup());
         let mut r = BufReader::new(accepted);
         while let Some(x) = read_frame(&mut r) {
             w.write_all(&frame(x + 1)).unwrap();
             w.flush().unwrap();
         }
-    });
+    })
+}
+
+/// The raw round trip over a connected pair: write the frame, flush, read the reply
+/// frame; the far thread answers `n + 1` the same way.
+fn raw_calls<S: Stream>((client, accepted): (S, S), n: u64) -> Duration {
+    let echo = spawn_echo(accepted);
     let mut r = BufReader::new(client.dup());
     let mut w = BufWriter::new(client);
     let t = Instant::now();
@@ -335,14 +280,7 @@ fn raw_calls<S: Stream>((client, accepted): (S, S), n: u64) -> Duration {
 /// reads each reply frame and hands it to the caller through a channel, as a
 /// `Remote`'s reader thread hands replies to `Client::call`.
 fn raw_calls_handoff<S: Stream>((client, accepted): (S, S), n: u64) -> Duration {
-    let echo = thread::spawn(move || {
-        let mut w = BufWriter::new(accepted.dup());
-        let mut r = BufReader::new(accepted);
-        while let Some(x) = read_frame(&mut r) {
-            w.write_all(&frame(x + 1)).unwrap();
-            w.flush().unwrap();
-        }
-    });
+    let echo = spawn_echo(accepted);
     let (to_caller, replies) = std::sync::mpsc::sync_channel::<u64>(1);
     let mut r = BufReader::new(client.dup());
     let reader = thread::spawn(move || {

@@ -17,69 +17,17 @@ use benchkit::{Compare, Unit};
 use consumer::Consumer;
 use consumer_process::{Codec, Coprocess, Flush, Postcard, Receiver, Sender};
 
+mod common;
+
 const CHILD: &str = env!("CARGO_BIN_EXE_process-test-child");
-
-/// bincode's variable-length `u64`, written by hand for the raw baseline.
-fn varint(n: u64, out: &mut [u8; 9]) -> usize {
-    if n < 251 {
-        out[0] = n as u8;
-        1
-    } else if n <= u64::from(u16::MAX) {
-        out[0] = 251;
-        out[1..3].copy_from_slice(&(n as u16).to_le_bytes());
-        3
-    } else if n <= u64::from(u32::MAX) {
-        out[0] = 252;
-        out[1..5].copy_from_slice(&(n as u32).to_le_bytes());
-        5
-    } else {
-        out[0] = 253;
-        out[1..9].copy_from_slice(&n.to_le_bytes());
-        9
-    }
-}
-
-fn unvarint(b: &[u8]) -> u64 {
-    match b[0] {
-        251 => u64::from(u16::from_le_bytes([b[1], b[2]])),
-        252 => u64::from(u32::from_le_bytes(b[1..5].try_into().unwrap())),
-        253 => u64::from_le_bytes(b[1..9].try_into().unwrap()),
-        n => u64::from(n),
-    }
-}
 
 /// The raw framed loop: the same bytes our sender writes, through a `BufWriter`.
 fn raw_framed(n: u64) -> Duration {
     let (r, w) = pipe().unwrap();
-    let rx = thread::spawn(move || {
-        let mut r = BufReader::with_capacity(64 << 10, r);
-        let mut hs = [0u8; 16];
-        r.read_exact(&mut hs).unwrap();
-        let (mut sum, mut body) = (0u64, [0u8; 16]);
-        loop {
-            let mut len = [0u8; 4];
-            if r.read_exact(&mut len).is_err() {
-                break;
-            }
-            let len = u32::from_le_bytes(len) as usize;
-            r.read_exact(&mut body[..len]).unwrap();
-            if body[0] == 1 {
-                sum = sum.wrapping_add(unvarint(&body[1..len]));
-            }
-        }
-        black_box(sum)
-    });
+    let rx = thread::spawn(move || common::read_frames(BufReader::with_capacity(64 << 10, r)));
     let t = Instant::now();
     let mut w = BufWriter::with_capacity(64 << 10, w);
-    w.write_all(&[0u8; 16]).unwrap();
-    let mut b = [0u8; 9];
-    for i in 0..n {
-        let k = varint(i, &mut b);
-        w.write_all(&(k as u32 + 1).to_le_bytes()).unwrap();
-        w.write_all(&[1]).unwrap();
-        w.write_all(&b[..k]).unwrap();
-    }
-    w.write_all(&[1, 0, 0, 0, 3]).unwrap();
+    common::write_frames(&mut w, n);
     drop(w);
     rx.join().unwrap();
     t.elapsed()
@@ -99,14 +47,14 @@ fn raw_framed_each(n: u64) -> Duration {
     let mut b = [0u8; 9];
     let mut frame = Vec::with_capacity(16);
     for i in 0..n {
-        let k = varint(i, &mut b);
+        let k = common::varint(i, &mut b);
         frame.clear();
         frame.extend_from_slice(&(k as u32 + 1).to_le_bytes());
         frame.push(1);
         frame.extend_from_slice(&b[..k]);
         w.write_all(&frame).unwrap();
     }
-    w.write_all(&[1, 0, 0, 0, 3]).unwrap();
+    w.write_all(&common::END).unwrap();
     drop(w);
     rx.join().unwrap();
     t.elapsed()
@@ -141,15 +89,7 @@ fn ours_small<C: Codec>(codec: C, n: u64, batch: bool) -> Duration {
         black_box(sum)
     });
     let t = Instant::now();
-    let mut tx = Sender::with_codec(w, codec);
-    if batch {
-        tx.send_all(0..n).unwrap();
-    } else {
-        tx = tx.flush_policy(Flush::Manual);
-        for i in 0..n {
-            tx.send(i).unwrap();
-        }
-    }
+    let mut tx = common::send_small(Sender::with_codec(w, codec), n, batch);
     tx.close().unwrap();
     drop(tx);
     rx.join().unwrap();

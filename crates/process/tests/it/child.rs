@@ -7,8 +7,10 @@ use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
 use consumer::testing::{Event, Fault, Item, Probe, ProbeLog, Suite};
-use consumer::{Consumer, Error, ErrorKind, SendError};
-use consumer_process::{ChildPipe, Coprocess, SharedSender};
+use consumer::{Consumer, ErrorKind};
+use consumer_process::{ChildPipe, Coprocess};
+
+use crate::support::{Forward, Held};
 
 const CHILD: &str = env!("CARGO_BIN_EXE_process-test-child");
 
@@ -35,15 +37,16 @@ impl Drop for RelayGuard {
     }
 }
 
+impl Held for RelayGuard {
+    fn after_close(&self) {
+        self.join();
+    }
+}
+
 /// A probe running in a real child: the child prints its events, a thread here
 /// records them in the probe's log. Closing (or dropping the last clone) waits for
 /// the relay to reach the child's end of output, so the log is complete.
-#[derive(Clone)]
-struct RealChild {
-    // Field order matters: the sender (and so the child) goes before the relay joins.
-    tx: SharedSender<Item, ChildPipe>,
-    relay: Arc<RelayGuard>,
-}
+type RealChild = Forward<ChildPipe, RelayGuard>;
 
 fn fault_arg(fault: Option<Fault>) -> String {
     match fault {
@@ -77,26 +80,9 @@ fn real_child(probe: Probe) -> RealChild {
             log.record(parse_event(&line.expect("child stdout")));
         }
     });
-    RealChild {
+    Forward {
         tx,
-        relay: Arc::new(RelayGuard(Mutex::new(Some(relay)))),
-    }
-}
-
-impl Consumer<Item> for RealChild {
-    fn send(&mut self, item: Item) -> Result<(), SendError<Item>> {
-        self.tx.send(item)
-    }
-    fn send_all<I: IntoIterator<Item = Item>>(&mut self, items: I) -> Result<(), SendError<Item>> {
-        self.tx.send_all(items)
-    }
-    fn flush(&mut self) -> Result<(), Error> {
-        self.tx.flush()
-    }
-    fn close(&mut self) -> Result<(), Error> {
-        let r = self.tx.close();
-        self.relay.join();
-        r
+        held: Arc::new(RelayGuard(Mutex::new(Some(relay)))),
     }
 }
 

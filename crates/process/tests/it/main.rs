@@ -7,6 +7,7 @@ mod net;
 mod pipe;
 mod remote;
 mod round_trip;
+mod support;
 #[cfg(feature = "tokio")]
 mod tokio_io;
 #[cfg(feature = "tokio")]

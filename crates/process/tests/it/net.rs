@@ -2,7 +2,6 @@
 //! peers refused before any decoder runs, many clients at once.
 
 use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
 use std::thread;
@@ -10,42 +9,13 @@ use std::time::Duration;
 
 use consumer::testing::{Item, Probe, Suite};
 use consumer::{Consumer, ConsumerExt, Error, ErrorKind, Inline, SendError};
-use consumer_auth::AuthKey;
 use consumer_process::{Address, Conn, Connector, PrivateDir, Sender, Server, Serving};
 
-/// How long any wait on a signal in these tests may take before it counts as a hang.
-const PATIENCE: Duration = Duration::from_secs(10);
-
-fn key(n: u8) -> AuthKey {
-    AuthKey::new(vec![n; 32]).unwrap()
-}
-
-fn loopback() -> Address {
-    "127.0.0.1:0".parse().unwrap()
-}
+use crate::support::{Forward, Guarded, PATIENCE, fails_at_three, key, keyed, loopback};
 
 /// A sender to a server that feeds one probe, holding the server while any clone
 /// lives.
-#[derive(Clone)]
-struct Remote {
-    tx: consumer_process::SharedSender<Item, Conn>,
-    _serving: Arc<Serving>,
-}
-
-impl Consumer<Item> for Remote {
-    fn send(&mut self, item: Item) -> Result<(), SendError<Item>> {
-        self.tx.send(item)
-    }
-    fn send_all<I: IntoIterator<Item = Item>>(&mut self, items: I) -> Result<(), SendError<Item>> {
-        self.tx.send_all(items)
-    }
-    fn flush(&mut self) -> Result<(), Error> {
-        self.tx.flush()
-    }
-    fn close(&mut self) -> Result<(), Error> {
-        self.tx.close()
-    }
-}
+type Remote = Forward<Conn, Serving>;
 
 /// Serves `probe` (to the first connection only) at `addr`, and connects to it.
 fn remote(probe: Probe, server: Server, connector: impl Fn(&Address) -> Connector) -> Remote {
@@ -57,16 +27,16 @@ fn remote(probe: Probe, server: Server, connector: impl Fn(&Address) -> Connecto
         .sender::<Item>()
         .expect("connect")
         .shared();
-    Remote {
+    Forward {
         tx,
-        _serving: Arc::new(serving),
+        held: Arc::new(serving),
     }
 }
 
 #[test]
 fn passes_the_suite_over_tcp_with_a_key() {
     Suite::new("process-tcp").run(|probe| {
-        let server = Server::bind(&loopback()).unwrap().key(key(1));
+        let server = keyed();
         remote(probe, server, |a| Connector::new(a.clone()).key(key(1)))
     });
 }
@@ -91,11 +61,7 @@ fn tcp_without_a_key_fails_closed_on_both_sides() {
     assert_eq!(e.kind(), ErrorKind::Usage);
     assert!(e.to_string().contains("without a key"), "{e}");
 
-    let serving = Server::bind(&loopback())
-        .unwrap()
-        .key(key(1))
-        .serve(Vec::<u8>::new)
-        .unwrap();
+    let serving = keyed().serve(Vec::<u8>::new).unwrap();
     let e = Connector::new(serving.local_addr().clone())
         .sender::<u8>()
         .unwrap_err();
@@ -113,67 +79,20 @@ fn a_unix_socket_in_a_shared_directory_is_refused() {
     assert!(e.to_string().contains("other users"), "{e}");
 }
 
-/// A TCP server with key 1 whose consumers count how often the factory ran (that is,
-/// how often a peer got past authentication to a decoder), and whose failures are
-/// reported on a channel.
-struct Guarded {
-    serving: Serving,
-    decoders: Arc<AtomicU64>,
-    errors: mpsc::Receiver<(String, Error)>,
+fn guarded(auth_timeout: Duration) -> Guarded<Serving> {
+    Guarded::start(auth_timeout, |server, decoders| {
+        server.serve(decoders).unwrap()
+    })
 }
 
-fn guarded(auth_timeout: Duration) -> Guarded {
-    let decoders = Arc::new(AtomicU64::new(0));
-    let (tx, errors) = mpsc::channel();
-    let tx = Mutex::new(tx);
-    let counter = Arc::clone(&decoders);
-    let serving = Server::bind(&loopback())
-        .unwrap()
-        .key(key(1))
-        .auth_timeout(auth_timeout)
-        .on_error(move |peer, e| {
-            let _ = tx.lock().unwrap().send((peer.to_owned(), e.clone()));
-        })
-        .serve(move || {
-            counter.fetch_add(1, Ordering::SeqCst);
-            Vec::<u64>::new()
-        })
-        .unwrap();
-    Guarded {
-        serving,
-        decoders,
-        errors,
-    }
-}
-
-impl Guarded {
-    fn tcp(&self) -> TcpStream {
-        match self.serving.local_addr() {
-            Address::Tcp(a) => TcpStream::connect(a.as_str()).unwrap(),
-            other => panic!("{other}"),
-        }
-    }
-
-    /// The next connection failure the server reported.
-    fn next_error(&self) -> Error {
-        let (peer, e) = self
-            .errors
-            .recv_timeout(PATIENCE)
-            .expect("a reported failure");
-        assert!(peer.starts_with("127.0.0.1:"), "{peer}");
-        e
-    }
-
+impl Guarded<Serving> {
     /// An honest client still gets through, and its items reach a decoder.
     fn still_serves(&self) {
-        let before = self.decoders.load(Ordering::SeqCst);
-        let mut tx = Connector::new(self.serving.local_addr().clone())
-            .key(key(1))
-            .sender::<u64>()
-            .unwrap();
-        tx.send_all([1, 2, 3]).unwrap();
-        tx.close().unwrap();
-        assert_eq!(self.decoders.load(Ordering::SeqCst), before + 1);
+        self.still_serves_with(|connector| {
+            let mut tx = connector.sender::<u64>().unwrap();
+            tx.send_all([1, 2, 3]).unwrap();
+            tx.close().unwrap();
+        });
     }
 }
 
@@ -219,12 +138,7 @@ fn garbage_and_a_huge_length_prefix_are_refused_before_any_decoder() {
 #[test]
 fn a_silent_peer_is_dropped_at_the_auth_deadline() {
     let g = guarded(Duration::from_millis(200));
-    let mut silent = g.tcp();
-    let e = g.next_error();
-    assert_eq!(e.kind(), ErrorKind::Timeout, "{e}");
-    let mut rest = Vec::new();
-    let _ = silent.read_to_end(&mut rest);
-    assert_eq!(g.decoders.load(Ordering::SeqCst), 0);
+    g.drops_a_silent_peer();
 }
 
 const HELLO: usize = 37;
@@ -371,20 +285,7 @@ fn addr_exists(addr: &Address) -> bool {
 
 #[test]
 fn a_far_consumer_failure_comes_back_to_the_tcp_sender() {
-    let serving = Server::bind(&loopback())
-        .unwrap()
-        .key(key(1))
-        .on_error(|_, _| {})
-        .serve(|| {
-            consumer::try_from_fn(|n: u64| {
-                if n == 3 {
-                    Err(Error::new(ErrorKind::Other, "three is too many"))
-                } else {
-                    Ok(())
-                }
-            })
-        })
-        .unwrap();
+    let serving = keyed().on_error(|_, _| {}).serve(fails_at_three).unwrap();
     let mut tx = Connector::new(serving.local_addr().clone())
         .key(key(1))
         .sender::<u64>()

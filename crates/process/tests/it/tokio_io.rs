@@ -3,13 +3,7 @@
 use consumer::{Consumer, ErrorKind};
 use consumer_process::{AsyncReceiver, AsyncSender, Flush, Postcard, Receiver, Sender};
 
-fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
-}
+use crate::support::rt;
 
 #[test]
 fn async_ends_deliver_in_order_over_a_unix_socket() {

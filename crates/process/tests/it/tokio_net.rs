@@ -3,25 +3,15 @@
 //! connections open.
 
 use std::io::Read;
-use std::net::TcpStream;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, mpsc};
+use std::ops::Deref;
+use std::sync::atomic::Ordering;
+use std::sync::{Mutex, mpsc};
 use std::time::Duration;
 
 use consumer::{Consumer, Error, ErrorKind, Inline};
-use consumer_auth::AuthKey;
 use consumer_process::{Address, AsyncServing, Connector, PrivateDir, Server};
 
-/// How long any wait on a signal in these tests may take before it counts as a hang.
-const PATIENCE: Duration = Duration::from_secs(10);
-
-fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
-}
+use crate::support::{self, PATIENCE, fails_at_three, key, keyed, loopback, rt};
 
 /// Runs `f` on `rt`, failing the test if it takes longer than [`PATIENCE`].
 fn within<F: std::future::Future>(rt: &tokio::runtime::Runtime, f: F) -> F::Output {
@@ -29,17 +19,9 @@ fn within<F: std::future::Future>(rt: &tokio::runtime::Runtime, f: F) -> F::Outp
         .expect("finished in time, not hung")
 }
 
-fn key(n: u8) -> AuthKey {
-    AuthKey::new(vec![n; 32]).unwrap()
-}
-
-fn loopback() -> Address {
-    "127.0.0.1:0".parse().unwrap()
-}
-
 /// The two kinds of address, each with what a server and a client need.
 fn each_transport(mut test: impl FnMut(Server, Connector)) {
-    let server = Server::bind(&loopback()).unwrap().key(key(1));
+    let server = keyed();
     let connector = Connector::new(server.local_addr().clone()).key(key(1));
     test(server, connector);
 
@@ -95,19 +77,9 @@ fn a_blocking_client_feeds_an_async_server() {
 #[test]
 fn an_async_client_feeds_an_async_server_and_gets_its_failure_back() {
     within(&rt(), async {
-        let serving = Server::bind(&loopback())
-            .unwrap()
-            .key(key(1))
+        let serving = keyed()
             .on_error(|_, _| {})
-            .serve_async(|| {
-                consumer::try_from_fn(|n: u64| {
-                    if n == 3 {
-                        Err(Error::new(ErrorKind::Other, "three is too many"))
-                    } else {
-                        Ok(())
-                    }
-                })
-            })
+            .serve_async(fails_at_three)
             .unwrap();
         let mut tx = Connector::new(serving.local_addr().clone())
             .key(key(1))
@@ -131,11 +103,7 @@ fn tcp_without_a_key_fails_closed_and_serving_needs_a_runtime() {
     assert_eq!(e.kind(), ErrorKind::Usage);
     assert!(e.to_string().contains("without a key"), "{e}");
 
-    let e = Server::bind(&loopback())
-        .unwrap()
-        .key(key(1))
-        .serve_async(Vec::<u8>::new)
-        .unwrap_err();
+    let e = keyed().serve_async(Vec::<u8>::new).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Usage);
     assert!(e.to_string().contains("tokio runtime"), "{e}");
 
@@ -144,85 +112,45 @@ fn tcp_without_a_key_fails_closed_and_serving_needs_a_runtime() {
     assert!(e.to_string().contains("without a key"), "{e}");
 }
 
-/// An async TCP server with key 1 whose consumers count how often the factory ran
-/// (how often a peer got past authentication to a decoder), and whose failures are
-/// reported on a channel.
+/// The guarded server (see [`support::Guarded`]), served async on a runtime of its
+/// own.
 struct Guarded {
     rt: tokio::runtime::Runtime,
-    serving: Option<AsyncServing>,
-    decoders: Arc<AtomicU64>,
-    errors: mpsc::Receiver<(String, Error)>,
+    inner: support::Guarded<AsyncServing>,
+}
+
+impl Deref for Guarded {
+    type Target = support::Guarded<AsyncServing>;
+    fn deref(&self) -> &Self::Target {
+        &self.inner
+    }
 }
 
 fn guarded(auth_timeout: Duration) -> Guarded {
     let rt = rt();
-    let decoders = Arc::new(AtomicU64::new(0));
-    let (tx, errors) = mpsc::channel();
-    let tx = Mutex::new(tx);
-    let counter = Arc::clone(&decoders);
-    let serving = {
+    let inner = {
         let _entered = rt.enter();
-        Server::bind(&loopback())
-            .unwrap()
-            .key(key(1))
-            .auth_timeout(auth_timeout)
-            .on_error(move |peer, e| {
-                let _ = tx.lock().unwrap().send((peer.to_owned(), e.clone()));
-            })
-            .serve_async(move || {
-                counter.fetch_add(1, Ordering::SeqCst);
-                Vec::<u64>::new()
-            })
-            .unwrap()
+        support::Guarded::start(auth_timeout, |server, decoders| {
+            server.serve_async(decoders).unwrap()
+        })
     };
-    Guarded {
-        rt,
-        serving: Some(serving),
-        decoders,
-        errors,
-    }
+    Guarded { rt, inner }
 }
 
 impl Guarded {
-    fn addr(&self) -> Address {
-        self.serving.as_ref().unwrap().local_addr().clone()
-    }
-
-    fn tcp(&self) -> TcpStream {
-        match self.addr() {
-            Address::Tcp(a) => TcpStream::connect(a.as_str()).unwrap(),
-            other => panic!("{other}"),
-        }
-    }
-
-    /// The next connection failure the server reported.
-    fn next_error(&self) -> Error {
-        let (peer, e) = self
-            .errors
-            .recv_timeout(PATIENCE)
-            .expect("a reported failure");
-        assert!(peer.starts_with("127.0.0.1:"), "{peer}");
-        e
-    }
-
     /// An honest async client still gets through, and its items reach a decoder.
     fn still_serves(&self) {
-        let before = self.decoders.load(Ordering::SeqCst);
-        within(&self.rt, async {
-            let mut tx = Connector::new(self.addr())
-                .key(key(1))
-                .sender_async::<u64>()
-                .await
-                .unwrap();
-            tx.send_all([1, 2, 3]).await.unwrap();
-            tx.close().await.unwrap();
+        self.still_serves_with(|connector| {
+            within(&self.rt, async {
+                let mut tx = connector.sender_async::<u64>().await.unwrap();
+                tx.send_all([1, 2, 3]).await.unwrap();
+                tx.close().await.unwrap();
+            });
         });
-        assert_eq!(self.decoders.load(Ordering::SeqCst), before + 1);
     }
 
-    fn shutdown(mut self) {
-        let serving = self.serving.take().unwrap();
-        within(&self.rt, serving.shutdown()).unwrap();
+    fn shutdown(self) {
+        within(&self.rt, self.inner.serving.shutdown()).unwrap();
     }
 }
 
@@ -250,13 +178,7 @@ fn a_wrong_key_is_refused_and_reported_and_reaches_no_decoder() {
 #[test]
 fn a_silent_peer_is_dropped_at_the_auth_deadline() {
     let g = guarded(Duration::from_millis(200));
-    let mut silent = g.tcp();
-    let e = g.next_error();
-    assert_eq!(e.kind(), ErrorKind::Timeout, "{e}");
-    // The server hung up on us.
-    let mut rest = Vec::new();
-    let _ = silent.read_to_end(&mut rest);
-    assert_eq!(g.decoders.load(Ordering::SeqCst), 0);
+    g.drops_a_silent_peer();
     g.still_serves();
     g.shutdown();
 }
