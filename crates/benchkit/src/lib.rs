@@ -6,6 +6,12 @@
 //! *ours* and the *baseline* in interleaved rounds (alternating which goes first),
 //! takes the ratio of each round's pair, and reports the median of those ratios.
 //!
+//! Why not criterion or divan: both measure one function at a time and report its
+//! absolute time; comparing two of them means two separate measurements taken
+//! minutes apart, under different load. What we promise is a ratio to a baseline,
+//! and only pairing the two in the same rounds makes that ratio stable on a shared
+//! 2-core machine. This crate is that pairing and nothing else (no dependencies).
+//!
 //! A ratio is always *speed*: baseline time ÷ our time for the same work. Above 1 we
 //! are faster; 0.9 means we reach 90 % of the baseline's speed.
 //!
