@@ -124,13 +124,24 @@ fn bincode_config() -> impl bincode::config::Config {
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Bincode;
 
+/// bincode's writer straight onto the frame buffer, without the `io::Write` layer and
+/// byte count of `encode_into_std_write`; the bytes are the same.
+struct Append<'a>(&'a mut Vec<u8>);
+
+impl bincode::enc::write::Writer for Append<'_> {
+    #[inline(always)]
+    fn write(&mut self, bytes: &[u8]) -> Result<(), bincode::error::EncodeError> {
+        self.0.extend_from_slice(bytes);
+        Ok(())
+    }
+}
+
 impl Codec for Bincode {
     const ID: u8 = 1;
     const NAME: &'static str = "bincode";
 
     fn encode<T: Serialize + ?Sized>(&self, item: &T, out: &mut Vec<u8>) -> Result<(), Error> {
-        bincode::serde::encode_into_std_write(item, out, bincode_config())
-            .map(drop)
+        bincode::serde::encode_into_writer(item, Append(out), bincode_config())
             .map_err(|e| Error::new(ErrorKind::Usage, format!("cannot encode the item: {e}")))
     }
 
