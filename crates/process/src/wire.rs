@@ -9,10 +9,11 @@
 //!   kind 4 Report    body = items received u64 | status u8 | message (UTF-8)
 //! ```
 //!
-//! All integers little-endian. Kinds 5 and up are reserved (request/reply); a peer
-//! that receives an unknown kind stops with a protocol error. The length is checked
-//! against the limit before anything is allocated, and a body is read in pieces as it
-//! arrives, so a lying length costs at most the bytes actually sent.
+//! All integers little-endian. Kinds 5 and up are reserved (request/reply needs none:
+//! it is two item streams, see `remote.rs`); a peer that receives an unknown kind
+//! stops with a protocol error. The length is checked against the limit before
+//! anything is allocated, and a body is read in pieces as it arrives, so a lying
+//! length costs at most the bytes actually sent.
 //!
 //! Everything here is sans-I/O (bytes in, bytes out) except [`FrameReader`], so the
 //! async ends and other transports reuse it.
