@@ -41,6 +41,9 @@ struct Shared<T> {
 ///
 /// Dropping a started `ProducerThread` without [`join`](ProducerThread::join) stops it
 /// (as [`stop`](ProducerThread::stop)) and waits for it to close its consumers.
+/// `stop` takes effect between items: it cannot interrupt the iterator, so a source
+/// that blocks forever (a channel whose senders all stay alive, say) keeps the drop
+/// waiting too. End such a source first (drop its senders), then drop or join.
 ///
 /// # Locking
 ///

@@ -13,7 +13,7 @@ use std::time::Duration;
 use consumer::{Consumer, Error, ErrorKind, SendError, from_fn};
 use consumer_thread::Builder;
 
-use crate::util::within;
+use crate::util::{wait_until_blocked, within};
 
 /// SplitMix64: small, and good enough to pick test cases.
 struct Rng(u64);
@@ -192,7 +192,14 @@ fn a_sender_blocked_on_a_full_mailbox_is_released_by_a_panic() {
         runner.try_send(1).expect("the mailbox has room for one");
         assert_eq!(runner.try_send(1).unwrap_err().kind(), ErrorKind::Full);
         let h = runner.handle();
-        let blocked = thread::spawn(move || h.send(2));
+        let blocked = thread::Builder::new()
+            .name("blocked-sender".into())
+            .spawn(move || h.send(2))
+            .expect("spawn");
+        // Only once the sender is really blocked on the full mailbox does the
+        // consumer panic: the release of a blocked sender is what is tested.
+        wait_until_blocked("blocked-sender");
+        assert!(!blocked.is_finished(), "the sender is still inside send");
         go.send(()).expect("the consumer is waiting");
         let r = blocked.join().expect("the blocked sender returns");
         // Either the runner's drain let it in (then it is counted undelivered) or the
