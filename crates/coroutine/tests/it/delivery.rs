@@ -5,7 +5,7 @@ use std::thread;
 use consumer::Consumer;
 use consumer_coroutine::{Builder, Placement};
 
-use crate::support::{Ordered, multi_thread};
+use crate::support::{Ordered, multi_thread, watchdog};
 
 /// The thread runner's test, through a task: 4 producers × 2.5 M items, each
 /// producer's order kept, nothing lost, close last.
@@ -13,6 +13,7 @@ use crate::support::{Ordered, multi_thread};
 fn four_producers_of_two_and_a_half_million_items_keep_order() {
     const PRODUCERS: u32 = 4;
     const ITEMS: u64 = 2_500_000;
+    let _watchdog = watchdog("4 x 2.5 M items through a task");
     let rt = multi_thread();
     for placement in [Placement::InLine, Placement::BlockingPool] {
         let ordered = Ordered::new(PRODUCERS as usize);
@@ -47,6 +48,7 @@ fn blocking_and_async_senders_mixed() {
     const THREADS: u32 = 2;
     const TASKS: u32 = 2;
     const ITEMS: u64 = 200_000;
+    let _watchdog = watchdog("blocking and async senders mixed");
     let rt = multi_thread();
     let ordered = Ordered::new((THREADS + TASKS) as usize);
     let mut task = Builder::new()
