@@ -545,11 +545,9 @@ impl Drop for Serving {
 
 impl fmt::Debug for Serving {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let (served, failed) = self.counts();
         f.debug_struct("Serving")
             .field("addr", &self.addr)
-            .field("served", &served)
-            .field("failed", &failed)
+            .field("connections", &self.running.tally)
             .finish_non_exhaustive()
     }
 }

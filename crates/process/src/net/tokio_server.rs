@@ -348,11 +348,9 @@ impl Drop for AsyncServing {
 
 impl fmt::Debug for AsyncServing {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let (served, failed) = self.counts();
         f.debug_struct("AsyncServing")
             .field("addr", &self.addr)
-            .field("served", &served)
-            .field("failed", &failed)
+            .field("connections", &self.running.tally)
             .finish_non_exhaustive()
     }
 }
