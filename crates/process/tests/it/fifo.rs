@@ -1,38 +1,17 @@
 //! Named FIFOs: a child fed through one.
 
 use std::io::Read;
-use std::os::unix::fs::DirBuilderExt;
-use std::path::PathBuf;
 use std::process::Command;
 
 use consumer::{Consumer, ErrorKind};
-use consumer_process::{Coprocess, make_fifo};
+use consumer_process::{Coprocess, PrivateDir, make_fifo};
 
 const CHILD: &str = env!("CARGO_BIN_EXE_process-test-child");
 
-/// A directory only we can enter, removed on drop.
-struct PrivateDir(PathBuf);
-
-impl PrivateDir {
-    fn new(name: &str) -> PrivateDir {
-        let dir =
-            std::env::temp_dir().join(format!("consumer-process-{}-{name}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::DirBuilder::new().mode(0o700).create(&dir).unwrap();
-        PrivateDir(dir)
-    }
-}
-
-impl Drop for PrivateDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
 #[test]
 fn a_child_is_fed_through_a_fifo() {
-    let dir = PrivateDir::new("fifo");
-    let path = dir.0.join("items");
+    let dir = PrivateDir::new("fifo").unwrap();
+    let path = dir.join("items");
     make_fifo(&path).unwrap();
     let (mut out_r, out_w) = std::io::pipe().unwrap();
     let mut cmd = Command::new(CHILD);
@@ -49,8 +28,8 @@ fn a_child_is_fed_through_a_fifo() {
 
 #[test]
 fn a_child_that_never_opens_the_fifo_fails_the_spawn() {
-    let dir = PrivateDir::new("never");
-    let path = dir.0.join("items");
+    let dir = PrivateDir::new("never").unwrap();
+    let path = dir.join("items");
     make_fifo(&path).unwrap();
     let mut cmd = Command::new(CHILD);
     cmd.args(["exit", "5"]).stdin(std::process::Stdio::null());

@@ -12,6 +12,8 @@ use consumer::{Client, Consumer, ErrorKind, Request, serve};
 use consumer_auth::AuthKey;
 use consumer_process::{Address, Conn, Connector, PrivateDir, Remote, Server, serve_requests};
 
+use crate::support::KillOnDrop;
+
 const PATIENCE: Duration = Duration::from_secs(10);
 const CHILD: &str = env!("CARGO_BIN_EXE_process-test-child");
 
@@ -139,15 +141,17 @@ fn calls_over_tcp_with_a_key() {
 fn a_service_process_killed_with_calls_in_flight_fails_them_promptly() {
     let dir = PrivateDir::new("killed").unwrap();
     let path = dir.join("service.sock");
-    let mut child = Command::new(CHILD)
-        .arg("hold-requests")
-        .arg(&path)
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = KillOnDrop(
+        Command::new(CHILD)
+            .arg("hold-requests")
+            .arg(&path)
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
     // The child says when it listens: a real signal, not a sleep.
     let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
+    BufReader::new(child.0.stdout.take().unwrap())
         .read_line(&mut line)
         .unwrap();
     assert_eq!(line.trim(), "listening");
@@ -157,8 +161,7 @@ fn a_service_process_killed_with_calls_in_flight_fails_them_promptly() {
             .unwrap(),
     );
     let pending: Vec<_> = (0..3).map(|n| client.start(n).unwrap()).collect();
-    child.kill().unwrap();
-    child.wait().unwrap();
+    child.kill();
     for mut p in pending {
         let e = p.wait_timeout(PATIENCE).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Disconnected, "{e}");

@@ -187,3 +187,20 @@ impl<W: Write, H: Held> Consumer<Item> for Forward<W, H> {
         r
     }
 }
+
+/// A child process that is killed and reaped however the test ends.
+pub(crate) struct KillOnDrop(pub(crate) std::process::Child);
+
+impl KillOnDrop {
+    /// Kills the child now (`SIGKILL`) and reaps it.
+    pub(crate) fn kill(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
