@@ -1,7 +1,8 @@
 //! Two-way talk, which the notes call "possible, but very tricky": a *service* is a
 //! consumer of `Request`s, so one service function runs unchanged in-line, in an OS
-//! thread and as a tokio task, and a `Client` turns sends into calls that wait for
-//! the answer. Calls come from several threads at once; a request that makes the
+//! thread, as a tokio task, and behind a socket (a `Server` in front of it, a
+//! `Remote` as the caller's handle), and a `Client` turns sends into calls that wait
+//! for the answer. Calls come from several threads at once; a request that makes the
 //! service panic fails its call instead of hanging it.
 
 use std::time::Duration;
@@ -69,5 +70,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         consumer_thread::spawn(serve(letters)).into_handle(),
     )?;
     exercise("coroutine", consumer_coroutine::spawn(serve(letters))?)?;
+    // Across a process boundary: requests and replies travel on a Unix socket in a
+    // directory only we can enter; the server could as well be another program.
+    let dir = consumer_process::PrivateDir::new("service")?;
+    let addr = consumer_process::Address::Unix(dir.join("letters.sock"));
+    let serving = consumer_process::Server::bind(&addr)?
+        .on_error(|_, _| {}) // the panic below ends its connection; no log wanted
+        .serve_requests(|| serve(letters))?;
+    let remote = consumer_process::Connector::new(addr).client::<String, usize>()?;
+    exercise("socket", remote)?;
+    serving.shutdown()?;
     Ok(())
 }

@@ -58,7 +58,10 @@ const CHECKS: &[Check] = &[
              thread: the next call fails too\n\
              coroutine: 6 calls from 2 threads, 34 letters in all\n\
              coroutine: the call that panicked the service: consumer panicked: the service panicked while handling this request\n\
-             coroutine: the next call fails too\n",
+             coroutine: the next call fails too\n\
+             socket: 6 calls from 2 threads, 34 letters in all\n\
+             socket: the call that panicked the service: consumer panicked: the service panicked while handling this request\n\
+             socket: the next call fails too\n",
         ),
     },
     Check {
