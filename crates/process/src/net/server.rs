@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use consumer::{Consumer, Error, ErrorKind, Inline, Request, SendError};
+use consumer::{Consumer, Error, ErrorKind, Inline, Request, SendError, Shared};
 use consumer_auth::{Auth, AuthKey};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -22,7 +22,7 @@ use crate::Receiver;
 
 pub(super) type OnError = Arc<dyn Fn(&str, &Error) + Send + Sync>;
 type Handler = Arc<dyn Fn(Conn) -> Result<u64, Error> + Send + Sync>;
-type Finish = Box<dyn FnOnce() -> Result<(), Error> + Send + Sync>;
+pub(super) type Finish = Box<dyn FnOnce() -> Result<(), Error> + Send + Sync>;
 
 /// A listening socket, TCP or Unix, that feeds every authenticated connection to a
 /// consumer: the far end of a [`Connector`](crate::Connector).
@@ -214,16 +214,13 @@ impl Server {
         T: DeserializeOwned + 'static,
         K: Consumer<T> + Send + 'static,
     {
-        let shared = Inline::new(consumer).shared();
-        let mut last = shared.clone();
+        let (feed, finish) = shared_feed(consumer);
         self.start(
             Arc::new(move |conn: Conn| {
                 let back = conn.try_clone()?;
-                Receiver::new(conn)
-                    .report_to(back)
-                    .run::<T, _>(KeepOpen(shared.clone()))
+                Receiver::new(conn).report_to(back).run::<T, _>(feed())
             }),
-            Some(Box::new(move || last.close())),
+            Some(finish),
         )
     }
 
@@ -319,9 +316,23 @@ impl fmt::Debug for Server {
     }
 }
 
+/// One consumer for every connection of a server: a feed per connection (that does
+/// not close it), and the close for the server's shutdown.
+pub(super) fn shared_feed<T, K>(consumer: K) -> (impl Fn() -> KeepOpen<Shared<K>>, Finish)
+where
+    K: Consumer<T> + Send + 'static,
+{
+    let shared = Inline::new(consumer).shared();
+    let mut last = shared.clone();
+    (
+        move || KeepOpen(shared.clone()),
+        Box::new(move || last.close()),
+    )
+}
+
 /// Passes items on and leaves the closing to the owner: one connection's end must
 /// not close a consumer that others still feed.
-struct KeepOpen<C>(C);
+pub(super) struct KeepOpen<C>(pub(super) C);
 
 impl<T, C: Consumer<T>> Consumer<T> for KeepOpen<C> {
     fn send(&mut self, item: T) -> Result<(), SendError<T>> {

@@ -14,7 +14,7 @@ use tokio::task::JoinHandle;
 use tracing::Instrument;
 
 use super::live::Live;
-use super::server::{Listener, OnError, Parts, Tally};
+use super::server::{Finish, Listener, OnError, Parts, Tally, shared_feed};
 use super::tokio_conn::{AsyncConn, Socket};
 use super::{Address, Server};
 use crate::AsyncReceiver;
@@ -65,6 +65,53 @@ impl Server {
         K: Consumer<T> + Send + 'static,
         F: Fn() -> K + Send + Sync + 'static,
     {
+        self.start_async(factory, None)
+    }
+
+    /// [`serve_shared`](Server::serve_shared) on the current tokio runtime: every
+    /// connection's task feeds one consumer (each connection's items in order), which
+    /// [`AsyncServing::shutdown`] closes once the connections have ended.
+    ///
+    /// # Errors
+    ///
+    /// As [`serve_async`](Server::serve_async).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use consumer_process::{Address, Connector, PrivateDir, Server};
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let dir = PrivateDir::new("shared-async")?;
+    /// let addr = Address::Unix(dir.join("sock"));
+    /// let all = consumer::Inline::new(Vec::<u8>::new()).shared();
+    /// let serving = Server::bind(&addr)?.serve_shared_async(all.clone())?;
+    /// for n in [1, 2] {
+    ///     let mut tx = Connector::new(addr.clone()).sender_async::<u8>().await?;
+    ///     tx.send(n).await?;
+    ///     tx.close().await?;
+    /// }
+    /// serving.shutdown().await?;
+    /// assert_eq!(all.with(|v| v.len()), 2);
+    /// assert!(all.is_finished());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # }).unwrap();
+    /// ```
+    pub fn serve_shared_async<T, K>(self, consumer: K) -> Result<AsyncServing, Error>
+    where
+        T: DeserializeOwned + Send + 'static,
+        K: Consumer<T> + Send + 'static,
+    {
+        let (feed, finish) = shared_feed(consumer);
+        self.start_async(feed, Some(finish))
+    }
+
+    fn start_async<T, K, F>(self, factory: F, finish: Option<Finish>) -> Result<AsyncServing, Error>
+    where
+        T: DeserializeOwned + Send + 'static,
+        K: Consumer<T> + Send + 'static,
+        F: Fn() -> K + Send + Sync + 'static,
+    {
         let Parts {
             listener,
             addr,
@@ -97,6 +144,7 @@ impl Server {
             addr,
             running,
             accept: Some(accept),
+            finish,
         })
     }
 }
@@ -244,6 +292,8 @@ pub struct AsyncServing {
     addr: Address,
     running: Arc<Running>,
     accept: Option<JoinHandle<()>>,
+    /// Closes a shared consumer ([`Server::serve_shared_async`]).
+    finish: Option<Finish>,
 }
 
 impl AsyncServing {
@@ -290,7 +340,9 @@ impl AsyncServing {
 
     /// Stops accepting, ends the open connections (their consumers are closed with
     /// what they received; a peer still authenticating is dropped), and waits for
-    /// their tasks. A Unix socket's file is removed.
+    /// their tasks. A Unix socket's file is removed. A
+    /// [shared](Server::serve_shared_async) consumer is closed last: its outcome is
+    /// returned.
     ///
     /// # Errors
     ///
@@ -325,7 +377,7 @@ impl AsyncServing {
                 "the async server's accept loop or a connection's task panicked",
             ));
         }
-        Ok(())
+        self.finish.take().map_or(Ok(()), |finish| finish())
     }
 
     /// Stops accepting and ends the open connections; gives the tasks to await.
@@ -343,6 +395,13 @@ impl AsyncServing {
 impl Drop for AsyncServing {
     fn drop(&mut self) {
         self.stop();
+        // Not awaited: a connection still ending may find the shared consumer closed
+        // (its sender is told so). `shutdown` waits for them first.
+        if let Some(finish) = self.finish.take() {
+            if let Err(e) = finish() {
+                tracing::warn!(error = %e, "the shared consumer failed at shutdown");
+            }
+        }
     }
 }
 

@@ -256,3 +256,44 @@ impl Consumer<u64> for Probe {
         Ok(())
     }
 }
+
+#[test]
+fn many_async_clients_feed_one_shared_consumer_in_order_and_shutdown_closes_it() {
+    const CLIENTS: u32 = 6;
+    const ITEMS: u64 = 5_000;
+    let rt = rt();
+    each_transport(|server, connector| {
+        let seen = Inline::new(Vec::<(u32, u64)>::new()).shared();
+        let serving = {
+            let _in_runtime = rt.enter();
+            server.serve_shared_async(seen.clone()).unwrap()
+        };
+        within(&rt, async {
+            let clients: Vec<_> = (0..CLIENTS)
+                .map(|c| {
+                    let connector = connector.clone();
+                    tokio::spawn(async move {
+                        let mut tx = connector.sender_async::<(u32, u64)>().await?;
+                        tx.send_all((0..ITEMS).map(|seq| (c, seq))).await?;
+                        tx.close().await
+                    })
+                })
+                .collect();
+            for c in clients {
+                c.await.expect("client task").expect("client");
+            }
+            serving
+                .shutdown()
+                .await
+                .expect("shutdown closes the consumer");
+        });
+        assert!(seen.is_finished(), "closed by the shutdown");
+        seen.with(|items| {
+            assert_eq!(items.len() as u64, u64::from(CLIENTS) * ITEMS);
+            for c in 0..CLIENTS {
+                let mine: Vec<u64> = items.iter().filter(|i| i.0 == c).map(|i| i.1).collect();
+                assert_eq!(mine, (0..ITEMS).collect::<Vec<_>>(), "client {c} in order");
+            }
+        });
+    });
+}
