@@ -134,8 +134,9 @@
 //!
 //! With the `tokio` feature, `AsyncSender` and `AsyncReceiver` speak the same wire
 //! over tokio's `AsyncWrite` / `AsyncRead`, and the socket helpers have async twins:
-//! `Connector::sender_async`, `Server::serve_async` and `Server::serve_shared_async`
-//! (a task per connection, the same authentication, limits and `on_error`).
+//! `Connector::sender_async`, `Server::serve_async`, `Server::serve_shared_async` and
+//! `Server::serve_requests_async` (a task per connection, the same authentication,
+//! limits and `on_error`).
 //!
 //! # What this crate does not do
 //!

@@ -22,9 +22,6 @@ use crate::net::Conn;
 use crate::wire;
 use crate::{Receiver, Sender, SharedSender};
 
-/// An answer as it crosses the wire: the reply, or an error's kind code and message.
-type WireAnswer<R> = Result<R, (u8, String)>;
-
 /// The calls waiting for their replies, and why no more will come once the
 /// connection has ended.
 struct Calls<R> {
@@ -254,10 +251,13 @@ where
     S: Consumer<Request<Q, R>>,
 {
     let mut replies = Sender::<(u64, WireAnswer<R>), Conn>::new(conn.try_clone()?).shared();
-    let feed = Feed {
-        service,
-        replies: replies.clone(),
-    };
+    let writer = replies.clone();
+    let feed = Feed::new(service, move |id, answer| {
+        // The connection may be gone; then the caller has failed the call already.
+        if let Err(e) = writer.clone().send((id, answer)) {
+            tracing::debug!(id, error = %e.error(), "a reply could not be sent");
+        }
+    });
     let outcome = Receiver::new(conn).run::<(u64, Q), _>(feed);
     // Answers given after this point have no one to go to: the caller's side fails
     // them when the reply stream ends.
@@ -266,26 +266,37 @@ where
     closed.map(|()| received)
 }
 
-/// Turns each `(id, body)` from the wire into a [`Request`] whose answer is written
-/// back as `(id, answer)`.
-struct Feed<S, R: Send + 'static> {
+/// An answer as it crosses the wire: the reply, or an error's kind code and message.
+pub(crate) type WireAnswer<R> = Result<R, (u8, String)>;
+
+/// Turns each `(id, body)` from the wire into a [`Request`] whose answer goes to
+/// `reply(id, answer)`: for the blocking and the async server alike.
+pub(crate) struct Feed<S, P, R> {
     service: S,
-    replies: SharedSender<(u64, WireAnswer<R>), Conn>,
+    reply: P,
+    _answer: PhantomData<fn(R)>,
 }
 
-impl<Q, R, S> Consumer<(u64, Q)> for Feed<S, R>
+impl<S, P, R> Feed<S, P, R> {
+    pub(crate) fn new(service: S, reply: P) -> Feed<S, P, R> {
+        Feed {
+            service,
+            reply,
+            _answer: PhantomData,
+        }
+    }
+}
+
+impl<Q, R, S, P> Consumer<(u64, Q)> for Feed<S, P, R>
 where
-    R: Serialize + Send + 'static,
+    R: Send + 'static,
     S: Consumer<Request<Q, R>>,
+    P: Fn(u64, WireAnswer<R>) + Clone + Send + 'static,
 {
     fn send(&mut self, (id, body): (u64, Q)) -> Result<(), SendError<(u64, Q)>> {
-        let mut replies = self.replies.clone();
+        let reply = self.reply.clone();
         let request = Request::with_callback(body, move |answer: Result<R, Error>| {
-            let answer = answer.map_err(|e| wire::error_to_wire(&e));
-            // The connection may be gone; then the caller has failed the call already.
-            if let Err(e) = replies.send((id, answer)) {
-                tracing::debug!(id, error = %e.error(), "a reply could not be sent");
-            }
+            reply(id, answer.map_err(|e| wire::error_to_wire(&e)));
         });
         self.service
             .send(request)

@@ -317,10 +317,10 @@ impl<T, W: AsyncWrite + Unpin, C: Codec> AsyncSender<T, W, C> {
     where
         T: Serialize + 'static,
     {
-        if let Err(e) = self.push(&item).await {
+        if let Err(e) = self.encode(&item) {
             return Err(SendError::new(item, e));
         }
-        if self.policy == Flush::WhenIdle {
+        if self.policy == Flush::WhenIdle || self.enc.buf.len() >= BATCH_BYTES {
             if let Err(e) = self.write_out().await {
                 return Err(SendError::new(item, e));
             }
@@ -329,16 +329,15 @@ impl<T, W: AsyncWrite + Unpin, C: Codec> AsyncSender<T, W, C> {
         Ok(())
     }
 
-    async fn push(&mut self, item: &T) -> Result<(), Error>
+    /// Frames one item into the buffer. Not `async`, so that no borrow of the item
+    /// is held across an `await`: the futures stay `Send` for items that are `Send`
+    /// but not `Sync`.
+    fn encode(&mut self, item: &T) -> Result<(), Error>
     where
         T: Serialize + 'static,
     {
         self.check_open()?;
-        self.enc.item(item)?;
-        if self.enc.buf.len() >= BATCH_BYTES {
-            self.write_out().await?;
-        }
-        Ok(())
+        self.enc.item(item)
     }
 
     /// Sends every item in order, written out in large batches.
@@ -353,8 +352,13 @@ impl<T, W: AsyncWrite + Unpin, C: Codec> AsyncSender<T, W, C> {
     {
         let mut last = None;
         for item in items {
-            if let Err(e) = self.push(&item).await {
+            if let Err(e) = self.encode(&item) {
                 return Err(SendError::new(item, e));
+            }
+            if self.enc.buf.len() >= BATCH_BYTES {
+                if let Err(e) = self.write_out().await {
+                    return Err(SendError::new(item, e));
+                }
             }
             self.accepted += 1;
             last = Some(item);

@@ -2,14 +2,18 @@
 //! task per connection, with the blocking server's checks, limits and `on_error`.
 
 use std::fmt;
+use std::future::Future;
 use std::io;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
-use consumer::{Consumer, Error, ErrorKind};
+use consumer::{Consumer, Error, ErrorKind, Request};
 use consumer_auth::Auth;
+use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tokio::net::{TcpListener, UnixListener};
+use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tracing::Instrument;
 
@@ -17,7 +21,8 @@ use super::live::Live;
 use super::server::{Finish, Listener, OnError, Parts, Tally, shared_feed};
 use super::tokio_conn::{AsyncConn, Socket};
 use super::{Address, Server};
-use crate::AsyncReceiver;
+use crate::remote::{Feed, WireAnswer};
+use crate::{AsyncReceiver, AsyncSender};
 
 impl Server {
     /// [`serve`](Server::serve) on the current tokio runtime: the accept loop is a
@@ -65,7 +70,7 @@ impl Server {
         K: Consumer<T> + Send + 'static,
         F: Fn() -> K + Send + Sync + 'static,
     {
-        self.start_async(factory, None)
+        self.start_async(items(factory), None)
     }
 
     /// [`serve_shared`](Server::serve_shared) on the current tokio runtime: every
@@ -103,15 +108,54 @@ impl Server {
         K: Consumer<T> + Send + 'static,
     {
         let (feed, finish) = shared_feed(consumer);
-        self.start_async(feed, Some(finish))
+        self.start_async(items(feed), Some(finish))
     }
 
-    fn start_async<T, K, F>(self, factory: F, finish: Option<Finish>) -> Result<AsyncServing, Error>
+    /// [`serve_requests`](Server::serve_requests) on the current tokio runtime: each
+    /// connection's requests go to a service of its own, made by `factory`, on the
+    /// connection's task; the answers go back through a writer task, in the order
+    /// they are given. For [`Remote`](crate::Remote) callers.
+    ///
+    /// # Errors
+    ///
+    /// As [`serve_async`](Server::serve_async).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use consumer::{Client, serve};
+    /// use consumer_process::{Address, Connector, PrivateDir, Server};
+    ///
+    /// let rt = tokio::runtime::Runtime::new()?;
+    /// let dir = PrivateDir::new("requests-async")?;
+    /// let addr = Address::Unix(dir.join("sock"));
+    /// let serving = {
+    ///     let _in = rt.enter();
+    ///     Server::bind(&addr)?.serve_requests_async(|| serve(|n: u64| n * n))?
+    /// };
+    /// let mut client = Client::new(Connector::new(addr).client::<u64, u64>()?);
+    /// assert_eq!(client.call(12)?, 144);
+    /// client.close()?;
+    /// rt.block_on(serving.shutdown())?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn serve_requests_async<Q, R, S, F>(self, factory: F) -> Result<AsyncServing, Error>
     where
-        T: DeserializeOwned + Send + 'static,
-        K: Consumer<T> + Send + 'static,
-        F: Fn() -> K + Send + Sync + 'static,
+        Q: DeserializeOwned + Send + 'static,
+        R: Serialize + Send + 'static,
+        S: Consumer<Request<Q, R>> + Send + 'static,
+        F: Fn() -> S + Send + Sync + 'static,
     {
+        self.start_async(
+            Arc::new(move |conn: AsyncConn| {
+                let service = factory();
+                Box::pin(serve_requests_async(conn, service)) as Served
+            }),
+            None,
+        )
+    }
+
+    fn start_async(self, handler: Handler, finish: Option<Finish>) -> Result<AsyncServing, Error> {
         let Parts {
             listener,
             addr,
@@ -134,12 +178,12 @@ impl Server {
         });
         let acceptor = Arc::new(Acceptor {
             auth,
-            factory,
+            handler,
             on_error,
             running: Arc::clone(&running),
         });
         let span = tracing::info_span!("process.server", runner = "process", addr = %addr);
-        let accept = runtime.spawn(accept_loop::<T, K, F>(listener, acceptor).instrument(span));
+        let accept = runtime.spawn(accept_loop(listener, acceptor).instrument(span));
         Ok(AsyncServing {
             addr,
             running,
@@ -147,6 +191,58 @@ impl Server {
             finish,
         })
     }
+}
+
+/// The handler of an item server: each connection's items to a consumer from `make`,
+/// its outcome reported back on the connection.
+fn items<T, K>(make: impl Fn() -> K + Send + Sync + 'static) -> Handler
+where
+    T: DeserializeOwned + Send + 'static,
+    K: Consumer<T> + Send + 'static,
+{
+    Arc::new(move |conn: AsyncConn| {
+        let consumer = make();
+        Box::pin(async move {
+            let (reader, writer) = conn.into_split();
+            AsyncReceiver::new(reader)
+                .report_to(writer)
+                .run::<T, _>(consumer)
+                .await
+        }) as Served
+    })
+}
+
+/// One connection's requests to `service`; answers, given from any thread, go back
+/// through a channel to the writer, which ends the reply stream once the request
+/// stream has ended and every request has been answered or dropped.
+async fn serve_requests_async<Q, R, S>(conn: AsyncConn, service: S) -> Result<u64, Error>
+where
+    Q: DeserializeOwned + Send + 'static,
+    R: Serialize + Send + 'static,
+    S: Consumer<Request<Q, R>> + Send + 'static,
+{
+    let (reader, writer) = conn.into_split();
+    let (answers, mut to_write) = mpsc::unbounded_channel::<(u64, WireAnswer<R>)>();
+    let write = async move {
+        let mut replies = AsyncSender::<(u64, WireAnswer<R>), _>::new(writer);
+        while let Some(answer) = to_write.recv().await {
+            // The caller may be gone; the rest of its answers have no one to go to.
+            if replies.send(answer).await.is_err() {
+                break;
+            }
+        }
+        replies.close().await
+    };
+    let feed = Feed::new(service, move |id, answer| {
+        // The writer is gone only if the connection broke: the caller has failed
+        // the call already.
+        let _ = answers.send((id, answer));
+    });
+    // Reading and writing go on side by side on this connection's task.
+    let read = AsyncReceiver::new(reader).run::<(u64, Q), _>(feed);
+    let (received, written) = tokio::join!(read, write);
+    let received = received?;
+    written.map(|()| received)
 }
 
 /// The bound std listener, handed over to tokio (no second bind).
@@ -182,26 +278,26 @@ impl Drop for Registered {
     }
 }
 
-struct Acceptor<F> {
+/// What a connection's task runs once its peer is authenticated: how many items it
+/// delivered, or why it failed.
+type Served = Pin<Box<dyn Future<Output = Result<u64, Error>> + Send>>;
+type Handler = Arc<dyn Fn(AsyncConn) -> Served + Send + Sync>;
+
+struct Acceptor {
     auth: Option<Auth>,
-    factory: F,
+    handler: Handler,
     on_error: OnError,
     running: Arc<Running>,
 }
 
-async fn accept_loop<T, K, F>(listener: Socket<TcpListener, UnixListener>, this: Arc<Acceptor<F>>)
-where
-    T: DeserializeOwned + Send + 'static,
-    K: Consumer<T> + Send + 'static,
-    F: Fn() -> K + Send + Sync + 'static,
-{
+async fn accept_loop(listener: Socket<TcpListener, UnixListener>, this: Arc<Acceptor>) {
     loop {
         let accepted = match &listener {
             Socket::Tcp(l) => l.accept().await.map(|(s, _)| AsyncConn::from(s)),
             Socket::Unix(l) => l.accept().await.map(|(s, _)| AsyncConn::from(s)),
         };
         match accepted {
-            Ok(conn) => this.spawn::<T, K>(conn),
+            Ok(conn) => this.spawn(conn),
             Err(e) => {
                 tracing::warn!(error = %e, "accept failed");
                 // Out of descriptors, say: give the connections a moment to end.
@@ -211,13 +307,8 @@ where
     }
 }
 
-impl<F> Acceptor<F> {
-    fn spawn<T, K>(self: &Arc<Self>, conn: AsyncConn)
-    where
-        T: DeserializeOwned + Send + 'static,
-        K: Consumer<T> + Send + 'static,
-        F: Fn() -> K + Send + Sync + 'static,
-    {
+impl Acceptor {
+    fn spawn(self: &Arc<Self>, conn: AsyncConn) {
         let handle = match conn.shutdown_handle() {
             Ok(handle) => handle,
             Err(e) => {
@@ -241,29 +332,20 @@ impl<F> Acceptor<F> {
             tracing::info_span!("process.connection", runner = "process", peer = conn.peer());
         live.push(tokio::spawn(
             async move {
-                this.serve::<T, K>(conn).await;
+                this.serve(conn).await;
                 drop(registered);
             }
             .instrument(span),
         ));
     }
 
-    async fn serve<T, K>(&self, mut conn: AsyncConn)
-    where
-        T: DeserializeOwned + Send + 'static,
-        K: Consumer<T> + Send + 'static,
-        F: Fn() -> K,
-    {
+    async fn serve(&self, mut conn: AsyncConn) {
         let peer = conn.peer().to_owned();
         let outcome = async {
             if let Some(auth) = &self.auth {
                 auth.accept_async(&mut conn).await?;
             }
-            let (reader, writer) = conn.into_split();
-            AsyncReceiver::new(reader)
-                .report_to(writer)
-                .run::<T, _>((self.factory)())
-                .await
+            (self.handler)(conn).await
         }
         .await;
         self.running.tally.record(&peer, outcome, &self.on_error);

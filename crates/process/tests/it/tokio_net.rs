@@ -297,3 +297,40 @@ fn many_async_clients_feed_one_shared_consumer_in_order_and_shutdown_closes_it()
         });
     });
 }
+
+#[test]
+fn an_async_server_answers_calls_from_many_threads_and_a_panic_fails_its_call() {
+    let rt = rt();
+    each_transport(|server, connector| {
+        let serving = {
+            let _in_runtime = rt.enter();
+            server
+                .on_error(|_, _| {})
+                .serve_requests_async(|| {
+                    consumer::serve(|n: u64| {
+                        assert_ne!(n, u64::MAX, "the service refuses MAX");
+                        n * 2
+                    })
+                })
+                .unwrap()
+        };
+        let client = consumer::Client::new(connector.client::<u64, u64>().unwrap());
+        let callers: Vec<_> = (0..3u64)
+            .map(|t| {
+                let mut client = client.clone();
+                std::thread::spawn(move || {
+                    for n in t * 1000..t * 1000 + 200 {
+                        assert_eq!(client.call_timeout(n, PATIENCE).unwrap(), n * 2);
+                    }
+                })
+            })
+            .collect();
+        for c in callers {
+            c.join().expect("caller");
+        }
+        let mut client = client;
+        let e = client.call_timeout(u64::MAX, PATIENCE).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Panicked, "{e}");
+        within(&rt, serving.shutdown()).unwrap();
+    });
+}
