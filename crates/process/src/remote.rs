@@ -157,6 +157,7 @@ where
 impl<Q, R> Consumer<Request<Q, R>> for Remote<Q, R>
 where
     Q: Serialize + 'static,
+    R: Send + 'static,
 {
     fn send(&mut self, request: Request<Q, R>) -> Result<(), SendError<Request<Q, R>>> {
         let id = self.shared.next_id.fetch_add(1, Ordering::Relaxed);
@@ -176,8 +177,10 @@ where
                 (Some((_, body)), Some(reply)) => {
                     SendError::new(Request::from_parts(body, reply), error)
                 }
-                // The reader already failed the call; the body is gone with it.
-                _ => SendError::lost(error),
+                // The reader already failed the call's reply; the body still comes
+                // back, in a request of its own.
+                (Some((_, body)), None) => SendError::new(Request::new(body).0, error),
+                (None, _) => SendError::lost(error),
             }
         })
     }
