@@ -148,6 +148,13 @@ impl<T> Inbox<T> {
         };
         let event = poll_fn(|cx| {
             loop {
+                // Items already taken from the channel were all sent before any flush
+                // that is waiting now (a flush holds every place of the mailbox before
+                // it posts): hand them out first, so that the flush is answered only
+                // once the body has received them.
+                if let Some(item) = mailbox.batch.pop() {
+                    return Poll::Ready(Event::Item(item));
+                }
                 if let Some(reply) = flushes.pop_front() {
                     return Poll::Ready(Event::Flush(reply));
                 }
