@@ -39,7 +39,16 @@ pub(crate) fn check(transcript: &str) -> Result {
             .spawn()?,
     );
     let mut stdout = BufReader::new(listener.0.stdout.take().expect("piped"));
-    let mut stderr = listener.0.stderr.take().expect("piped");
+    // The listener's log, line by line as it comes.
+    let stderr = BufReader::new(listener.0.stderr.take().expect("piped"));
+    let (log_tx, log_rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in stderr.lines().map_while(std::io::Result::ok) {
+            if log_tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
 
     // The listener says where it listens: a real signal, with a timeout.
     let (tx, rx) = mpsc::channel();
@@ -82,18 +91,26 @@ pub(crate) fn check(transcript: &str) -> Result {
         return Err(format!("a second --connect: {status}\n{out}{err}").into());
     }
 
+    // Two bad connections, two log lines: wait for them (a real signal, with a
+    // timeout) before stopping the listener, then make sure no third one comes.
+    let mut lines = Vec::new();
+    while lines.len() < 2 {
+        match log_rx.recv_timeout(Duration::from_secs(30)) {
+            Ok(line) => lines.push(line),
+            Err(_) => break,
+        }
+    }
     drop(listener);
+    lines.extend(log_rx.iter());
+    let log = lines.join("\n");
     let mut served = String::new();
     stdout.read_to_string(&mut served)?;
-    let mut log = String::new();
-    stderr.read_to_string(&mut log)?;
     if served != transcript.repeat(2) {
         return Err(format!(
             "the listener should print two transcripts, printed:\n{served}\n--- stderr\n{log}"
         )
         .into());
     }
-    let lines: Vec<&str> = log.lines().collect();
     let one_line_each =
         lines.len() == 2 && lines.iter().all(|l| l.starts_with("countdown: 127.0.0.1:"));
     if !one_line_each {
