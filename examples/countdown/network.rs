@@ -9,7 +9,7 @@
 //! socket's directory must be private to you; a key is optional there.
 
 use consumer_auth::AuthKey;
-use consumer_process::{Address, Connector, Server};
+use consumer_net::{Address, Connector, Server};
 use examples::Countdown;
 
 /// The environment variable the key is read from.

@@ -1,7 +1,7 @@
 //! One function per runner: run the Countdown its way, sending 10 down to 1.
 
 use consumer::{Consumer, Inline};
-use consumer_process::{Address, Connector, Server};
+use consumer_net::{Address, Connector, Server};
 use examples::{Countdown, countdown_items};
 
 type Run = fn() -> Result<(), Box<dyn std::error::Error>>;

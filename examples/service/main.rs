@@ -73,11 +73,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // Across a process boundary: requests and replies travel on a Unix socket in a
     // directory only we can enter; the server could as well be another program.
     let dir = consumer_process::PrivateDir::new("service")?;
-    let addr = consumer_process::Address::Unix(dir.join("letters.sock"));
-    let serving = consumer_process::Server::bind(&addr)?
+    let addr = consumer_net::Address::Unix(dir.join("letters.sock"));
+    let serving = consumer_net::Server::bind(&addr)?
         .on_error(|_, _| {}) // the panic below ends its connection; no log wanted
         .serve_requests(|| serve(letters))?;
-    let remote = consumer_process::Connector::new(addr).client::<String, usize>()?;
+    let remote = consumer_net::Connector::new(addr).client::<String, usize>()?;
     exercise("socket", remote)?;
     serving.shutdown()?;
     Ok(())

@@ -15,10 +15,11 @@ use rustix::event::{PollFd, PollFlags, Timespec};
 use rustix::process::{Pid, Signal, WaitIdOptions, WaitIdStatus};
 use serde::de::DeserializeOwned;
 
-use crate::codec::{Bincode, Codec};
+use consumer_wire::{Bincode, Codec, Decoder, Heard};
+
+use crate::io::{hear, io_error};
 use crate::receiver::Receiver;
-use crate::sender::{Peer, Sender, read_report};
-use crate::wire::{FrameReader, Report};
+use crate::sender::{Peer, Sender, SharedSender};
 
 /// How long a dropped [`Coprocess`] waits for its child to finish before killing it
 /// with `SIGKILL`; see [`grace`](Coprocess::grace).
@@ -74,7 +75,7 @@ const WATCH_EVERY: Duration = Duration::from_millis(10);
 /// ```
 pub type Coprocess<T, C = Bincode> = Sender<T, ChildPipe, C>;
 
-impl<T> Coprocess<T> {
+impl<T: 'static> Coprocess<T> {
     /// Starts `cmd` with its stdin connected to the returned handle, encoding with
     /// [`Bincode`]. The command's own stdin setting is replaced.
     ///
@@ -150,14 +151,14 @@ impl<T> Coprocess<T> {
         S: AsRef<std::ffi::OsStr>,
     {
         let exe = std::env::current_exe()
-            .map_err(|e| crate::wire::io_error("finding this program to re-run it", e))?;
+            .map_err(|e| io_error("finding this program to re-run it", e))?;
         let mut cmd = Command::new(exe);
         cmd.args(args);
         Coprocess::spawn(cmd)
     }
 }
 
-impl<T, C: Codec> Sender<T, ChildPipe, C> {
+impl<T: 'static, C: Codec> Sender<T, ChildPipe, C> {
     /// Like [`spawn`](Coprocess::spawn), with another codec.
     ///
     /// # Errors
@@ -185,7 +186,7 @@ impl<T, C: Codec> Sender<T, ChildPipe, C> {
             watch: Arc::clone(&watch),
         };
         let peer = ChildPeer {
-            frames: Some(FrameReader::new(reader, 8 << 10, 1 << 10)),
+            back: Some((reader, Decoder::for_reports())),
             child: Some(child),
             watch: Arc::clone(&watch),
             span,
@@ -246,7 +247,7 @@ impl<T, C: Codec> Sender<T, ChildPipe, C> {
             }
         };
         let peer = ChildPeer {
-            frames: None,
+            back: None,
             child: Some(child),
             watch: Arc::clone(&watch),
             span,
@@ -277,8 +278,34 @@ impl<T, C: Codec> Sender<T, ChildPipe, C> {
     }
 }
 
+impl<T, C: Codec> Sender<T, ChildPipe, C> {
+    /// The child's process id; `None` once the handle is closed.
+    ///
+    /// ```no_run
+    /// let child = consumer_process::Coprocess::<u32>::spawn_self(["--coprocess"])?;
+    /// println!("serving in {:?}", child.pid());
+    /// # Ok::<(), consumer::Error>(())
+    /// ```
+    pub fn pid(&self) -> Option<u32> {
+        self.writer().map(ChildPipe::pid)
+    }
+}
+
+impl<T, C: Codec> SharedSender<T, ChildPipe, C> {
+    /// The child's process id; `None` once the handle is closed.
+    ///
+    /// ```no_run
+    /// let child = consumer_process::Coprocess::<u32>::spawn_self(["--coprocess"])?.shared();
+    /// println!("serving in {:?}", child.pid());
+    /// # Ok::<(), consumer::Error>(())
+    /// ```
+    pub fn pid(&self) -> Option<u32> {
+        self.lock().pid()
+    }
+}
+
 fn io(what: &'static str) -> impl Fn(io::Error) -> Error {
-    move |e| crate::wire::io_error(what, e)
+    move |e| io_error(what, e)
 }
 
 /// Starts the child and what watches it.
@@ -510,7 +537,7 @@ impl Read for ChildReader {
 
 /// The child behind a [`Coprocess`]: its report, its exit, its reaping.
 struct ChildPeer {
-    frames: Option<FrameReader<ChildReader>>,
+    back: Option<(ChildReader, Decoder)>,
     child: Option<Child>,
     watch: Arc<Watch>,
     span: tracing::Span,
@@ -542,13 +569,13 @@ impl ChildPeer {
 
 impl Peer for ChildPeer {
     fn reports(&self) -> bool {
-        self.frames.is_some()
+        self.back.is_some()
     }
 
-    fn report(&mut self) -> Result<Option<Report>, Error> {
-        match self.frames.as_mut() {
-            Some(frames) => read_report(frames),
-            None => Ok(None),
+    fn report(&mut self) -> Heard {
+        match self.back.as_mut() {
+            Some((reader, dec)) => hear(dec, reader),
+            None => Heard::Nothing,
         }
     }
 
@@ -571,14 +598,14 @@ impl Peer for ChildPeer {
     }
 
     fn finish(&mut self, outcome: Result<(), Error>) -> Result<(), Error> {
-        drop(self.frames.take());
+        drop(self.back.take());
         let span = self.span.clone();
         let _entered = span.enter();
         let status = match self.reap() {
             None => return outcome,
             Some(Ok(status)) => status,
             Some(Err(e)) => {
-                return outcome.and(Err(crate::wire::io_error("waiting for the child", e)));
+                return outcome.and(Err(io_error("waiting for the child", e)));
             }
         };
         tracing::debug!(%status, "child reaped");
@@ -593,10 +620,6 @@ impl Peer for ChildPeer {
     fn dropping(&mut self) {
         let grace = *lock(&self.watch.grace);
         *lock(&self.watch.deadline) = Some(Instant::now() + grace);
-    }
-
-    fn pid(&self) -> Option<u32> {
-        Some(self.watch.pid())
     }
 }
 

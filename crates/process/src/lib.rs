@@ -56,30 +56,22 @@
 //!
 //! # The wire
 //!
-//! A connection opens with a 16-byte handshake — magic, protocol version, codec, and
-//! a fingerprint of the item type — then carries length-prefixed frames: items, the
-//! sender's tracing context, the end of the stream, and (on the way back) the
-//! receiver's report. Every length is checked against a limit
-//! ([`DEFAULT_MAX_FRAME`], up to [`MAX_FRAME_CEILING`]) before anything is allocated.
-//! Bad input stops the receiver with a [`Protocol`](consumer::ErrorKind::Protocol)
-//! error naming the problem and the frame number; never a panic, an abort or an
-//! unbounded allocation.
+//! The bytes are `consumer-wire`'s: a 16-byte handshake naming the codec and the
+//! item type's [`Identity`], then length-prefixed frames — items, the sender's
+//! tracing context, the end of the stream, and (on the way back) the receiver's
+//! report. Every length is checked against a limit ([`DEFAULT_MAX_FRAME`], up to
+//! [`MAX_FRAME_CEILING`]) before anything is allocated. Bad input stops the
+//! receiver with a [`Protocol`](consumer::ErrorKind::Protocol) error naming the
+//! problem and the frame number; never a panic, an abort or an unbounded
+//! allocation. A stream that stops without its end frame (the sender died between
+//! two writes) ends the receiver with
+//! [`Disconnected`](consumer::ErrorKind::Disconnected), never as a success. This
+//! crate is the blocking and tokio drivers of the wire's state machines; sockets are
+//! `consumer-net`'s.
 //!
 //! Items are encoded by a [`Codec`]: [`Bincode`] (bincode 2.0.1, pinned, always
 //! decoding with a limit) by default, or [`Postcard`]. Why, and what they cost:
 //! `docs/decisions/0005-wire-format.md`.
-//!
-//! ## The fingerprint and its limits
-//!
-//! The fingerprint is a 64-bit FNV-1a hash of `std::any::type_name::<T>()` and a
-//! tag you choose ([`Sender::tag`], [`Receiver::tag`]). It catches the common
-//! mistakes at once: another type (`i32` for `u32` — an unsuffixed literal is an
-//! easy way to get one), another codec, another build's protocol version. It cannot
-//! see a change *inside* a type that keeps its name (a field added to `Order`), so
-//! bump the tag when the shape changes; and `type_name` is not guaranteed stable
-//! across compiler versions, so both ends should come from the same toolchain — or
-//! share a tag and accept the risk. It is a guard against accidents, not against a
-//! hostile peer: authentication is the job of the socket layer.
 //!
 //! # Delivery, flushing, failure
 //!
@@ -103,72 +95,46 @@
 //! `sender_pid` and `sender_span`, so a subscriber on the far side can link its
 //! spans to the parent's. No per-item events: they would cost more than the frame.
 //!
-//! # Sockets, across machines
-//!
-//! A [`Server`] listens on a Unix socket or a TCP port and feeds every connection to
-//! a consumer — one per connection ([`Server::serve`]) or one for all
-//! ([`Server::serve_shared`]); a [`Connector`] connects and gives a [`Sender`] whose
-//! `close` returns the far consumer's outcome. Same wire as pipes, with
-//! [`consumer_auth`]'s mutual HMAC-SHA-256 challenge-response in front of it:
-//!
-//! - **TCP fails closed**: without a key, server and connector refuse to start
-//!   unless told `unauthenticated()`. No byte from an unauthenticated peer reaches a
-//!   decoder, the pre-auth reads are fixed and small, a silent peer is dropped at the
-//!   deadline; a failed connection is reported once ([`Server::on_error`]) and the
-//!   server goes on serving the others.
-//! - **Unix sockets** live in a directory only their owner can enter
-//!   ([`PrivateDir`]; `bind` refuses any other), never the abstract namespace.
-//!
 //! # Request and reply
 //!
 //! A coprocess can answer. [`Remote`] is a consumer of [`Request`](consumer::Request)s
-//! whose service is across a connection ([`Connector::client`], or [`Remote::over`]
-//! any connection); the far side runs [`serve_requests`] or
-//! [`Server::serve_requests`]. Wrap it in [`consumer::Client`] and it is called like
-//! a service in a thread or a task: correlation ids, many calls in flight, replies in
+//! whose service is across any two byte streams ([`Remote::over`]); the far side
+//! runs [`serve_requests`]. Wrap it in [`consumer::Client`] and it is called like a
+//! service in a thread or a task: correlation ids, many calls in flight, replies in
 //! any order, a timeout per call, and an error — never a hang — when the service
-//! fails, panics, closes or dies. Replies travel on the connection, never on the
-//! far process's stdout.
+//! fails, panics, closes or dies. Replies travel on their own stream, never on the
+//! far process's stdout. Across machines, `consumer-net`'s `Connector::client` gives
+//! a `Remote` over an authenticated socket.
 //!
 //! # Async
 //!
 //! With the `tokio` feature, `AsyncSender` and `AsyncReceiver` speak the same wire
-//! over tokio's `AsyncWrite` / `AsyncRead`, and the socket helpers have async twins:
-//! `Connector::sender_async`, `Server::serve_async`, `Server::serve_shared_async` and
-//! `Server::serve_requests_async` (a task per connection, the same authentication,
-//! limits and `on_error`).
+//! over tokio's `AsyncWrite` / `AsyncRead`: the same state machines as the blocking
+//! ends, driven by `.await`.
 //!
 //! # What this crate does not do
 //!
-//! - No encryption: after authentication the bytes travel in clear (see
-//!   `consumer-auth`). Use it on networks you control, or under TLS or an SSH tunnel.
-//! - Unix only (pipes, FIFOs, Unix sockets, `waitid`).
+//! - No sockets, servers or authentication: see `consumer-net`.
+//! - Unix only (pipes, FIFOs, `waitid`).
 //! - Items cross as values: no shared memory, no file descriptors.
-//! - One thread per connection on the blocking server: thousands of idle peers are
-//!   better served by the async side.
 #![forbid(unsafe_code)]
 
 mod child;
-mod codec;
-mod encoder;
-mod net;
+mod io;
+mod private;
 mod receiver;
 mod remote;
 mod sender;
 #[cfg(feature = "tokio")]
 mod tokio_io;
-mod wire;
 
 pub use child::{
     ChildPipe, Coprocess, DEFAULT_GRACE, make_fifo, serve_fifo, serve_stdin, serve_stdin_with_codec,
 };
-pub use codec::{Bincode, Codec, Postcard};
-pub use net::{Address, Conn, Connector, PrivateDir, Server, Serving};
-#[cfg(feature = "tokio")]
-pub use net::{AsyncConn, AsyncConnReader, AsyncConnWriter, AsyncServing};
+pub use consumer_wire::{Bincode, Codec, DEFAULT_MAX_FRAME, Identity, MAX_FRAME_CEILING, Postcard};
+pub use private::PrivateDir;
 pub use receiver::Receiver;
 pub use remote::{Remote, serve_requests};
 pub use sender::{Flush, Sender, SharedSender};
 #[cfg(feature = "tokio")]
 pub use tokio_io::{AsyncReceiver, AsyncSender};
-pub use wire::{DEFAULT_MAX_FRAME, MAX_FRAME_CEILING};

@@ -18,9 +18,14 @@ use consumer::{Consumer, Error, ErrorKind, Reply, Request, SendError};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::net::Conn;
-use crate::wire;
+use std::io::{Read, Write};
+
+use consumer_wire::{Feed, WireAnswer};
+
 use crate::{Receiver, Sender, SharedSender};
+
+/// The request stream's writer: any byte stream.
+type BoxWrite = Box<dyn Write + Send>;
 
 /// The calls waiting for their replies, and why no more will come once the
 /// connection has ended.
@@ -42,7 +47,7 @@ impl<R> Shared<R> {
     }
 }
 
-/// A service at the other end of a connection: a consumer of
+/// A service at the other end of a pair of byte streams: a consumer of
 /// [`Request`]s, so [`consumer::Client`] calls it exactly as it calls a service in a
 /// thread or a task.
 ///
@@ -55,27 +60,29 @@ impl<R> Shared<R> {
 /// request handed back). Nothing waits forever: use
 /// [`Client::call_timeout`](consumer::Client::call_timeout) to bound a call.
 ///
-/// Made by [`Connector::client`](crate::Connector::client), or over any connection
-/// with [`Remote::over`]; the other end runs [`serve_requests`] (or a
-/// [`Server::serve_requests`](crate::Server::serve_requests)).
+/// Made over any two byte streams with [`Remote::over`] (a socket and its clone, a
+/// pair of pipes), by `consumer-net`'s `Connector::client` across machines; the
+/// other end runs [`serve_requests`].
 ///
 /// # Examples
 ///
 /// ```
 /// use std::os::unix::net::UnixStream;
 /// use consumer::{Client, serve};
-/// use consumer_process::{Conn, Remote, serve_requests};
+/// use consumer_process::{Remote, serve_requests};
 ///
 /// let (here, there) = UnixStream::pair()?;
-/// let far = std::thread::spawn(move || serve_requests(Conn::from(there), serve(|n: u64| n * n)));
-/// let mut client = Client::new(Remote::<u64, u64>::over(Conn::from(here))?);
+/// let far = std::thread::spawn(move || {
+///     serve_requests(there.try_clone()?, there, serve(|n: u64| n * n))
+/// });
+/// let mut client = Client::new(Remote::<u64, u64>::over(here.try_clone()?, here)?);
 /// assert_eq!(client.call(12)?, 144);
 /// client.close()?;
 /// assert_eq!(far.join().unwrap()?, 1);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub struct Remote<Q, R> {
-    requests: SharedSender<(u64, Q), Conn>,
+    requests: SharedSender<(u64, Q), BoxWrite>,
     shared: Arc<Shared<R>>,
     _body: PhantomData<fn(Q)>,
 }
@@ -85,10 +92,18 @@ where
     Q: Serialize + Send + 'static,
     R: DeserializeOwned + Send + 'static,
 {
-    /// Calls the service at the other end of `conn` (already authenticated, if it
-    /// needs to be). Starts the thread that reads the replies.
-    pub fn over(conn: Conn) -> Result<Remote<Q, R>, Error> {
-        let reader = conn.try_clone()?;
+    /// Calls the service that reads requests from `writer`'s far end and answers on
+    /// `reader` (already authenticated, if it needs to be). Starts the thread that
+    /// reads the replies.
+    ///
+    /// # Errors
+    ///
+    /// [`Io`](ErrorKind::Io) when the reader thread cannot start.
+    pub fn over<Rd, Wr>(reader: Rd, writer: Wr) -> Result<Remote<Q, R>, Error>
+    where
+        Rd: Read + Send + 'static,
+        Wr: Write + Send + 'static,
+    {
         let shared = Arc::new(Shared {
             calls: Mutex::new(Calls {
                 waiting: HashMap::new(),
@@ -97,7 +112,7 @@ where
             next_id: AtomicU64::new(0),
             reader: Mutex::new(None),
         });
-        let span = tracing::info_span!("process.remote", runner = "process", peer = conn.peer());
+        let span = tracing::info_span!("process.remote", runner = "process");
         let thread = {
             let shared = Arc::clone(&shared);
             std::thread::Builder::new()
@@ -105,11 +120,12 @@ where
                 .spawn(move || {
                     let _entered = span.enter();
                     read_replies(reader, &shared);
-                })?
+                })
+                .map_err(|e| crate::io::io_error("starting the reply reader", e))?
         };
         *shared.reader.lock().unwrap_or_else(|p| p.into_inner()) = Some(thread);
         Ok(Remote {
-            requests: Sender::new(conn).shared(),
+            requests: Sender::new(Box::new(writer) as BoxWrite).shared(),
             shared,
             _body: PhantomData,
         })
@@ -118,24 +134,26 @@ where
 
 /// The reader thread: replies to their callers until the connection ends, then
 /// fails every call still waiting.
-fn read_replies<R>(conn: Conn, shared: &Shared<R>)
+fn read_replies<R>(reader: impl Read, shared: &Shared<R>)
 where
     R: DeserializeOwned + Send + 'static,
 {
     let deliver = consumer::try_from_fn(|(id, answer): (u64, WireAnswer<R>)| {
         let Some(reply) = shared.calls().waiting.remove(&id) else {
-            return Err(wire::protocol(format!("a reply to unknown call {id}")));
+            return Err(consumer_wire::protocol_error(format!(
+                "a reply to unknown call {id}"
+            )));
         };
         match answer {
             Ok(r) => reply.send(r),
             Err((code, message)) => reply.fail(
-                wire::error_from_wire(code, &message)
+                consumer_wire::error_from_wire(code, &message)
                     .unwrap_or_else(|| Error::new(ErrorKind::Other, message)),
             ),
         }
         Ok(())
     });
-    let outcome = Receiver::new(conn).run::<(u64, WireAnswer<R>), _>(deliver);
+    let outcome = Receiver::new(reader).run::<(u64, WireAnswer<R>), _>(deliver);
     let why = match outcome {
         Ok(_) => Error::new(ErrorKind::Disconnected, "the service closed the connection"),
         Err(e) => Error::new(
@@ -233,12 +251,12 @@ impl<Q, R> fmt::Debug for Remote<Q, R> {
     }
 }
 
-/// Serves the requests that arrive on `conn` to `service` — any consumer of
+/// Serves the requests that arrive on `reader` to `service` — any consumer of
 /// [`Request`]s: [`consumer::serve`] in-line, or a thread or task runner's handle so
 /// that many requests are worked on at once. Each answer goes back as soon as it is
 /// given, in whatever order; a request the service drops, or panics on, fails its
 /// call with that reason. At the end of the request stream the service is closed,
-/// then the reply stream. Returns how many requests arrived.
+/// then the reply stream on `writer`. Returns how many requests arrived.
 ///
 /// # Errors
 ///
@@ -247,13 +265,17 @@ impl<Q, R> fmt::Debug for Remote<Q, R> {
 /// # Examples
 ///
 /// See [`Remote`].
-pub fn serve_requests<Q, R, S>(conn: Conn, service: S) -> Result<u64, Error>
+pub fn serve_requests<Q, R, S>(
+    reader: impl Read,
+    writer: impl Write + Send + 'static,
+    service: S,
+) -> Result<u64, Error>
 where
     Q: DeserializeOwned + 'static,
     R: Serialize + Send + 'static,
     S: Consumer<Request<Q, R>>,
 {
-    let mut replies = Sender::<(u64, WireAnswer<R>), Conn>::new(conn.try_clone()?).shared();
+    let mut replies = Sender::<(u64, WireAnswer<R>), BoxWrite>::new(Box::new(writer)).shared();
     let writer = replies.clone();
     let feed = Feed::new(service, move |id, answer| {
         // The connection may be gone; then the caller has failed the call already.
@@ -261,60 +283,10 @@ where
             tracing::debug!(id, error = %e.error(), "a reply could not be sent");
         }
     });
-    let outcome = Receiver::new(conn).run::<(u64, Q), _>(feed);
+    let outcome = Receiver::new(reader).run::<(u64, Q), _>(feed);
     // Answers given after this point have no one to go to: the caller's side fails
     // them when the reply stream ends.
     let closed = replies.close();
     let received = outcome?;
     closed.map(|()| received)
-}
-
-/// An answer as it crosses the wire: the reply, or an error's kind code and message.
-pub(crate) type WireAnswer<R> = Result<R, (u8, String)>;
-
-/// Turns each `(id, body)` from the wire into a [`Request`] whose answer goes to
-/// `reply(id, answer)`: for the blocking and the async server alike.
-pub(crate) struct Feed<S, P, R> {
-    service: S,
-    reply: P,
-    _answer: PhantomData<fn(R)>,
-}
-
-impl<S, P, R> Feed<S, P, R> {
-    pub(crate) fn new(service: S, reply: P) -> Feed<S, P, R> {
-        Feed {
-            service,
-            reply,
-            _answer: PhantomData,
-        }
-    }
-}
-
-impl<Q, R, S, P> Consumer<(u64, Q)> for Feed<S, P, R>
-where
-    R: Send + 'static,
-    S: Consumer<Request<Q, R>>,
-    P: Fn(u64, WireAnswer<R>) + Clone + Send + 'static,
-{
-    fn send(&mut self, (id, body): (u64, Q)) -> Result<(), SendError<(u64, Q)>> {
-        let reply = self.reply.clone();
-        let request = Request::with_callback(body, move |answer: Result<R, Error>| {
-            reply(id, answer.map_err(|e| wire::error_to_wire(&e)));
-        });
-        self.service
-            .send(request)
-            .map_err(|e| e.map_item(|r| (id, r.into_parts().0)))
-    }
-
-    fn flush(&mut self) -> Result<(), Error> {
-        self.service.flush()
-    }
-
-    fn close(&mut self) -> Result<(), Error> {
-        self.service.close()
-    }
-
-    fn name(&self) -> &str {
-        self.service.name()
-    }
 }

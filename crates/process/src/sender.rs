@@ -10,9 +10,11 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use consumer::{Consumer, Error, ErrorKind, SendError};
 use serde::Serialize;
 
-use crate::codec::{Bincode, Codec};
-use crate::encoder::{BATCH_BYTES, DIRECT_BYTES, Encoder, outcome_of};
-use crate::wire::{self, FrameReader, Report};
+use consumer_wire::{
+    BATCH_BYTES, Bincode, Codec, DIRECT_BYTES, Decoder, Heard, Identity, Outbound,
+};
+
+use crate::io::{hear, io_error, write_all_vectored};
 
 /// When a [`Sender`] writes its buffered frames out.
 ///
@@ -49,8 +51,8 @@ pub(crate) trait Peer: Send {
         true
     }
 
-    /// Reads the receiver's report; `None` when the channel ended without one.
-    fn report(&mut self) -> Result<Option<Report>, Error>;
+    /// Reads the receiver's report.
+    fn report(&mut self) -> Heard;
 
     /// Why the link broke when the receiver left no report: a child's exit status.
     fn gone(&mut self) -> Option<Error> {
@@ -65,47 +67,26 @@ pub(crate) trait Peer: Send {
 
     /// The handle is being dropped without `close`: bound the waits ahead.
     fn dropping(&mut self) {}
+}
 
-    /// The far end's process id, when it is a child.
-    fn pid(&self) -> Option<u32> {
-        None
+/// What the peer says: its report, and if it has none, why it is gone.
+fn listen(peer: &mut dyn Peer) -> (Heard, Option<Error>) {
+    match peer.report() {
+        Heard::Nothing => (Heard::Nothing, peer.gone()),
+        heard => (heard, None),
     }
 }
 
 /// A report channel over any byte stream.
-struct ReadPeer<R>(FrameReader<R>);
-
-/// Reports are small; anything larger on the back channel is a protocol error.
-const REPORT_MAX: u32 = 8 << 10;
+struct ReadPeer<R> {
+    reader: R,
+    dec: Decoder,
+}
 
 impl<R: Read + Send> Peer for ReadPeer<R> {
-    fn report(&mut self) -> Result<Option<Report>, Error> {
-        read_report(&mut self.0)
+    fn report(&mut self) -> Heard {
+        hear(&mut self.dec, &mut self.reader)
     }
-}
-
-pub(crate) fn read_report<R: Read>(frames: &mut FrameReader<R>) -> Result<Option<Report>, Error> {
-    let n = frames.frame_number() + 1;
-    match frames.next() {
-        Ok(Some(wire::Frame::Report(body))) => Report::decode(body)
-            .map(Some)
-            .ok_or_else(|| wire::protocol(format!("report channel, frame {n}: malformed report"))),
-        Ok(None) => Ok(None),
-        Ok(Some(other)) => Err(wire::protocol(format!(
-            "report channel, frame {n}: expected a report, got {other:?}"
-        ))),
-        // An I/O error on the back channel: the receiver is gone.
-        Err(e) if e.kind() != ErrorKind::Protocol => Ok(None),
-        Err(e) => Err(e),
-    }
-}
-
-#[derive(Debug, Clone)]
-enum State {
-    Open,
-    /// The link broke or the receiver failed; `close` still owes the peer's finish.
-    Failed(Error),
-    Done(Result<(), Error>),
 }
 
 /// Sends items as frames over any [`Write`]: a pipe, a FIFO, a file, a socket. It is
@@ -113,7 +94,7 @@ enum State {
 ///
 /// Items are encoded with the codec `C` into a buffer and written out according to
 /// the [`Flush`] policy. The connection opens with a handshake carrying the item
-/// type's fingerprint ([`tag`](Sender::tag) adds a version of your choosing), so a
+/// type's [`Identity`] (pin one with [`identity`](Sender::identity)), so a
 /// receiver built for another type refuses at once.
 ///
 /// With a report channel ([`with_report`](Sender::with_report)), `close` returns the
@@ -147,16 +128,13 @@ enum State {
 /// ```
 pub struct Sender<T, W: Write, C: Codec = Bincode> {
     out: Option<W>,
-    enc: Encoder<C>,
+    wire: Outbound<C>,
     policy: Flush,
-    state: State,
-    /// Items whose `send` returned `Ok`.
-    accepted: u64,
     peer: Option<Box<dyn Peer>>,
     _item: PhantomData<fn(T)>,
 }
 
-impl<T, W: Write> Sender<T, W> {
+impl<T: 'static, W: Write> Sender<T, W> {
     /// A sender over `out` with the default codec ([`Bincode`]) and no report channel.
     ///
     /// ```
@@ -168,7 +146,7 @@ impl<T, W: Write> Sender<T, W> {
     }
 }
 
-impl<T, W: Write, C: Codec> Sender<T, W, C> {
+impl<T: 'static, W: Write, C: Codec> Sender<T, W, C> {
     /// A sender over `out` that encodes with `codec`.
     ///
     /// ```
@@ -180,15 +158,15 @@ impl<T, W: Write, C: Codec> Sender<T, W, C> {
     pub fn with_codec(out: W, codec: C) -> Sender<T, W, C> {
         Sender {
             out: Some(out),
-            enc: Encoder::new(codec),
+            wire: Outbound::new(codec, Identity::of::<T>()),
             policy: Flush::default(),
-            state: State::Open,
-            accepted: 0,
             peer: None,
             _item: PhantomData,
         }
     }
+}
 
+impl<T, W: Write, C: Codec> Sender<T, W, C> {
     /// Reads the receiver's report from `back` at the end of the stream (and when the
     /// stream breaks): `close` then returns the receiver's real outcome.
     ///
@@ -209,30 +187,30 @@ impl<T, W: Write, C: Codec> Sender<T, W, C> {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn with_report<R: Read + Send + 'static>(self, back: R) -> Sender<T, W, C> {
-        self.with_peer(Box::new(ReadPeer(FrameReader::new(
-            back,
-            REPORT_MAX,
-            1 << 10,
-        ))))
+        self.with_peer(Box::new(ReadPeer {
+            reader: back,
+            dec: Decoder::for_reports(),
+        }))
     }
 
     pub(crate) fn with_peer(mut self, peer: Box<dyn Peer>) -> Sender<T, W, C> {
-        self.enc.flags = if peer.reports() { wire::FLAG_REPORT } else { 0 };
+        self.wire.set_reports(peer.reports());
         self.peer = Some(peer);
         self
     }
 
-    /// Mixes `tag` into the item type's fingerprint: bump it when the type's fields
-    /// change, so old receivers refuse new senders. Both ends must agree.
+    /// Names the item type on the wire: the receiver must expect the same
+    /// [`Identity`] (by default each end derives it from `T`). Set it before the
+    /// first send.
     ///
     /// ```
-    /// use consumer_process::Sender;
+    /// use consumer_process::{Identity, Sender};
     ///
-    /// let tx = Sender::<u8, _>::new(Vec::new()).tag("orders-v2");
+    /// let tx = Sender::<u8, _>::new(Vec::new()).identity(Identity::named("orders.Order", 2));
     /// # drop(tx);
     /// ```
-    pub fn tag(mut self, tag: &str) -> Sender<T, W, C> {
-        tag.clone_into(&mut self.enc.tag);
+    pub fn identity(mut self, identity: Identity) -> Sender<T, W, C> {
+        self.wire.encoder().set_identity(identity);
         self
     }
 
@@ -250,7 +228,7 @@ impl<T, W: Write, C: Codec> Sender<T, W, C> {
     /// assert_eq!(e.into_item().map(|v| v.len()), Some(100));
     /// ```
     pub fn max_frame(mut self, bytes: u32) -> Sender<T, W, C> {
-        self.enc.max_frame = bytes.clamp(1, wire::MAX_FRAME_CEILING);
+        self.wire.encoder().set_max_frame(bytes);
         self
     }
 
@@ -283,16 +261,6 @@ impl<T, W: Write, C: Codec> Sender<T, W, C> {
         }
     }
 
-    /// The child's process id, when this sender feeds a child process.
-    ///
-    /// ```
-    /// let tx = consumer_process::Sender::<u8, _>::new(Vec::new());
-    /// assert_eq!(tx.pid(), None);
-    /// ```
-    pub fn pid(&self) -> Option<u32> {
-        self.peer.as_ref().and_then(|p| p.pid())
-    }
-
     pub(crate) fn writer(&self) -> Option<&W> {
         self.out.as_ref()
     }
@@ -308,7 +276,7 @@ impl<T, W: Write, C: Codec> Sender<T, W, C> {
     /// # Ok::<(), consumer::SendError<u8>>(())
     /// ```
     pub fn accepted(&self) -> u64 {
-        self.accepted
+        self.wire.accepted()
     }
 
     /// Encodes one item into the buffer and writes the buffer out when it holds a
@@ -317,20 +285,16 @@ impl<T, W: Write, C: Codec> Sender<T, W, C> {
     where
         T: Serialize + 'static,
     {
-        match &self.state {
-            State::Open => {}
-            State::Failed(e) | State::Done(Err(e)) => return Err(e.clone()),
-            State::Done(Ok(())) => return Err(Error::from(ErrorKind::Closed)),
-        }
+        self.wire.check_open()?;
         // A large byte vector is not copied: its header goes in the buffer, and the
         // buffer and the bytes leave in one vectored write.
         if let Some(bytes) = (item as &dyn Any).downcast_ref::<Vec<u8>>() {
-            if bytes.len() >= DIRECT_BYTES && self.enc.bytes_header::<T>(bytes.len())? {
+            if bytes.len() >= DIRECT_BYTES && self.wire.encoder().bytes_header(bytes.len())? {
                 return self.write_out_with(bytes);
             }
         }
-        self.enc.item(item)?;
-        if self.enc.buf.len() >= BATCH_BYTES {
+        self.wire.encoder().item(item)?;
+        if self.wire.encoder_ref().buffer().len() >= BATCH_BYTES {
             self.write_out()?;
         }
         Ok(())
@@ -350,7 +314,7 @@ impl<T, W: Write, C: Codec> Sender<T, W, C> {
                 return Err(SendError::new(item, e));
             }
         }
-        self.accepted += 1;
+        self.wire.accepted_one();
         Ok(())
     }
 
@@ -369,13 +333,13 @@ impl<T, W: Write, C: Codec> Sender<T, W, C> {
             if let Err(e) = self.push(&item) {
                 return Err(SendError::new(item, e));
             }
-            self.accepted += 1;
+            self.wire.accepted_one();
             last = Some(item);
         }
         if let Some(item) = last {
             if flush_now(self) {
                 if let Err(e) = self.write_out() {
-                    self.accepted -= 1;
+                    self.wire.unaccept_one();
                     return Err(SendError::new(item, e));
                 }
             }
@@ -395,88 +359,51 @@ impl<T, W: Write, C: Codec> Sender<T, W, C> {
 
     /// Writes the buffer, then `tail`, in as few writes as the writer allows.
     fn write_out_with(&mut self, tail: &[u8]) -> Result<(), Error> {
-        if let State::Failed(e) | State::Done(Err(e)) = &self.state {
-            return Err(e.clone());
-        }
+        self.wire.check_open()?;
         let Some(out) = self.out.as_mut() else {
             return Err(Error::from(ErrorKind::Closed));
         };
-        let r = write_all_vectored(out, &self.enc.buf, tail).and_then(|()| out.flush());
-        self.enc.buf.clear();
+        let r = write_all_vectored(out, self.wire.encoder_ref().buffer(), tail)
+            .and_then(|()| out.flush());
+        self.wire.encoder().clear();
         r.map_err(|e| self.broken(e))
     }
 
     /// The link broke: learn why from the peer, and stay failed.
     fn broken(&mut self, e: io::Error) -> Error {
-        let e = wire::io_error("writing to the receiver", e);
-        let error = match self.peer.as_mut() {
-            None => e,
-            Some(peer) => match peer.report() {
-                Ok(Some(report)) => match outcome_of(report, self.accepted) {
-                    Err(reported) => reported,
-                    Ok(()) => Error::new(
-                        ErrorKind::Disconnected,
-                        "the receiver finished before the stream ended",
-                    ),
-                },
-                Ok(None) => peer.gone().unwrap_or(e),
-                Err(protocol) => protocol,
-            },
+        let e = io_error("writing to the receiver", e);
+        let (heard, gone) = match self.peer.as_deref_mut() {
+            None => (Heard::Nothing, None),
+            Some(peer) => listen(peer),
         };
-        tracing::debug!(error = %error, "the link to the receiver broke");
-        self.state = State::Failed(error.clone());
-        error
+        self.wire.broken(e, heard, gone)
     }
 
     fn finish(&mut self) -> Result<(), Error> {
-        let outcome = match &self.state {
-            State::Done(outcome) => return outcome.clone(),
-            State::Failed(e) => Err(e.clone()),
-            State::Open => self.end_stream(),
+        let outcome = match self.wire.closing() {
+            Some(outcome) if self.wire.is_done() => return outcome,
+            Some(failed) => failed,
+            None => self.end_stream(),
         };
         drop(self.out.take());
         let outcome = match self.peer.as_mut() {
             Some(peer) => peer.finish(outcome),
             None => outcome,
         };
-        self.state = State::Done(outcome.clone());
+        self.wire.done(outcome.clone());
         outcome
     }
 
     /// Sends the end frame and, with a report channel, waits for the report.
     fn end_stream(&mut self) -> Result<(), Error> {
-        self.enc.end::<T>();
+        self.wire.encoder().end();
         self.write_out()?;
-        let Some(peer) = self.peer.as_mut().filter(|p| p.reports()) else {
-            return Ok(());
+        let (heard, gone) = match self.peer.as_deref_mut() {
+            Some(peer) if self.wire.reports() => listen(peer),
+            _ => (Heard::Nothing, None),
         };
-        match peer.report() {
-            Ok(Some(report)) => outcome_of(report, self.accepted),
-            Ok(None) => Err(peer.gone().unwrap_or_else(|| {
-                Error::new(
-                    ErrorKind::Disconnected,
-                    "the receiver ended without reporting its outcome",
-                )
-            })),
-            Err(e) => Err(e),
-        }
+        self.wire.end_outcome(heard, gone)
     }
-}
-
-/// `write_all` of two slices, with vectored writes.
-fn write_all_vectored(out: &mut impl Write, head: &[u8], tail: &[u8]) -> io::Result<()> {
-    let mut slices = [io::IoSlice::new(head), io::IoSlice::new(tail)];
-    let mut bufs = &mut slices[..];
-    io::IoSlice::advance_slices(&mut bufs, 0);
-    while !bufs.is_empty() {
-        match out.write_vectored(bufs) {
-            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
-            Ok(n) => io::IoSlice::advance_slices(&mut bufs, n),
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(())
 }
 
 impl<T: Serialize + 'static, W: Write, C: Codec> Consumer<T> for Sender<T, W, C> {
@@ -492,9 +419,6 @@ impl<T: Serialize + 'static, W: Write, C: Codec> Consumer<T> for Sender<T, W, C>
     }
 
     fn flush(&mut self) -> Result<(), Error> {
-        if let State::Done(Ok(())) = self.state {
-            return Err(Error::from(ErrorKind::Closed));
-        }
         self.write_out()
     }
 
@@ -521,10 +445,9 @@ impl<T, W: Write, C: Codec> fmt::Debug for Sender<T, W, C> {
         f.debug_struct("Sender")
             .field("codec", &C::NAME)
             .field("policy", &self.policy)
-            .field("accepted", &self.accepted)
-            .field("buffered", &self.enc.buf.len())
-            .field("state", &self.state)
-            .field("pid", &self.pid())
+            .field("accepted", &self.wire.accepted())
+            .field("buffered", &self.wire.encoder_ref().buffer().len())
+            .field("wire", &self.wire.check_open().err())
             .finish()
     }
 }
@@ -567,21 +490,11 @@ pub struct SharedSender<T, W: Write, C: Codec = Bincode> {
 }
 
 impl<T, W: Write, C: Codec> SharedSender<T, W, C> {
-    fn lock(&self) -> MutexGuard<'_, Sender<T, W, C>> {
+    pub(crate) fn lock(&self) -> MutexGuard<'_, Sender<T, W, C>> {
         self.inner.waiting.fetch_add(1, Ordering::Relaxed);
         let guard = self.inner.sender.lock().unwrap_or_else(|p| p.into_inner());
         self.inner.waiting.fetch_sub(1, Ordering::Relaxed);
         guard
-    }
-
-    /// The child's process id, when this sender feeds a child process.
-    ///
-    /// ```
-    /// let tx = consumer_process::Sender::<u8, _>::new(Vec::new()).shared();
-    /// assert_eq!(tx.pid(), None);
-    /// ```
-    pub fn pid(&self) -> Option<u32> {
-        self.lock().pid()
     }
 }
 

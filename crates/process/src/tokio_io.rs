@@ -3,111 +3,73 @@
 use std::fmt;
 use std::marker::PhantomData;
 
-use consumer::{Consumer, Error, ErrorKind, Inline, SendError};
+use consumer::{Consumer, Error, ErrorKind, SendError};
+use consumer_wire::{BATCH_BYTES, Bincode, Codec, Decoder, Heard, Identity, Inbound, Outbound};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tracing::Instrument;
 
-use crate::codec::{Bincode, Codec};
-use crate::encoder::{BATCH_BYTES, Encoder, outcome_of};
-use crate::receiver::{check_handshake, conclude, dispatch, receive_span};
+use crate::io::io_error;
+use crate::receiver::READ_BUFFER;
 use crate::sender::Flush;
-use crate::wire::{self, Frame, Report};
 
-/// Reads frames asynchronously; the twin of the sync frame reader, sharing its
-/// checks (`check_len`, `parse`).
-struct AsyncFrames<R> {
-    reader: BufReader<R>,
-    buf: Vec<u8>,
-    max: u32,
-    frame: u64,
-}
-
-impl<R: AsyncRead + Unpin> AsyncFrames<R> {
-    fn new(reader: R, max: u32, buffer: usize) -> AsyncFrames<R> {
-        AsyncFrames {
-            reader: BufReader::with_capacity(buffer, reader),
-            buf: Vec::new(),
-            max,
-            frame: 0,
-        }
-    }
-
-    async fn handshake(&mut self) -> Result<[u8; wire::HANDSHAKE_LEN], Error> {
-        let mut b = [0u8; wire::HANDSHAKE_LEN];
-        match read_full(&mut self.reader, &mut b).await {
-            Ok(n) if n == wire::HANDSHAKE_LEN => Ok(b),
-            Ok(0) => Err(Error::new(
-                ErrorKind::Disconnected,
-                "handshake: the stream ended before the handshake",
-            )),
-            Ok(n) => Err(wire::protocol(format!(
-                "handshake: truncated after {n} of {} bytes",
-                wire::HANDSHAKE_LEN
-            ))),
-            Err(e) => Err(wire::io_error("handshake", e)),
-        }
-    }
-
-    async fn next(&mut self) -> Result<Option<Frame<'_>>, Error> {
-        self.frame += 1;
-        let n = self.frame;
-        let io = |e| wire::io_error(&format!("frame {n}"), e);
-        let mut len_bytes = [0u8; 4];
-        match read_full(&mut self.reader, &mut len_bytes)
-            .await
-            .map_err(io)?
-        {
-            4 => {}
-            0 => return Ok(None),
-            k => {
-                return Err(wire::protocol(format!(
-                    "frame {n}: truncated: the stream ended after {k} of 4 length bytes"
-                )));
-            }
-        }
-        let len = wire::check_len(n, len_bytes, self.max)?;
-        // As in the sync reader: grow with the bytes that actually arrive.
-        self.buf.clear();
-        let mut got = 0;
-        while got < len {
-            let want = (len - got).min(1 << 20);
-            self.buf.resize(got + want, 0);
-            let k = read_full(&mut self.reader, &mut self.buf[got..])
-                .await
-                .map_err(io)?;
-            got += k;
-            if k < want {
-                return Err(wire::protocol(format!(
-                    "frame {n}: truncated: the stream ended after {got} of {len} bytes"
-                )));
-            }
-        }
-        wire::parse(n, &self.buf[..len]).map(Some)
-    }
-}
-
-async fn read_full<R: AsyncRead + Unpin>(r: &mut R, buf: &mut [u8]) -> std::io::Result<usize> {
-    let mut filled = 0;
-    while filled < buf.len() {
-        match r.read(&mut buf[filled..]).await {
-            Ok(0) => break,
-            Ok(k) => filled += k,
+/// One read into the decoder's target; the number of bytes, 0 at the end of the
+/// stream. The async twin of the blocking `read_into` (no vectored reads in tokio:
+/// a large byte vector's bytes go straight into it, what follows in the next read).
+async fn read_into<R: AsyncRead + Unpin>(dec: &mut Decoder, r: &mut R) -> Result<usize, Error> {
+    let n = dec.frame_number() + 1;
+    let target = dec.read_target();
+    let got = loop {
+        match r.read(target.first).await {
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
+            Err(e) => return Err(io_error(&format!("frame {n}"), e)),
+            Ok(k) => break k,
+        }
+    };
+    dec.filled(got);
+    Ok(got)
+}
+
+/// Reads the peer's handshake.
+async fn handshake<R: AsyncRead + Unpin>(
+    dec: &mut Decoder,
+    r: &mut R,
+) -> Result<[u8; consumer_wire::HANDSHAKE_LEN], Error> {
+    loop {
+        if let Some(hs) = dec.handshake()? {
+            return Ok(hs);
+        }
+        if read_into(dec, r).await? == 0 {
+            dec.end_of_input()?;
         }
     }
-    Ok(filled)
+}
+
+/// Reads one frame of a report channel and says what it was.
+async fn hear<R: AsyncRead + Unpin>(dec: &mut Decoder, r: &mut R) -> Heard {
+    let n = dec.frame_number() + 1;
+    let frame = loop {
+        match dec.poll() {
+            Ok(true) => break dec.take().map(Some),
+            Ok(false) => {}
+            Err(e) => break Err(e),
+        }
+        match read_into(dec, r).await {
+            Ok(0) => break dec.end_of_input().map(|()| None),
+            Ok(_) => {}
+            Err(e) => break Err(e),
+        }
+    };
+    Heard::from_frame(n, frame)
 }
 
 type BoxRead = Box<dyn AsyncRead + Unpin + Send>;
 
-#[derive(Debug, Clone)]
-enum State {
-    Open,
-    Failed(Error),
-    Done(Result<(), Error>),
+/// A report channel: the reader and its decoder.
+struct Back {
+    reader: BoxRead,
+    dec: Decoder,
 }
 
 /// The async twin of [`Sender`](crate::Sender): sends items as frames over any
@@ -143,15 +105,13 @@ enum State {
 /// ```
 pub struct AsyncSender<T, W: AsyncWrite + Unpin, C: Codec = Bincode> {
     out: Option<W>,
-    enc: Encoder<C>,
+    wire: Outbound<C>,
     policy: Flush,
-    state: State,
-    accepted: u64,
-    report: Option<AsyncFrames<BoxRead>>,
+    report: Option<Back>,
     _item: PhantomData<fn(T)>,
 }
 
-impl<T, W: AsyncWrite + Unpin> AsyncSender<T, W> {
+impl<T: 'static, W: AsyncWrite + Unpin> AsyncSender<T, W> {
     /// A sender over `out` with the default codec ([`Bincode`]) and no report channel.
     ///
     /// ```
@@ -163,7 +123,7 @@ impl<T, W: AsyncWrite + Unpin> AsyncSender<T, W> {
     }
 }
 
-impl<T, W: AsyncWrite + Unpin, C: Codec> AsyncSender<T, W, C> {
+impl<T: 'static, W: AsyncWrite + Unpin, C: Codec> AsyncSender<T, W, C> {
     /// A sender over `out` that encodes with `codec`.
     ///
     /// ```
@@ -175,15 +135,15 @@ impl<T, W: AsyncWrite + Unpin, C: Codec> AsyncSender<T, W, C> {
     pub fn with_codec(out: W, codec: C) -> AsyncSender<T, W, C> {
         AsyncSender {
             out: Some(out),
-            enc: Encoder::new(codec),
+            wire: Outbound::new(codec, Identity::of::<T>()),
             policy: Flush::default(),
-            state: State::Open,
-            accepted: 0,
             report: None,
             _item: PhantomData,
         }
     }
+}
 
+impl<T, W: AsyncWrite + Unpin, C: Codec> AsyncSender<T, W, C> {
     /// Reads the receiver's report from `back`, as [`Sender::with_report`](crate::Sender::with_report).
     ///
     /// ```
@@ -201,19 +161,24 @@ impl<T, W: AsyncWrite + Unpin, C: Codec> AsyncSender<T, W, C> {
     /// # }).unwrap();
     /// ```
     pub fn with_report<R: AsyncRead + Unpin + Send + 'static>(mut self, back: R) -> Self {
-        self.enc.flags = wire::FLAG_REPORT;
-        self.report = Some(AsyncFrames::new(Box::new(back), 8 << 10, 1 << 10));
+        self.wire.set_reports(true);
+        self.report = Some(Back {
+            reader: Box::new(back),
+            dec: Decoder::for_reports(),
+        });
         self
     }
 
-    /// As [`Sender::tag`](crate::Sender::tag).
+    /// As [`Sender::identity`](crate::Sender::identity).
     ///
     /// ```
-    /// let tx = consumer_process::AsyncSender::<u8, _>::new(tokio::io::sink()).tag("v2");
+    /// use consumer_process::{AsyncSender, Identity};
+    ///
+    /// let tx = AsyncSender::<u8, _>::new(tokio::io::sink()).identity(Identity::named("n", 1));
     /// # drop(tx);
     /// ```
-    pub fn tag(mut self, tag: &str) -> Self {
-        tag.clone_into(&mut self.enc.tag);
+    pub fn identity(mut self, identity: Identity) -> Self {
+        self.wire.encoder().set_identity(identity);
         self
     }
 
@@ -224,7 +189,7 @@ impl<T, W: AsyncWrite + Unpin, C: Codec> AsyncSender<T, W, C> {
     /// # drop(tx);
     /// ```
     pub fn max_frame(mut self, bytes: u32) -> Self {
-        self.enc.max_frame = bytes.clamp(1, wire::MAX_FRAME_CEILING);
+        self.wire.encoder().set_max_frame(bytes);
         self
     }
 
@@ -248,63 +213,33 @@ impl<T, W: AsyncWrite + Unpin, C: Codec> AsyncSender<T, W, C> {
     /// assert_eq!(tx.accepted(), 0);
     /// ```
     pub fn accepted(&self) -> u64 {
-        self.accepted
-    }
-
-    fn check_open(&self) -> Result<(), Error> {
-        match &self.state {
-            State::Open => Ok(()),
-            State::Failed(e) | State::Done(Err(e)) => Err(e.clone()),
-            State::Done(Ok(())) => Err(Error::from(ErrorKind::Closed)),
-        }
+        self.wire.accepted()
     }
 
     async fn write_out(&mut self) -> Result<(), Error> {
-        self.check_open()?;
+        self.wire.check_open()?;
         let Some(out) = self.out.as_mut() else {
             return Err(Error::from(ErrorKind::Closed));
         };
-        let r = match out.write_all(&self.enc.buf).await {
+        let r = match out.write_all(self.wire.encoder_ref().buffer()).await {
             Ok(()) => out.flush().await,
             Err(e) => Err(e),
         };
-        self.enc.buf.clear();
+        self.wire.encoder().clear();
         match r {
             Ok(()) => Ok(()),
-            Err(e) => Err(self
-                .broken(wire::io_error("writing to the receiver", e))
-                .await),
+            Err(e) => {
+                let heard = self.hear().await;
+                let e = io_error("writing to the receiver", e);
+                Err(self.wire.broken(e, heard, None))
+            }
         }
     }
 
-    /// The link broke: learn why from the report channel, and stay failed.
-    async fn broken(&mut self, e: Error) -> Error {
-        let error = match self.read_report().await {
-            Ok(Some(report)) => outcome_of(report, self.accepted).err().unwrap_or_else(|| {
-                Error::new(
-                    ErrorKind::Disconnected,
-                    "the receiver finished before the stream ended",
-                )
-            }),
-            Ok(None) => e,
-            Err(protocol) => protocol,
-        };
-        self.state = State::Failed(error.clone());
-        error
-    }
-
-    async fn read_report(&mut self) -> Result<Option<Report>, Error> {
-        let Some(frames) = self.report.as_mut() else {
-            return Ok(None);
-        };
-        match frames.next().await {
-            Ok(Some(Frame::Report(body))) => Report::decode(body)
-                .map(Some)
-                .ok_or_else(|| wire::protocol("report channel: malformed report")),
-            Ok(Some(_)) => Err(wire::protocol("report channel: expected a report")),
-            Ok(None) => Ok(None),
-            Err(e) if e.kind() == ErrorKind::Protocol => Err(e),
-            Err(_) => Ok(None),
+    async fn hear(&mut self) -> Heard {
+        match self.report.as_mut() {
+            Some(back) => hear(&mut back.dec, &mut back.reader).await,
+            None => Heard::Nothing,
         }
     }
 
@@ -320,12 +255,12 @@ impl<T, W: AsyncWrite + Unpin, C: Codec> AsyncSender<T, W, C> {
         if let Err(e) = self.encode(&item) {
             return Err(SendError::new(item, e));
         }
-        if self.policy == Flush::WhenIdle || self.enc.buf.len() >= BATCH_BYTES {
+        if self.policy == Flush::WhenIdle || self.wire.encoder_ref().buffer().len() >= BATCH_BYTES {
             if let Err(e) = self.write_out().await {
                 return Err(SendError::new(item, e));
             }
         }
-        self.accepted += 1;
+        self.wire.accepted_one();
         Ok(())
     }
 
@@ -336,8 +271,8 @@ impl<T, W: AsyncWrite + Unpin, C: Codec> AsyncSender<T, W, C> {
     where
         T: Serialize + 'static,
     {
-        self.check_open()?;
-        self.enc.item(item)
+        self.wire.check_open()?;
+        self.wire.encoder().item(item)
     }
 
     /// Sends every item in order, written out in large batches.
@@ -355,17 +290,17 @@ impl<T, W: AsyncWrite + Unpin, C: Codec> AsyncSender<T, W, C> {
             if let Err(e) = self.encode(&item) {
                 return Err(SendError::new(item, e));
             }
-            if self.enc.buf.len() >= BATCH_BYTES {
+            if self.wire.encoder_ref().buffer().len() >= BATCH_BYTES {
                 if let Err(e) = self.write_out().await {
                     return Err(SendError::new(item, e));
                 }
             }
-            self.accepted += 1;
+            self.wire.accepted_one();
             last = Some(item);
         }
         if let (Some(item), Flush::WhenIdle) = (last, self.policy) {
             if let Err(e) = self.write_out().await {
-                self.accepted -= 1;
+                self.wire.unaccept_one();
                 return Err(SendError::new(item, e));
             }
         }
@@ -388,39 +323,32 @@ impl<T, W: AsyncWrite + Unpin, C: Codec> AsyncSender<T, W, C> {
     ///
     /// As [`Sender`](crate::Sender)'s `close`.
     pub async fn close(&mut self) -> Result<(), Error> {
-        let outcome = match &self.state {
-            State::Done(outcome) => return outcome.clone(),
-            State::Failed(e) => Err(e.clone()),
-            State::Open => self.end_stream().await,
+        let outcome = match self.wire.closing() {
+            Some(outcome) if self.wire.is_done() => return outcome,
+            Some(failed) => failed,
+            None => self.end_stream().await,
         };
         if let Some(mut out) = self.out.take() {
             let _ = out.shutdown().await;
         }
-        self.state = State::Done(outcome.clone());
+        self.wire.done(outcome.clone());
         outcome
     }
 
     async fn end_stream(&mut self) -> Result<(), Error> {
-        self.enc.end::<T>();
+        self.wire.encoder().end();
         self.write_out().await?;
-        if self.report.is_none() {
-            return Ok(());
-        }
-        match self.read_report().await? {
-            Some(report) => outcome_of(report, self.accepted),
-            None => Err(Error::new(
-                ErrorKind::Disconnected,
-                "the receiver ended without reporting its outcome",
-            )),
-        }
+        let heard = self.hear().await;
+        self.wire.end_outcome(heard, None)
     }
 }
 
 impl<T, W: AsyncWrite + Unpin, C: Codec> Drop for AsyncSender<T, W, C> {
     fn drop(&mut self) {
-        if matches!(self.state, State::Open) && !self.enc.buf.is_empty() {
+        let buffered = self.wire.encoder_ref().buffer().len();
+        if self.wire.check_open().is_ok() && buffered > 0 {
             tracing::warn!(
-                bytes = self.enc.buf.len(),
+                bytes = buffered,
                 "async sender dropped without close: buffered frames lost"
             );
         }
@@ -432,8 +360,8 @@ impl<T, W: AsyncWrite + Unpin, C: Codec> fmt::Debug for AsyncSender<T, W, C> {
         f.debug_struct("AsyncSender")
             .field("codec", &C::NAME)
             .field("policy", &self.policy)
-            .field("accepted", &self.accepted)
-            .field("state", &self.state)
+            .field("accepted", &self.wire.accepted())
+            .field("wire", &self.wire.check_open().err())
             .finish()
     }
 }
@@ -460,9 +388,10 @@ type BoxWrite = Box<dyn AsyncWrite + Unpin + Send>;
 /// # });
 /// ```
 pub struct AsyncReceiver<R: AsyncRead + Unpin, C: Codec = Bincode> {
-    frames: AsyncFrames<R>,
+    input: R,
+    dec: Decoder,
     codec: C,
-    tag: String,
+    identity: Option<Identity>,
     report: Option<BoxWrite>,
 }
 
@@ -489,21 +418,24 @@ impl<R: AsyncRead + Unpin, C: Codec> AsyncReceiver<R, C> {
     /// ```
     pub fn with_codec(input: R, codec: C) -> AsyncReceiver<R, C> {
         AsyncReceiver {
-            frames: AsyncFrames::new(input, wire::DEFAULT_MAX_FRAME, 64 << 10),
+            input,
+            dec: Decoder::new(consumer_wire::DEFAULT_MAX_FRAME, READ_BUFFER),
             codec,
-            tag: String::new(),
+            identity: None,
             report: None,
         }
     }
 
-    /// As [`Receiver::tag`](crate::Receiver::tag).
+    /// As [`Receiver::identity`](crate::Receiver::identity).
     ///
     /// ```
-    /// let rx = consumer_process::AsyncReceiver::new(tokio::io::empty()).tag("v2");
+    /// use consumer_process::{AsyncReceiver, Identity};
+    ///
+    /// let rx = AsyncReceiver::new(tokio::io::empty()).identity(Identity::named("n", 1));
     /// # drop(rx);
     /// ```
-    pub fn tag(mut self, tag: &str) -> Self {
-        tag.clone_into(&mut self.tag);
+    pub fn identity(mut self, identity: Identity) -> Self {
+        self.identity = Some(identity);
         self
     }
 
@@ -514,7 +446,7 @@ impl<R: AsyncRead + Unpin, C: Codec> AsyncReceiver<R, C> {
     /// # drop(rx);
     /// ```
     pub fn max_frame(mut self, bytes: u32) -> Self {
-        self.frames.max = bytes.clamp(1, wire::MAX_FRAME_CEILING);
+        self.dec.set_max(bytes);
         self
     }
 
@@ -535,36 +467,56 @@ impl<R: AsyncRead + Unpin, C: Codec> AsyncReceiver<R, C> {
     /// # Errors
     ///
     /// As [`Receiver::run`](crate::Receiver::run).
-    pub async fn run<T, K>(mut self, consumer: K) -> Result<u64, Error>
+    pub async fn run<T, K>(self, consumer: K) -> Result<u64, Error>
     where
         T: DeserializeOwned + 'static,
         K: Consumer<T>,
     {
-        let span = receive_span(consumer.name());
-        let mut inline = Inline::new(consumer);
-        let mut received = 0;
-        let outcome = async {
-            let hs = self.frames.handshake().await?;
-            check_handshake::<T, C>(&hs, &self.tag)?;
-            loop {
-                let n = self.frames.frame + 1;
-                let frame = self.frames.next().await?;
-                if !dispatch(&self.codec, n, frame, &mut inline, &span, &mut received)? {
-                    return Ok(());
-                }
-            }
-        }
-        .instrument(span.clone())
-        .await;
-        let AsyncReceiver { frames, report, .. } = self;
-        drop(frames);
-        let (outcome, frame) = span.in_scope(|| conclude(|| inline.close(), received, outcome));
+        let AsyncReceiver {
+            mut input,
+            mut dec,
+            codec,
+            identity,
+            report,
+        } = self;
+        let identity = identity.unwrap_or_else(Identity::of::<T>);
+        let mut rx = Inbound::new(consumer, codec, identity);
+        let span = rx.span().clone();
+        let outcome = pump(&mut dec, &mut input, &mut rx)
+            .instrument(span.clone())
+            .await;
+        drop(input);
+        let (outcome, frame) = rx.finish(outcome);
         if let Some(mut back) = report {
             let _ = back.write_all(&frame).await;
             let _ = back.flush().await;
             let _ = back.shutdown().await;
         }
-        outcome.map(|()| received)
+        outcome
+    }
+}
+
+/// Reads and delivers until the end frame, the end of the input, or a failure.
+async fn pump<T, K, C, R>(
+    dec: &mut Decoder,
+    r: &mut R,
+    rx: &mut Inbound<T, K, C>,
+) -> Result<(), Error>
+where
+    T: DeserializeOwned + 'static,
+    K: Consumer<T>,
+    C: Codec,
+    R: AsyncRead + Unpin,
+{
+    rx.handshake(&handshake(dec, r).await?)?;
+    loop {
+        while rx.step(dec)? {}
+        if rx.ended() {
+            return Ok(());
+        }
+        if read_into(dec, r).await? == 0 {
+            return dec.end_of_input();
+        }
     }
 }
 
@@ -572,8 +524,8 @@ impl<R: AsyncRead + Unpin, C: Codec> fmt::Debug for AsyncReceiver<R, C> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("AsyncReceiver")
             .field("codec", &C::NAME)
-            .field("tag", &self.tag)
-            .field("frame", &self.frames.frame)
+            .field("identity", &self.identity)
+            .field("frame", &self.dec.frame_number())
             .finish()
     }
 }

@@ -12,8 +12,6 @@
 //!   then serves `u64` items;
 //! - `echo`: serves `u64` items, writing each back on stdout (8 bytes, little-endian),
 //!   for the latency benchmark; `raw-echo` does the same with raw 8-byte reads;
-//! - `hold-requests PATH`: listens on the Unix socket PATH for `u64 -> u64`
-//!   requests, never answers them, and prints `listening` once it listens;
 //! - `hold`: holds its stdin open for a minute without reading;
 //! - `stubborn`: never reads and never exits by itself.
 
@@ -110,18 +108,6 @@ fn main() -> ExitCode {
                 }
             }
             Ok(())
-        }
-        Some("hold-requests") => {
-            // Listens on the Unix socket ARG, takes `u64 -> u64` requests and never
-            // answers them; says `listening` once it does.
-            let addr = consumer_process::Address::Unix(arg.into());
-            consumer_process::Server::bind(&addr)
-                .and_then(|s| s.serve_requests(Vec::<consumer::Request<u64, u64>>::new))
-                .and_then(|serving| {
-                    println!("listening");
-                    let _ = std::io::stdout().flush();
-                    serving.wait()
-                })
         }
         Some("hold") | Some("stubborn") => {
             std::thread::sleep(Duration::from_secs(60));

@@ -91,10 +91,10 @@ fn a_wrong_handshake_says_what_is_wrong() {
     assert_protocol(&receive(&codec).0, &["codec #2", "bincode"]);
     // Another tag, another type, another codec: refused before any item.
     let e = Receiver::new(&good[..])
-        .tag("v2")
+        .identity(consumer_process::Identity::named("u64", 2))
         .run::<u64, _>(Vec::new())
         .unwrap_err();
-    assert_protocol(&e, &["fingerprint", "u64"]);
+    assert_protocol(&e, &["fingerprint", "u64 v2"]);
     let e = Receiver::new(&good[..])
         .run::<i64, _>(Vec::new())
         .unwrap_err();

@@ -3,13 +3,10 @@
 mod bad_input;
 mod child;
 mod fifo;
-mod net;
 mod pipe;
 mod remote;
 mod round_trip;
 mod support;
 #[cfg(feature = "tokio")]
 mod tokio_io;
-#[cfg(feature = "tokio")]
-mod tokio_net;
 mod tracing_context;

@@ -1,21 +1,15 @@
 //! Request/reply across a connection: many calls in flight, errors and panics of the
 //! service, timeouts, and a service process killed with calls waiting.
 
-use std::io::{BufRead, BufReader};
 use std::os::unix::net::UnixStream;
-use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::thread;
 use std::time::Duration;
 
 use consumer::{Client, Consumer, ErrorKind, Request, serve};
-use consumer_auth::AuthKey;
-use consumer_process::{Address, Conn, Connector, PrivateDir, Remote, Server, serve_requests};
-
-use crate::support::KillOnDrop;
+use consumer_process::{Remote, serve_requests};
 
 const PATIENCE: Duration = Duration::from_secs(10);
-const CHILD: &str = env!("CARGO_BIN_EXE_process-test-child");
 
 /// The thread serving the far end; its outcome is `serve_requests`'s.
 type Far = thread::JoinHandle<Result<u64, consumer::Error>>;
@@ -28,8 +22,9 @@ where
     S: Consumer<Request<Q, R>> + Send + 'static,
 {
     let (here, there) = UnixStream::pair().unwrap();
-    let far = thread::spawn(move || serve_requests(Conn::from(there), service));
-    (Client::new(Remote::over(Conn::from(here)).unwrap()), far)
+    let far = thread::spawn(move || serve_requests(there.try_clone()?, there, service));
+    let reader = here.try_clone().unwrap();
+    (Client::new(Remote::over(reader, here).unwrap()), far)
 }
 
 #[test]
@@ -111,62 +106,12 @@ fn an_unanswered_call_times_out_and_the_connection_stays_usable() {
 #[test]
 fn a_reply_type_mismatch_is_a_clear_error() {
     let (here, there) = UnixStream::pair().unwrap();
-    let far = thread::spawn(move || serve_requests(Conn::from(there), serve(|n: u32| n)));
-    let mut client = Client::new(Remote::<u32, String>::over(Conn::from(here)).unwrap());
+    let far = thread::spawn(move || serve_requests(there.try_clone()?, there, serve(|n: u32| n)));
+    let reader = here.try_clone().unwrap();
+    let mut client = Client::new(Remote::<u32, String>::over(reader, here).unwrap());
     let e = client.call_timeout(1, PATIENCE).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Disconnected, "{e}");
     assert!(e.to_string().contains("fingerprint"), "{e}");
     drop(client);
     let _ = far.join().unwrap();
-}
-
-#[test]
-fn calls_over_tcp_with_a_key() {
-    let key = AuthKey::generate().unwrap();
-    let serving = Server::bind(&"127.0.0.1:0".parse().unwrap())
-        .unwrap()
-        .key(key.clone())
-        .serve_requests(|| serve(|s: String| s.to_uppercase()))
-        .unwrap();
-    let connector = Connector::new(serving.local_addr().clone()).key(key);
-    for _ in 0..3 {
-        let mut client = Client::new(connector.client::<String, String>().unwrap());
-        assert_eq!(client.call("ping".into()).unwrap(), "PING");
-        client.close().unwrap();
-    }
-    serving.shutdown().unwrap();
-}
-
-#[test]
-fn a_service_process_killed_with_calls_in_flight_fails_them_promptly() {
-    let dir = PrivateDir::new("killed").unwrap();
-    let path = dir.join("service.sock");
-    let mut child = KillOnDrop(
-        Command::new(CHILD)
-            .arg("hold-requests")
-            .arg(&path)
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap(),
-    );
-    // The child says when it listens: a real signal, not a sleep.
-    let mut line = String::new();
-    BufReader::new(child.0.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    assert_eq!(line.trim(), "listening");
-    let mut client = Client::new(
-        Connector::new(Address::Unix(path))
-            .client::<u64, u64>()
-            .unwrap(),
-    );
-    let pending: Vec<_> = (0..3).map(|n| client.start(n).unwrap()).collect();
-    child.kill();
-    for mut p in pending {
-        let e = p.wait_timeout(PATIENCE).unwrap_err();
-        assert_eq!(e.kind(), ErrorKind::Disconnected, "{e}");
-    }
-    let e = client.call(4).unwrap_err();
-    assert_eq!(e.kind(), ErrorKind::Disconnected, "{e}");
-    assert_eq!(e.into_item(), Some(4), "the body comes back");
 }

@@ -14,11 +14,11 @@ use consumer_auth::{Auth, AuthKey};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::connect::AUTH_TIMEOUT;
-use super::live::Live;
-use super::private::check_private_parent;
-use super::{Address, Conn};
-use crate::Receiver;
+use crate::connect::AUTH_TIMEOUT;
+use crate::live::Live;
+use crate::{Address, Conn};
+use consumer_process::PrivateDir;
+use consumer_process::Receiver;
 
 pub(super) type OnError = Arc<dyn Fn(&str, &Error) + Send + Sync>;
 type Handler = Arc<dyn Fn(Conn) -> Result<u64, Error> + Send + Sync>;
@@ -35,7 +35,7 @@ pub(super) type Finish = Box<dyn FnOnce() -> Result<(), Error> + Send + Sync>;
 ///   (items from one connection stay in order; connections interleave), closed when
 ///   the server shuts down.
 /// - [`serve_requests`](Server::serve_requests): each connection gets a service — a
-///   consumer of [`Request`]s — for [`Remote`](crate::Remote) callers.
+///   consumer of [`Request`]s — for [`Remote`](consumer_process::Remote) callers.
 /// - `serve_async` (feature `tokio`): as `serve`, on a tokio runtime, with a task
 ///   per connection instead of a thread.
 ///
@@ -56,10 +56,10 @@ pub(super) type Finish = Box<dyn FnOnce() -> Result<(), Error> + Send + Sync>;
 ///
 /// ```
 /// use consumer::Consumer;
-/// use consumer_process::{Connector, PrivateDir, Server};
+/// use consumer_net::{Connector, PrivateDir, Server};
 ///
 /// let dir = PrivateDir::new("example")?;
-/// let addr = consumer_process::Address::Unix(dir.join("sock"));
+/// let addr = consumer_net::Address::Unix(dir.join("sock"));
 /// let total = consumer::Inline::new(Vec::<u64>::new()).shared();
 /// let serving = Server::bind(&addr)?.serve_shared(total.clone())?;
 /// for _ in 0..2 {
@@ -105,7 +105,7 @@ impl Server {
                 (Listener::Tcp(l), Address::Tcp(local.to_string()))
             }
             Address::Unix(path) => {
-                check_private_parent(path)?;
+                PrivateDir::check_parent(path)?;
                 let l = match UnixListener::bind(path) {
                     Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => {
                         if UnixStream::connect(path).is_ok() {
@@ -135,7 +135,7 @@ impl Server {
     /// Requires every client to prove it holds `key` before anything else.
     ///
     /// ```
-    /// use consumer_process::Server;
+    /// use consumer_net::Server;
     ///
     /// let key = consumer_auth::AuthKey::generate()?;
     /// let server = Server::bind(&"127.0.0.1:0".parse()?)?.key(key);
@@ -165,7 +165,7 @@ impl Server {
     /// `tracing` warning.
     ///
     /// ```
-    /// use consumer_process::Server;
+    /// use consumer_net::Server;
     ///
     /// let server = Server::bind(&"127.0.0.1:0".parse()?)?
     ///     .on_error(|peer, e| eprintln!("{peer}: {e}"));
@@ -226,7 +226,7 @@ impl Server {
 
     /// Serves each connection's requests to a service of its own, made by `factory`
     /// (return a clone of one runner's handle to share a service): see
-    /// [`serve_requests`](crate::serve_requests).
+    /// [`serve_requests`](consumer_process::serve_requests).
     pub fn serve_requests<Q, R, S, F>(self, factory: F) -> Result<Serving, Error>
     where
         Q: DeserializeOwned + 'static,
@@ -235,7 +235,9 @@ impl Server {
         F: Fn() -> S + Send + Sync + 'static,
     {
         self.start(
-            Arc::new(move |conn: Conn| crate::serve_requests(conn, factory())),
+            Arc::new(move |conn: Conn| {
+                consumer_process::serve_requests(conn.try_clone()?, conn, factory())
+            }),
             None,
         )
     }

@@ -17,7 +17,7 @@ use consumer::{Error, ErrorKind};
 /// `/` in it, is a Unix socket; `tcp:HOST:PORT`, or `HOST:PORT`, is TCP.
 ///
 /// ```
-/// use consumer_process::Address;
+/// use consumer_net::Address;
 ///
 /// let tcp: Address = "127.0.0.1:7000".parse()?;
 /// assert_eq!(tcp, Address::Tcp("127.0.0.1:7000".into()));
@@ -83,7 +83,7 @@ impl fmt::Display for Address {
 ///
 /// ```
 /// use std::io::{Read, Write};
-/// use consumer_process::Conn;
+/// use consumer_net::Conn;
 ///
 /// let (a, b) = std::os::unix::net::UnixStream::pair()?;
 /// let (mut a, mut b) = (Conn::from(a), Conn::from(b));
@@ -111,7 +111,7 @@ impl Conn {
     ///
     /// ```
     /// let (a, _b) = std::os::unix::net::UnixStream::pair()?;
-    /// assert_eq!(consumer_process::Conn::from(a).peer(), "unix");
+    /// assert_eq!(consumer_net::Conn::from(a).peer(), "unix");
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn peer(&self) -> &str {
@@ -122,7 +122,7 @@ impl Conn {
     ///
     /// ```
     /// let (a, _b) = std::os::unix::net::UnixStream::pair()?;
-    /// let a = consumer_process::Conn::from(a);
+    /// let a = consumer_net::Conn::from(a);
     /// let reader = a.try_clone()?;
     /// # drop(reader);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -145,7 +145,7 @@ impl Conn {
     /// use std::io::Read;
     ///
     /// let (a, b) = std::os::unix::net::UnixStream::pair()?;
-    /// consumer_process::Conn::from(a).shutdown();
+    /// consumer_net::Conn::from(a).shutdown();
     /// assert_eq!((&b).read(&mut [0; 4])?, 0);
     /// # Ok::<(), std::io::Error>(())
     /// ```

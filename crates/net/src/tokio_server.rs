@@ -17,12 +17,12 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tracing::Instrument;
 
-use super::live::Live;
-use super::server::{Finish, Listener, OnError, Parts, Tally, shared_feed};
-use super::tokio_conn::{AsyncConn, Socket};
-use super::{Address, Server};
-use crate::remote::{Feed, WireAnswer};
-use crate::{AsyncReceiver, AsyncSender};
+use crate::live::Live;
+use crate::server::{Finish, Listener, OnError, Parts, Tally, shared_feed};
+use crate::tokio_conn::{AsyncConn, Socket};
+use crate::{Address, Server};
+use consumer_process::{AsyncReceiver, AsyncSender};
+use consumer_wire::{Feed, WireAnswer};
 
 impl Server {
     /// [`serve`](Server::serve) on the current tokio runtime: the accept loop is a
@@ -47,7 +47,7 @@ impl Server {
     ///
     /// ```
     /// use consumer_auth::AuthKey;
-    /// use consumer_process::{Connector, Server};
+    /// use consumer_net::{Connector, Server};
     ///
     /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
     /// let key = AuthKey::generate()?;
@@ -84,7 +84,7 @@ impl Server {
     /// # Examples
     ///
     /// ```
-    /// use consumer_process::{Address, Connector, PrivateDir, Server};
+    /// use consumer_net::{Address, Connector, PrivateDir, Server};
     ///
     /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
     /// let dir = PrivateDir::new("shared-async")?;
@@ -114,7 +114,7 @@ impl Server {
     /// [`serve_requests`](Server::serve_requests) on the current tokio runtime: each
     /// connection's requests go to a service of its own, made by `factory`, on the
     /// connection's task; the answers go back through a writer task, in the order
-    /// they are given. For [`Remote`](crate::Remote) callers.
+    /// they are given. For [`Remote`](consumer_process::Remote) callers.
     ///
     /// # Errors
     ///
@@ -124,7 +124,7 @@ impl Server {
     ///
     /// ```
     /// use consumer::{Client, serve};
-    /// use consumer_process::{Address, Connector, PrivateDir, Server};
+    /// use consumer_net::{Address, Connector, PrivateDir, Server};
     ///
     /// let rt = tokio::runtime::Runtime::new()?;
     /// let dir = PrivateDir::new("requests-async")?;
@@ -360,7 +360,7 @@ impl Acceptor {
 /// consumers are still closed, on their tasks) without waiting for them.
 ///
 /// ```
-/// use consumer_process::{Address, PrivateDir, Server};
+/// use consumer_net::{Address, PrivateDir, Server};
 ///
 /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
 /// let dir = PrivateDir::new("async-serving")?;
@@ -382,7 +382,7 @@ impl AsyncServing {
     /// The address it listens on (with the port picked for a TCP port of 0).
     ///
     /// ```
-    /// use consumer_process::{Address, Server};
+    /// use consumer_net::{Address, Server};
     ///
     /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
     /// let serving = Server::bind(&"127.0.0.1:0".parse()?)?
@@ -401,7 +401,7 @@ impl AsyncServing {
     /// input, a failed consumer), so far.
     ///
     /// ```
-    /// use consumer_process::{Address, Connector, PrivateDir, Server};
+    /// use consumer_net::{Address, Connector, PrivateDir, Server};
     ///
     /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
     /// let dir = PrivateDir::new("counts")?;
@@ -432,7 +432,7 @@ impl AsyncServing {
     /// panicked.
     ///
     /// ```
-    /// use consumer_process::{Address, Connector, PrivateDir, Server};
+    /// use consumer_net::{Address, Connector, PrivateDir, Server};
     ///
     /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
     /// let dir = PrivateDir::new("stop")?;

@@ -19,7 +19,7 @@ use serde::de::DeserializeOwned;
 /// # Examples
 ///
 /// ```
-/// use consumer_process::{Bincode, Codec, Postcard};
+/// use consumer_wire::{Bincode, Codec, Postcard};
 ///
 /// let mut bytes = Vec::new();
 /// Postcard.encode(&(7u32, "seven"), &mut bytes)?;
@@ -104,7 +104,7 @@ pub trait Codec: Debug + Clone + Send + Sync + 'static {
 
 /// The largest number of bytes bincode may claim while decoding one item. bincode's
 /// own default has no limit; ours matches the largest frame the wire allows.
-const BINCODE_LIMIT: usize = crate::wire::MAX_FRAME_CEILING as usize;
+const BINCODE_LIMIT: usize = crate::frame::MAX_FRAME_CEILING as usize;
 
 fn bincode_config() -> impl bincode::config::Config {
     bincode::config::standard().with_limit::<BINCODE_LIMIT>()
@@ -114,7 +114,7 @@ fn bincode_config() -> impl bincode::config::Config {
 /// always decoding with a limit. The default codec.
 ///
 /// ```
-/// use consumer_process::{Bincode, Codec};
+/// use consumer_wire::{Bincode, Codec};
 ///
 /// let mut bytes = Vec::new();
 /// Bincode.encode(&300u64, &mut bytes)?;
@@ -210,7 +210,7 @@ fn exact_bytes(codec: &str, n: u64, rest: &[u8]) -> Result<Vec<u8>, Error> {
 /// postcard 1 (variable-length integers, a maintained format with a written spec).
 ///
 /// ```
-/// use consumer_process::{Codec, Postcard};
+/// use consumer_wire::{Codec, Postcard};
 ///
 /// let mut bytes = Vec::new();
 /// Postcard.encode(&300u64, &mut bytes)?;

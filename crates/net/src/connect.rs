@@ -9,8 +9,8 @@ use consumer_auth::{Auth, AuthKey};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::{Address, Conn};
-use crate::{Remote, Sender};
+use crate::{Address, Conn};
+use consumer_process::{Remote, Sender};
 
 /// How long authentication may take, by default, on either side.
 pub(crate) const AUTH_TIMEOUT: Duration = Duration::from_secs(10);
@@ -30,7 +30,7 @@ pub(crate) const AUTH_TIMEOUT: Duration = Duration::from_secs(10);
 ///
 /// ```
 /// use consumer::Consumer;
-/// use consumer_process::{Connector, Server};
+/// use consumer_net::{Connector, Server};
 /// use consumer_auth::AuthKey;
 ///
 /// let key = AuthKey::generate()?;
@@ -66,7 +66,7 @@ impl Connector {
     ///
     /// ```
     /// let key = consumer_auth::AuthKey::new(b"a key of sixteen+".to_vec())?;
-    /// let c = consumer_process::Connector::new("10.0.0.7:7000".parse()?).key(key);
+    /// let c = consumer_net::Connector::new("10.0.0.7:7000".parse()?).key(key);
     /// # drop(c);
     /// # Ok::<(), consumer::Error>(())
     /// ```
@@ -150,7 +150,8 @@ impl Connector {
         Q: Serialize + Send + 'static,
         R: DeserializeOwned + Send + 'static,
     {
-        Remote::over(self.connect()?)
+        let conn = self.connect()?;
+        Remote::over(conn.try_clone()?, conn)
     }
 }
 

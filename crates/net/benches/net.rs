@@ -29,7 +29,8 @@ use std::time::{Duration, Instant};
 use benchkit::{Compare, Unit};
 use consumer::{Client, Consumer, Error, SendError};
 use consumer_auth::AuthKey;
-use consumer_process::{Address, Conn, Connector, Flush, PrivateDir, Receiver, Sender, Server};
+use consumer_net::{Address, Conn, Connector, PrivateDir, Server};
+use consumer_process::{Flush, Receiver, Sender};
 
 mod common;
 

@@ -12,10 +12,10 @@ use serde::Serialize;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpStream, UnixStream, tcp, unix};
 
-use super::conn::{tcp_peer, unix_peer};
-use super::connect::connect_error;
-use super::{Address, Conn, Connector};
-use crate::AsyncSender;
+use crate::conn::{tcp_peer, unix_peer};
+use crate::connect::connect_error;
+use crate::{Address, Conn, Connector};
+use consumer_process::AsyncSender;
 
 /// One of two socket types, TCP or Unix: the shape of every async socket here.
 #[derive(Debug)]
@@ -92,7 +92,7 @@ impl<T: AsyncWrite + Unpin, U: AsyncWrite + Unpin> AsyncWrite for Socket<T, U> {
 ///
 /// ```
 /// use tokio::io::{AsyncReadExt, AsyncWriteExt};
-/// use consumer_process::AsyncConn;
+/// use consumer_net::AsyncConn;
 ///
 /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
 /// let (a, b) = tokio::net::UnixStream::pair()?;
@@ -117,7 +117,7 @@ impl AsyncConn {
     /// ```
     /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
     /// let (a, _b) = tokio::net::UnixStream::pair()?;
-    /// assert_eq!(consumer_process::AsyncConn::from(a).peer(), "unix");
+    /// assert_eq!(consumer_net::AsyncConn::from(a).peer(), "unix");
     /// # Ok::<(), std::io::Error>(())
     /// # }).unwrap();
     /// ```
@@ -130,7 +130,7 @@ impl AsyncConn {
     ///
     /// ```
     /// use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    /// use consumer_process::AsyncConn;
+    /// use consumer_net::AsyncConn;
     ///
     /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
     /// let (a, b) = tokio::net::UnixStream::pair()?;
@@ -243,7 +243,7 @@ impl AsyncWrite for AsyncConn {
 ///
 /// ```
 /// use tokio::io::AsyncReadExt;
-/// use consumer_process::AsyncConn;
+/// use consumer_net::AsyncConn;
 ///
 /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
 /// let (a, b) = tokio::net::UnixStream::pair()?;
@@ -271,7 +271,7 @@ impl AsyncRead for AsyncConnReader {
 ///
 /// ```
 /// use tokio::io::{AsyncReadExt, AsyncWriteExt};
-/// use consumer_process::AsyncConn;
+/// use consumer_net::AsyncConn;
 ///
 /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
 /// let (a, mut b) = tokio::net::UnixStream::pair()?;
@@ -330,7 +330,7 @@ impl Connector {
     ///
     /// ```
     /// use consumer::ErrorKind;
-    /// use consumer_process::Connector;
+    /// use consumer_net::Connector;
     ///
     /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
     /// // TCP without a key fails closed, before any connection is made.
@@ -368,10 +368,10 @@ impl Connector {
     /// As [`connect_async`](Connector::connect_async).
     ///
     /// ```
-    /// use consumer_process::{Connector, PrivateDir, Server};
+    /// use consumer_net::{Connector, PrivateDir, Server};
     ///
     /// let dir = PrivateDir::new("sender-async")?;
-    /// let addr = consumer_process::Address::Unix(dir.join("sock"));
+    /// let addr = consumer_net::Address::Unix(dir.join("sock"));
     /// // A blocking server: the two sides mix freely.
     /// let total = consumer::Inline::new(Vec::<u64>::new()).shared();
     /// let serving = Server::bind(&addr)?.serve_shared(total.clone())?;

@@ -9,7 +9,8 @@ use std::time::Duration;
 
 use consumer::testing::{Item, Probe, Suite};
 use consumer::{Consumer, ConsumerExt, Error, ErrorKind, Inline, SendError};
-use consumer_process::{Address, Conn, Connector, PrivateDir, Sender, Server, Serving};
+use consumer_net::{Address, Conn, Connector, PrivateDir, Server, Serving};
+use consumer_process::Sender;
 
 use crate::support::{Forward, Guarded, PATIENCE, fails_at_three, key, keyed, loopback};
 

@@ -57,8 +57,30 @@ impl Drop for PrivateDir {
     }
 }
 
+impl PrivateDir {
+    /// Checks that the directory holding `path` (a socket's, a FIFO's) belongs to
+    /// this user and that no one else may enter it.
+    ///
+    /// # Errors
+    ///
+    /// [`Usage`](ErrorKind::Usage) when others may enter it; [`Io`](ErrorKind::Io)
+    /// when it cannot be looked at.
+    ///
+    /// ```
+    /// use consumer_process::PrivateDir;
+    ///
+    /// let dir = PrivateDir::new("check")?;
+    /// PrivateDir::check_parent(&dir.join("sock"))?;
+    /// assert!(PrivateDir::check_parent(std::path::Path::new("/tmp/sock")).is_err());
+    /// # Ok::<(), consumer::Error>(())
+    /// ```
+    pub fn check_parent(path: &Path) -> Result<(), Error> {
+        check_private_parent(path)
+    }
+}
+
 /// Checks that `socket`'s directory belongs to us and that no one else may enter it.
-pub(crate) fn check_private_parent(socket: &Path) -> Result<(), Error> {
+fn check_private_parent(socket: &Path) -> Result<(), Error> {
     let dir = match socket.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
 
-use super::Conn;
+use crate::Conn;
 
 /// A thread or a task serving one connection.
 pub(super) trait Worker {

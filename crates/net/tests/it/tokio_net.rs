@@ -9,7 +9,7 @@ use std::sync::{Mutex, mpsc};
 use std::time::Duration;
 
 use consumer::{Consumer, Error, ErrorKind, Inline};
-use consumer_process::{Address, AsyncServing, Connector, PrivateDir, Server};
+use consumer_net::{Address, AsyncServing, Connector, PrivateDir, Server};
 
 use crate::support::{self, PATIENCE, fails_at_three, key, keyed, loopback, rt};
 

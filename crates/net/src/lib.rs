@@ -1,0 +1,77 @@
+//! The same consumer across machines: the wire over Unix domain sockets and TCP,
+//! behind authentication.
+//!
+//! A [`Server`] listens, authenticates each peer (a shared key, required for TCP),
+//! and feeds its frames to a consumer — one per connection ([`Server::serve`]) or
+//! one for all ([`Server::serve_shared`]), or a service of requests
+//! ([`Server::serve_requests`]); a [`Connector`] connects, authenticates, and gives
+//! a [`Sender`](consumer_process::Sender) whose `close` returns the far consumer's
+//! outcome, or a [`Remote`](consumer_process::Remote) service. Both speak exactly
+//! what pipes speak — `consumer-wire`'s handshake, frames, limits, reports — with
+//! [`consumer_auth`]'s mutual HMAC-SHA-256 challenge-response in front of it.
+//!
+//! ```text
+//!   machine B                                         machine A
+//!   producer ─send─▶ Connector::sender ══ TCP/Unix ══▶ Server ─▶ consumer (per connection, or shared)
+//!                         ▲          auth, handshake, frames      │
+//!                         └──────────── report (outcome, count) ──┘
+//! ```
+//!
+//! # An example
+//!
+//! ```
+//! use consumer::Consumer;
+//! use consumer_net::{Connector, PrivateDir, Server};
+//!
+//! let dir = PrivateDir::new("doc-net")?;
+//! let addr = consumer_net::Address::Unix(dir.join("sock"));
+//! let serving = Server::bind(&addr)?.serve(|| consumer::from_fn(|n: u32| println!("T-minus {n}")))?;
+//! let mut tx = Connector::new(addr).sender::<u32>()?;
+//! tx.send_all((1..=3).rev())?;
+//! tx.close()?; // the far consumer's outcome
+//! serving.shutdown()?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! # What it promises
+//!
+//! - **TCP fails closed**: without a key, server and connector refuse to start
+//!   unless told `unauthenticated()`. No byte from an unauthenticated peer reaches a
+//!   decoder (the consumer factory runs only after authentication), the pre-auth
+//!   reads are fixed and small, a silent peer is dropped at the deadline; a failed
+//!   connection is reported once ([`Server::on_error`]) and the server goes on
+//!   serving the others.
+//! - **Unix sockets** live in a directory only their owner can enter
+//!   ([`PrivateDir`]; `bind` refuses any other), never the abstract namespace.
+//!
+//! # Async
+//!
+//! With the `tokio` feature: `Connector::connect_async` / `sender_async`, and
+//! `Server::serve_async`, `serve_shared_async`, `serve_requests_async` (a task per
+//! connection, the same authentication, limits and `on_error`).
+//!
+//! # What this crate does not do
+//!
+//! - No encryption: after authentication the bytes travel in clear. Use it on
+//!   networks you control, or under TLS or an SSH tunnel.
+//! - One thread per connection on the blocking server: thousands of idle peers are
+//!   better served by the async side.
+#![forbid(unsafe_code)]
+
+mod conn;
+mod connect;
+mod live;
+mod server;
+#[cfg(feature = "tokio")]
+mod tokio_conn;
+#[cfg(feature = "tokio")]
+mod tokio_server;
+
+pub use conn::{Address, Conn};
+pub use connect::Connector;
+pub use consumer_process::PrivateDir;
+pub use server::{Server, Serving};
+#[cfg(feature = "tokio")]
+pub use tokio_conn::{AsyncConn, AsyncConnReader, AsyncConnWriter};
+#[cfg(feature = "tokio")]
+pub use tokio_server::AsyncServing;

@@ -1,0 +1,7 @@
+//! The socket layer's integration tests, one binary (see the house style).
+
+mod net;
+mod remote;
+mod support;
+#[cfg(feature = "tokio")]
+mod tokio_net;

@@ -1,0 +1,573 @@
+//! The receiving side's byte handling: a frame decoder that a driver feeds bytes to.
+//!
+//! The [`Decoder`] owns the read buffer; a driver asks it where the next read
+//! should land ([`read_target`](Decoder::read_target)), reads (blocking, tokio, a
+//! test's byte slice), says how much came ([`filled`](Decoder::filled)), and asks
+//! for the next whole frame ([`next_frame`](Decoder::next_frame)). Every length is checked
+//! before anything is allocated; a frame that fits the buffer is parsed where it
+//! lies; a larger one grows a body of its own only as its bytes arrive; a large
+//! byte-vector item goes straight from the stream into its own vector, with the
+//! bytes after it spilling into the buffer in the same (vectored) read.
+
+use consumer::{Error, ErrorKind};
+
+use crate::codec::Codec;
+use crate::frame::{self, Frame, HANDSHAKE_LEN, Kind, protocol};
+
+/// Bodies grow at most this much per read, so a lying length prefix cannot make the
+/// decoder allocate more than a MiB beyond what the peer actually sent.
+const EAGER_BODY: usize = 1 << 20;
+
+/// The largest frame a report channel accepts: reports are small (a count, a code,
+/// a message of at most 4 KiB), so anything larger is a protocol error.
+///
+/// ```
+/// assert_eq!(consumer_wire::REPORT_MAX, 8 << 10);
+/// ```
+pub const REPORT_MAX: u32 = 8 << 10;
+
+/// A byte-vector item must be at least this large to bypass the read buffer.
+const DIRECT_BYTES: usize = 8 << 10;
+
+/// What a frame larger than the buffer is being assembled into.
+#[derive(Debug)]
+enum Large {
+    /// Reading the bytes straight into the buffer.
+    None,
+    /// A whole frame (kind byte and body) of `len` bytes, `got` so far.
+    Frame { len: usize, got: usize },
+    /// A byte-vector item's bytes: `count` of them, `got` so far, the frame's length
+    /// `len` for error messages.
+    Bytes {
+        count: usize,
+        got: usize,
+        len: usize,
+    },
+}
+
+/// Where the next read should put its bytes: `first`, then (in the same vectored
+/// read, if the driver can) `then`. Fill `first` before `then`.
+#[derive(Debug)]
+pub struct ReadTarget<'a> {
+    /// Where the bytes go first.
+    pub first: &'a mut [u8],
+    /// Where the bytes that do not fit in `first` may go; often empty.
+    pub then: &'a mut [u8],
+}
+
+/// A sans-I/O frame decoder: bytes in, checked frames out.
+///
+/// # Examples
+///
+/// Feeding it the bytes of a sender by hand, as a driver does with `read`:
+///
+/// ```
+/// use consumer_wire::{Bincode, Decoder, Encoder, Frame, Identity};
+///
+/// let mut enc = Encoder::new(Bincode, Identity::of::<u32>());
+/// enc.item(&7u32)?;
+/// enc.end();
+/// let bytes = enc.take();
+///
+/// let mut dec = Decoder::new(consumer_wire::DEFAULT_MAX_FRAME, 1024);
+/// let target = dec.read_target();
+/// target.first[..bytes.len()].copy_from_slice(&bytes);
+/// dec.filled(bytes.len());
+/// assert!(dec.handshake()?.is_some());
+/// assert!(matches!(dec.next_frame()?, Some(Frame::Item(b)) if b == [7]));
+/// assert!(matches!(dec.next_frame()?, Some(Frame::End)));
+/// assert!(dec.next_frame()?.is_none()); // nothing more buffered: read again
+/// # Ok::<(), consumer::Error>(())
+/// ```
+#[derive(Debug)]
+pub struct Decoder {
+    buf: Box<[u8]>,
+    /// `buf[pos..filled]` holds bytes read and not yet consumed.
+    pos: usize,
+    filled: usize,
+    /// Bytes of the last frame handed out, still in the buffer: consumed on the next
+    /// call.
+    pending: usize,
+    /// A frame too large for the buffer, or a byte vector, being assembled.
+    body: Vec<u8>,
+    large: Large,
+    max: u32,
+    /// The number of the last frame handed out (or being assembled).
+    frame: u64,
+    /// The handshake: `frame` counts from it.
+    greeted: bool,
+    /// A frame found by `poll`, not yet taken.
+    ready: Option<Ready>,
+}
+
+/// Where a frame found by `poll` lies.
+#[derive(Debug, Clone, Copy)]
+enum Ready {
+    /// At the front of the buffer, `len` bytes after the length prefix.
+    Buffered(usize),
+    /// In the body, `len` bytes.
+    Body(usize),
+    /// A byte vector of `count` bytes in the body.
+    Bytes(usize),
+}
+
+impl Decoder {
+    /// A decoder that accepts frames up to `max` bytes and reads through a buffer of
+    /// `buffer` bytes (at least 64).
+    ///
+    /// ```
+    /// let dec = consumer_wire::Decoder::new(1 << 20, 16 << 10);
+    /// assert_eq!(dec.frame_number(), 0);
+    /// ```
+    pub fn new(max: u32, buffer: usize) -> Decoder {
+        Decoder {
+            buf: vec![0u8; buffer.max(64)].into_boxed_slice(),
+            pos: 0,
+            filled: 0,
+            pending: 0,
+            body: Vec::new(),
+            large: Large::None,
+            max: max.clamp(1, frame::MAX_FRAME_CEILING),
+            frame: 0,
+            greeted: false,
+            ready: None,
+        }
+    }
+
+    /// A decoder for a report channel: no handshake, frames of at most
+    /// [`REPORT_MAX`] bytes, a small buffer.
+    ///
+    /// ```
+    /// let dec = consumer_wire::Decoder::for_reports();
+    /// assert_eq!(dec.frame_number(), 0);
+    /// ```
+    pub fn for_reports() -> Decoder {
+        let mut dec = Decoder::new(REPORT_MAX, 1 << 10);
+        dec.greeted = true;
+        dec
+    }
+
+    /// Sets the largest frame accepted (clamped to `1..=`[`MAX_FRAME_CEILING`](crate::MAX_FRAME_CEILING)).
+    ///
+    /// ```
+    /// let mut dec = consumer_wire::Decoder::new(1 << 20, 1024);
+    /// dec.set_max(u32::MAX);
+    /// ```
+    pub fn set_max(&mut self, max: u32) {
+        self.max = max.clamp(1, frame::MAX_FRAME_CEILING);
+    }
+
+    /// The number of the last frame handed out, counting from 1 after the
+    /// handshake: error messages name it.
+    ///
+    /// ```
+    /// assert_eq!(consumer_wire::Decoder::new(64, 64).frame_number(), 0);
+    /// ```
+    pub fn frame_number(&self) -> u64 {
+        self.frame
+    }
+
+    fn buffered(&self) -> &[u8] {
+        &self.buf[self.pos..self.filled]
+    }
+
+    fn consume(&mut self, n: usize) {
+        self.pos += n;
+        if self.pos == self.filled {
+            self.pos = 0;
+            self.filled = 0;
+        }
+    }
+
+    fn consume_pending(&mut self) {
+        let pending = std::mem::take(&mut self.pending);
+        self.consume(pending);
+    }
+
+    /// Where the driver's next read should go. Never empty while the decoder waits
+    /// for bytes.
+    ///
+    /// ```
+    /// let mut dec = consumer_wire::Decoder::new(1 << 20, 1024);
+    /// assert_eq!(dec.read_target().first.len(), 1024);
+    /// ```
+    pub fn read_target(&mut self) -> ReadTarget<'_> {
+        self.consume_pending();
+        match self.large {
+            Large::None => {
+                if self.pos > 0 {
+                    self.buf.copy_within(self.pos..self.filled, 0);
+                    self.filled -= self.pos;
+                    self.pos = 0;
+                }
+                ReadTarget {
+                    first: &mut self.buf[self.filled..],
+                    then: &mut [],
+                }
+            }
+            Large::Frame { len: need, got }
+            | Large::Bytes {
+                count: need, got, ..
+            } => {
+                // Grow the body only as bytes arrive, a MiB at a time; once the last
+                // piece is asked for, what follows may spill into the (empty) buffer.
+                let want = (need - got).min(EAGER_BODY);
+                if self.body.len() < got + want {
+                    self.body.resize(got + want, 0);
+                }
+                let last = got + want == need;
+                ReadTarget {
+                    first: &mut self.body[got..got + want],
+                    then: if last { &mut self.buf[..] } else { &mut [] },
+                }
+            }
+        }
+    }
+
+    /// Records that the last read put `n` bytes into the [`read_target`](Decoder::read_target).
+    ///
+    /// ```
+    /// let mut dec = consumer_wire::Decoder::new(1 << 20, 1024);
+    /// dec.read_target().first[..3].copy_from_slice(b"abc");
+    /// dec.filled(3);
+    /// ```
+    pub fn filled(&mut self, n: usize) {
+        match &mut self.large {
+            Large::None => self.filled = (self.filled + n).min(self.buf.len()),
+            Large::Frame { len: need, got }
+            | Large::Bytes {
+                count: need, got, ..
+            } => {
+                let into_body = n.min(*need - *got);
+                *got += into_body;
+                // The spill went to the front of the buffer, which was empty.
+                self.filled = (n - into_body).min(self.buf.len());
+                self.pos = 0;
+            }
+        }
+    }
+
+    /// The peer's handshake, once its bytes are in; `None` until then.
+    ///
+    /// # Errors
+    ///
+    /// None yet: the checks are [`Handshake::check`](crate::Handshake::check)'s. The
+    /// `Result` leaves room for them.
+    ///
+    /// ```
+    /// let mut dec = consumer_wire::Decoder::new(1 << 20, 1024);
+    /// assert!(dec.handshake()?.is_none());
+    /// # Ok::<(), consumer::Error>(())
+    /// ```
+    pub fn handshake(&mut self) -> Result<Option<[u8; HANDSHAKE_LEN]>, Error> {
+        let Some(b) = self.buffered().first_chunk::<HANDSHAKE_LEN>().copied() else {
+            return Ok(None);
+        };
+        self.consume(HANDSHAKE_LEN);
+        self.greeted = true;
+        Ok(Some(b))
+    }
+
+    /// The next whole frame, or `None` when more bytes are needed.
+    ///
+    /// # Errors
+    ///
+    /// [`Protocol`](ErrorKind::Protocol), naming the frame: a length of 0 or over
+    /// the limit (checked before anything is allocated), a malformed or unknown
+    /// frame.
+    ///
+    /// ```
+    /// let mut dec = consumer_wire::Decoder::new(1 << 20, 1024);
+    /// assert!(dec.next_frame()?.is_none());
+    /// # Ok::<(), consumer::Error>(())
+    /// ```
+    pub fn next_frame(&mut self) -> Result<Option<Frame<'_>>, Error> {
+        if self.poll()? {
+            return self.take().map(Some);
+        }
+        Ok(None)
+    }
+
+    /// Whether a whole frame is ready for [`take`](Decoder::take); `false` when
+    /// more bytes are needed. Drivers loop on it (a `bool` borrows nothing), then
+    /// take the frame.
+    ///
+    /// # Errors
+    ///
+    /// As [`next_frame`](Decoder::next_frame).
+    ///
+    /// ```
+    /// let mut dec = consumer_wire::Decoder::new(1 << 20, 1024);
+    /// assert!(!dec.poll()?);
+    /// # Ok::<(), consumer::Error>(())
+    /// ```
+    pub fn poll(&mut self) -> Result<bool, Error> {
+        self.advance(None::<&crate::Bincode>)
+    }
+
+    /// As [`poll`](Decoder::poll), for a stream of byte vectors encoded by `codec`:
+    /// a large one that is not all buffered yet is read straight into a vector of its
+    /// own and handed out as [`Frame::Bytes`] (the codec's header already taken
+    /// off): one copy, as a raw read loop makes.
+    ///
+    /// # Errors
+    ///
+    /// As [`next_frame`](Decoder::next_frame), and the codec's error for a bad byte-vector header.
+    ///
+    /// ```
+    /// let mut dec = consumer_wire::Decoder::new(1 << 20, 1024);
+    /// assert!(!dec.poll_bytes(&consumer_wire::Bincode)?);
+    /// # Ok::<(), consumer::Error>(())
+    /// ```
+    pub fn poll_bytes<C: Codec>(&mut self, codec: &C) -> Result<bool, Error> {
+        self.advance(Some(codec))
+    }
+
+    /// The frame that [`poll`](Decoder::poll) found ready.
+    ///
+    /// # Errors
+    ///
+    /// As [`next_frame`](Decoder::next_frame) for a malformed frame;
+    /// [`Usage`](ErrorKind::Usage) when no frame is ready.
+    ///
+    /// ```
+    /// let mut dec = consumer_wire::Decoder::new(1 << 20, 1024);
+    /// assert!(dec.take().is_err());
+    /// ```
+    pub fn take(&mut self) -> Result<Frame<'_>, Error> {
+        match self.ready.take() {
+            None => Err(Error::new(
+                ErrorKind::Usage,
+                "no frame is ready: poll first",
+            )),
+            Some(Ready::Buffered(len)) => {
+                self.pending = 4 + len;
+                frame::parse(self.frame, &self.buf[self.pos + 4..self.pos + 4 + len])
+            }
+            Some(Ready::Body(len)) => frame::parse(self.frame, &self.body[..len]),
+            Some(Ready::Bytes(count)) => {
+                self.body.truncate(count);
+                Ok(Frame::Bytes(std::mem::take(&mut self.body)))
+            }
+        }
+    }
+
+    fn advance<C: Codec>(&mut self, bytes: Option<&C>) -> Result<bool, Error> {
+        if self.ready.is_some() {
+            return Ok(true);
+        }
+        self.consume_pending();
+        match self.large {
+            Large::None => {}
+            Large::Frame { len, got } if got == len => {
+                self.large = Large::None;
+                self.ready = Some(Ready::Body(len));
+                return Ok(true);
+            }
+            Large::Bytes { count, got, .. } if got == count => {
+                self.large = Large::None;
+                self.ready = Some(Ready::Bytes(count));
+                return Ok(true);
+            }
+            Large::Frame { .. } | Large::Bytes { .. } => return Ok(false),
+        }
+        let n = self.frame + 1;
+        let Some(len_bytes) = self.buffered().first_chunk::<4>().copied() else {
+            return Ok(false);
+        };
+        let len = frame::check_len(n, len_bytes, self.max)?;
+        let available = self.buffered().len() - 4;
+        if available >= len {
+            self.frame = n;
+            self.ready = Some(Ready::Buffered(len));
+            return Ok(true);
+        }
+        if let Some(codec) = bytes
+            && self.begin_bytes(codec, n, len)?
+        {
+            return self.advance(bytes);
+        }
+        if 4 + len <= self.buf.len() {
+            // It will fit: wait for the rest.
+            return Ok(false);
+        }
+        // Larger than the buffer: copy out what is here, read the rest into the body.
+        self.frame = n;
+        self.body.clear();
+        self.body
+            .extend_from_slice(&self.buf[self.pos + 4..self.filled]);
+        self.large = Large::Frame {
+            len,
+            got: available,
+        };
+        self.consume(self.filled - self.pos);
+        self.advance(bytes)
+    }
+
+    /// Starts reading a large byte-vector item straight into its own vector, when
+    /// the frame at the front is one and `codec` can say where its bytes start.
+    fn begin_bytes<C: Codec>(&mut self, codec: &C, n: u64, len: usize) -> Result<bool, Error> {
+        let b = self.buffered();
+        if len < DIRECT_BYTES || b.get(4) != Some(&(Kind::Item as u8)) {
+            return Ok(false);
+        }
+        let header = match codec.read_bytes_header(&b[5..]) {
+            // Not enough bytes for the header yet, or no header: the normal path.
+            None | Some(Err(_)) if b.len() < 16 => return Ok(false),
+            None => return Ok(false),
+            Some(Err(e)) => return Err(e),
+            Some(Ok(h)) => h,
+        };
+        let (header, count) = header;
+        // The count must fill the frame exactly; else the normal path reports it.
+        if 1 + header as u64 + count != len as u64 || 5 + header > b.len() {
+            return Ok(false);
+        }
+        let count = count as usize;
+        let start = self.pos + 5 + header;
+        self.body.clear();
+        self.body.reserve(count.min(EAGER_BODY));
+        self.body.extend_from_slice(&self.buf[start..self.filled]);
+        self.large = Large::Bytes {
+            count,
+            got: self.filled - start,
+            len,
+        };
+        self.frame = n;
+        self.consume(self.filled - self.pos);
+        Ok(true)
+    }
+
+    /// The stream ended (a read returned 0 bytes). `Ok` when it ended between
+    /// frames; what to make of a stream that ends without its end frame is the
+    /// caller's business.
+    ///
+    /// # Errors
+    ///
+    /// [`Disconnected`](ErrorKind::Disconnected) before any handshake byte;
+    /// [`Protocol`](ErrorKind::Protocol) when it ended inside the handshake or a
+    /// frame, saying how much of it had come.
+    ///
+    /// ```
+    /// use consumer::ErrorKind;
+    ///
+    /// let mut dec = consumer_wire::Decoder::new(1 << 20, 1024);
+    /// assert_eq!(dec.end_of_input().unwrap_err().kind(), ErrorKind::Disconnected);
+    /// ```
+    pub fn end_of_input(&mut self) -> Result<(), Error> {
+        self.consume_pending();
+        let n = self.frame + 1;
+        let buffered = self.buffered().len();
+        match self.large {
+            Large::Frame { len, got } => return Err(truncated(self.frame, got, len)),
+            Large::Bytes { count, got, len } => {
+                return Err(truncated(self.frame, len - count + got, len));
+            }
+            Large::None => {}
+        }
+        if !self.greeted {
+            return Err(match buffered {
+                0 => Error::new(
+                    ErrorKind::Disconnected,
+                    "handshake: the stream ended before the handshake",
+                ),
+                k => protocol(format!(
+                    "handshake: truncated after {k} of {HANDSHAKE_LEN} bytes"
+                )),
+            });
+        }
+        match buffered {
+            0 => Ok(()),
+            k @ 1..4 => Err(protocol(format!(
+                "frame {n}: truncated: the stream ended after {k} of 4 length bytes"
+            ))),
+            k => {
+                let len = u32::from_le_bytes(*self.buffered().first_chunk().expect("4 bytes"));
+                Err(truncated(n, k - 4, len as usize))
+            }
+        }
+    }
+}
+
+fn truncated(frame: u64, got: usize, len: usize) -> Error {
+    protocol(format!(
+        "frame {frame}: truncated: the stream ended after {got} of {len} bytes"
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Bincode, Codec, Encoder, Identity};
+
+    /// Feeds `bytes` to a decoder in reads of at most `chunk` bytes; collects frames.
+    fn decode_all(bytes: &[u8], chunk: usize, buffer: usize) -> Result<Vec<String>, Error> {
+        let mut dec = Decoder::new(1 << 24, buffer);
+        let mut out = Vec::new();
+        let mut rest = bytes;
+        let mut greeted = false;
+        loop {
+            if !greeted {
+                if dec.handshake()?.is_some() {
+                    greeted = true;
+                    continue;
+                }
+            } else if dec.poll_bytes(&Bincode)? {
+                let f = dec.take()?;
+                out.push(match f {
+                    Frame::Item(b) => format!("bytes {}", Bincode.decode_bytes(b)?.len()),
+                    Frame::Bytes(v) => format!("bytes {}", v.len()),
+                    other => format!("{other:?}"),
+                });
+                continue;
+            }
+            if rest.is_empty() {
+                dec.end_of_input()?;
+                return Ok(out);
+            }
+            let t = dec.read_target();
+            let k = chunk.min(rest.len()).min(t.first.len() + t.then.len());
+            let a = k.min(t.first.len());
+            t.first[..a].copy_from_slice(&rest[..a]);
+            t.then[..k - a].copy_from_slice(&rest[a..k]);
+            dec.filled(k);
+            rest = &rest[k..];
+        }
+    }
+
+    #[test]
+    fn frames_come_out_whatever_the_read_sizes() {
+        let mut enc = Encoder::new(Bincode, Identity::of::<Vec<u8>>());
+        for len in [0usize, 10, 100_000, 3, 20_000, 5] {
+            enc.item(&vec![7u8; len]).unwrap();
+        }
+        enc.end();
+        let bytes = enc.take();
+        let want: Vec<String> = [0, 10, 100_000, 3, 20_000, 5]
+            .iter()
+            .map(|n| format!("bytes {n}"))
+            .chain(["End".to_owned()])
+            .collect();
+        for chunk in [1, 7, 4096, 1 << 20] {
+            for buffer in [64, 16 << 10] {
+                let got = decode_all(&bytes, chunk, buffer).unwrap();
+                assert_eq!(got, want, "chunk {chunk}, buffer {buffer}");
+            }
+        }
+    }
+
+    #[test]
+    fn truncation_is_named() {
+        let mut enc = Encoder::new(Bincode, Identity::of::<Vec<u8>>());
+        enc.item(&vec![1u8; 50_000]).unwrap();
+        let bytes = enc.take();
+        for cut in [3, 17, 19, 30, 1000, bytes.len() - 1] {
+            let e = decode_all(&bytes[..cut], 999, 1024).unwrap_err();
+            assert!(
+                matches!(e.kind(), ErrorKind::Protocol | ErrorKind::Disconnected),
+                "{e}"
+            );
+            assert!(e.to_string().contains("truncated"), "{cut}: {e}");
+        }
+    }
+}

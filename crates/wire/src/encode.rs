@@ -1,0 +1,600 @@
+//! The sending side, sans I/O: [`Encoder`] frames items into a buffer, and
+//! [`Outbound`] is the sender's whole state machine around it — open, failed,
+//! done; how many items were accepted; what a broken link or the receiver's report
+//! means for the outcome. Blocking and async drivers write the bytes and feed back
+//! what they learn; every decision is made here, once.
+
+use std::any::Any;
+
+use consumer::{Error, ErrorKind};
+use serde::Serialize;
+
+use crate::Identity;
+use crate::codec::Codec;
+use crate::frame::{self, Context, Handshake, Kind, Report};
+
+/// Byte vectors of at least this size may be written from where they lie instead of
+/// being copied into the buffer ([`Encoder::bytes_header`]).
+///
+/// ```
+/// assert_eq!(consumer_wire::DIRECT_BYTES, 16 << 10);
+/// ```
+pub const DIRECT_BYTES: usize = 16 << 10;
+
+/// How much a sender buffers before it writes, whatever its flush policy.
+///
+/// ```
+/// assert_eq!(consumer_wire::BATCH_BYTES, 64 << 10);
+/// ```
+pub const BATCH_BYTES: usize = 64 << 10;
+
+/// Frames items into a buffer: the handshake first, a context frame when the
+/// caller's span changed, then one frame per item.
+///
+/// ```
+/// use consumer_wire::{Bincode, Encoder, Identity};
+///
+/// let mut enc = Encoder::new(Bincode, Identity::of::<u8>());
+/// enc.item(&1u8)?;
+/// assert_eq!(enc.buffer().len(), 16 + 5 + 1); // handshake, one frame
+/// # Ok::<(), consumer::Error>(())
+/// ```
+#[derive(Debug)]
+pub struct Encoder<C> {
+    buf: Vec<u8>,
+    codec: C,
+    max_frame: u32,
+    identity: Identity,
+    /// Handshake flags (whether a report is expected).
+    flags: u8,
+    opened: bool,
+    /// The tracing context last announced to the receiver.
+    context: Context,
+}
+
+impl<C: Codec> Encoder<C> {
+    /// An encoder for items of the type `identity` names, encoded by `codec`.
+    ///
+    /// ```
+    /// let enc = consumer_wire::Encoder::new(consumer_wire::Postcard, consumer_wire::Identity::of::<u8>());
+    /// assert!(enc.buffer().is_empty());
+    /// ```
+    pub fn new(codec: C, identity: Identity) -> Encoder<C> {
+        Encoder {
+            buf: Vec::with_capacity(BATCH_BYTES + 1024),
+            codec,
+            max_frame: frame::DEFAULT_MAX_FRAME,
+            identity,
+            flags: 0,
+            opened: false,
+            context: Context::default(),
+        }
+    }
+
+    /// The codec.
+    ///
+    /// ```
+    /// let enc = consumer_wire::Encoder::new(consumer_wire::Bincode, consumer_wire::Identity::of::<u8>());
+    /// let _ = enc.codec();
+    /// ```
+    pub fn codec(&self) -> &C {
+        &self.codec
+    }
+
+    /// Sets the largest frame written (clamped to `1..=`[`MAX_FRAME_CEILING`](crate::MAX_FRAME_CEILING)).
+    ///
+    /// ```
+    /// let mut enc = consumer_wire::Encoder::new(consumer_wire::Bincode, consumer_wire::Identity::of::<Vec<u8>>());
+    /// enc.set_max_frame(8);
+    /// assert!(enc.item(&vec![0u8; 100]).is_err());
+    /// ```
+    pub fn set_max_frame(&mut self, max: u32) {
+        self.max_frame = max.clamp(1, frame::MAX_FRAME_CEILING);
+    }
+
+    /// Replaces the item type's identity; only before the handshake is written.
+    ///
+    /// ```
+    /// use consumer_wire::{Bincode, Encoder, Identity};
+    ///
+    /// let mut enc = Encoder::new(Bincode, Identity::of::<u8>());
+    /// enc.set_identity(Identity::named("byte", 1));
+    /// assert_eq!(enc.identity(), &Identity::named("byte", 1));
+    /// ```
+    pub fn set_identity(&mut self, identity: Identity) {
+        debug_assert!(!self.opened, "the handshake is already written");
+        self.identity = identity;
+    }
+
+    /// The item type's identity.
+    ///
+    /// ```
+    /// let enc = consumer_wire::Encoder::new(consumer_wire::Bincode, consumer_wire::Identity::named("n", 1));
+    /// assert_eq!(enc.identity().to_string(), "n v1");
+    /// ```
+    pub fn identity(&self) -> &Identity {
+        &self.identity
+    }
+
+    /// Says in the handshake whether the sender waits for the receiver's report.
+    ///
+    /// ```
+    /// let mut enc = consumer_wire::Encoder::new(consumer_wire::Bincode, consumer_wire::Identity::of::<u8>());
+    /// enc.expect_report(true);
+    /// ```
+    pub fn expect_report(&mut self, yes: bool) {
+        self.flags = if yes { frame::FLAG_REPORT } else { 0 };
+    }
+
+    /// The bytes framed so far and not yet [`clear`](Encoder::clear)ed.
+    ///
+    /// ```
+    /// let enc = consumer_wire::Encoder::new(consumer_wire::Bincode, consumer_wire::Identity::of::<u8>());
+    /// assert!(enc.buffer().is_empty());
+    /// ```
+    pub fn buffer(&self) -> &[u8] {
+        &self.buf
+    }
+
+    /// Forgets the buffered bytes: they were written.
+    ///
+    /// ```
+    /// let mut enc = consumer_wire::Encoder::new(consumer_wire::Bincode, consumer_wire::Identity::of::<u8>());
+    /// enc.item(&1u8)?;
+    /// enc.clear();
+    /// assert!(enc.buffer().is_empty());
+    /// # Ok::<(), consumer::Error>(())
+    /// ```
+    pub fn clear(&mut self) {
+        self.buf.clear();
+    }
+
+    /// Takes the buffered bytes, leaving the buffer empty (its capacity goes with
+    /// them).
+    ///
+    /// ```
+    /// let mut enc = consumer_wire::Encoder::new(consumer_wire::Bincode, consumer_wire::Identity::of::<u8>());
+    /// enc.end();
+    /// assert_eq!(enc.take().len(), 16 + 5);
+    /// ```
+    pub fn take(&mut self) -> Vec<u8> {
+        std::mem::take(&mut self.buf)
+    }
+
+    /// Swaps the buffer with `other` (which should be empty): a writer thread takes
+    /// the bytes and hands back a used buffer, so neither side allocates.
+    ///
+    /// ```
+    /// let mut enc = consumer_wire::Encoder::new(consumer_wire::Bincode, consumer_wire::Identity::of::<u8>());
+    /// enc.item(&1u8)?;
+    /// let mut out = Vec::new();
+    /// enc.swap(&mut out);
+    /// assert!(enc.buffer().is_empty() && !out.is_empty());
+    /// # Ok::<(), consumer::Error>(())
+    /// ```
+    pub fn swap(&mut self, other: &mut Vec<u8>) {
+        std::mem::swap(&mut self.buf, other);
+    }
+
+    /// The handshake, and the tracing context when it changed, go in front of the
+    /// first frame of a batch.
+    fn prepare(&mut self) {
+        if !self.opened {
+            self.opened = true;
+            let hs = Handshake {
+                codec: C::ID,
+                flags: self.flags,
+                fingerprint: self.identity.fingerprint(),
+            };
+            self.buf.extend_from_slice(&hs.encode());
+        }
+        if self.buf.len() <= frame::HANDSHAKE_LEN {
+            let span = current_span_id();
+            if span != self.context.span {
+                self.context = Context {
+                    pid: std::process::id(),
+                    span,
+                };
+                frame::push_frame(&mut self.buf, Kind::Context, &self.context.encode());
+            }
+        }
+    }
+
+    /// Appends one item's frame.
+    ///
+    /// # Errors
+    ///
+    /// [`Usage`](ErrorKind::Usage) when the codec cannot encode it,
+    /// [`Protocol`](ErrorKind::Protocol) when its frame exceeds the limit. Either
+    /// way the buffer is as it was.
+    ///
+    /// ```
+    /// let mut enc = consumer_wire::Encoder::new(consumer_wire::Bincode, consumer_wire::Identity::of::<String>());
+    /// enc.item(&"ten".to_owned())?;
+    /// # Ok::<(), consumer::Error>(())
+    /// ```
+    pub fn item<T: Serialize + 'static>(&mut self, item: &T) -> Result<(), Error> {
+        self.prepare();
+        let start = frame::begin_frame(&mut self.buf, Kind::Item);
+        // Byte vectors skip serde's call per byte; the bytes on the wire are the same.
+        let encoded = match (item as &dyn Any).downcast_ref::<Vec<u8>>() {
+            Some(bytes) => self.codec.encode_bytes(bytes, &mut self.buf),
+            None => self.codec.encode(item, &mut self.buf),
+        };
+        if let Err(e) = encoded {
+            self.buf.truncate(start);
+            return Err(e);
+        }
+        frame::end_frame(&mut self.buf, start, self.max_frame)
+    }
+
+    /// Appends the frame header of a byte vector of `len` bytes that the caller
+    /// writes right after the buffer; `false` (buffer unchanged) when the codec
+    /// cannot.
+    ///
+    /// # Errors
+    ///
+    /// [`Protocol`](ErrorKind::Protocol) when the frame would exceed the limit.
+    ///
+    /// ```
+    /// let mut enc = consumer_wire::Encoder::new(consumer_wire::Bincode, consumer_wire::Identity::of::<Vec<u8>>());
+    /// assert!(enc.bytes_header(100_000)?);
+    /// # Ok::<(), consumer::Error>(())
+    /// ```
+    pub fn bytes_header(&mut self, len: usize) -> Result<bool, Error> {
+        self.prepare();
+        let start = frame::begin_frame(&mut self.buf, Kind::Item);
+        if !self.codec.bytes_header(len, &mut self.buf) {
+            self.buf.truncate(start);
+            return Ok(false);
+        }
+        let frame = self.buf.len() - start - 4 + len;
+        if frame > self.max_frame as usize {
+            self.buf.truncate(start);
+            return Err(frame::protocol(format!(
+                "the item takes {frame} bytes, more than the frame limit of {}",
+                self.max_frame
+            )));
+        }
+        self.buf[start..start + 4].copy_from_slice(&(frame as u32).to_le_bytes());
+        Ok(true)
+    }
+
+    /// Appends the end frame: the sender closed the stream.
+    ///
+    /// ```
+    /// let mut enc = consumer_wire::Encoder::new(consumer_wire::Bincode, consumer_wire::Identity::of::<u8>());
+    /// enc.end();
+    /// ```
+    pub fn end(&mut self) {
+        self.prepare();
+        frame::push_frame(&mut self.buf, Kind::End, &[]);
+    }
+}
+
+/// The receiver's report as the outcome of a sender that had `accepted` items.
+///
+/// # Errors
+///
+/// The receiver's failure, with the count of items it never got; or a
+/// [`Protocol`](ErrorKind::Protocol) error when it reports fewer items than were
+/// sent.
+///
+/// ```
+/// use consumer_wire::{Report, outcome_of};
+///
+/// assert!(outcome_of(Report { received: 2, outcome: Ok(()) }, 2).is_ok());
+/// assert_eq!(outcome_of(Report { received: 1, outcome: Ok(()) }, 2).unwrap_err().undelivered(), Some(1));
+/// ```
+pub fn outcome_of(report: Report, accepted: u64) -> Result<(), Error> {
+    let undelivered = accepted.saturating_sub(report.received);
+    match report.outcome {
+        Ok(()) if report.received == accepted => Ok(()),
+        Ok(()) => Err(frame::protocol(format!(
+            "the receiver reports {} items received, {accepted} were sent",
+            report.received
+        ))
+        .with_undelivered(undelivered)),
+        Err(e) => Err(e.with_undelivered(undelivered)),
+    }
+}
+
+/// The id of the span the caller is in, or 0; without cloning the span.
+fn current_span_id() -> u64 {
+    tracing::dispatcher::get_default(|d| d.current_span().id().map_or(0, |id| id.into_u64()))
+}
+
+/// Where a sender stands.
+#[derive(Debug, Clone)]
+enum State {
+    Open,
+    /// The link broke or the receiver failed; `close` still owes the driver's finish.
+    Failed(Error),
+    Done(Result<(), Error>),
+}
+
+/// What the report channel said when the driver looked.
+///
+/// ```
+/// let heard = consumer_wire::Heard::Nothing;
+/// assert!(matches!(heard, consumer_wire::Heard::Nothing));
+/// ```
+#[derive(Debug)]
+pub enum Heard {
+    /// There is no report channel, or it ended without a report.
+    Nothing,
+    /// The receiver's report.
+    Report(Report),
+    /// The report channel broke the protocol.
+    Bad(Error),
+}
+
+impl Heard {
+    /// Classifies what reading one frame from a report channel gave: `frame` is the
+    /// frame's number, for the error message. An I/O error on the way back means
+    /// the receiver is gone: nothing was heard.
+    ///
+    /// ```
+    /// use consumer_wire::{Frame, Heard};
+    ///
+    /// assert!(matches!(Heard::from_frame(1, Ok(Some(Frame::End))), Heard::Bad(_)));
+    /// assert!(matches!(Heard::from_frame(1, Ok(None)), Heard::Nothing));
+    /// ```
+    pub fn from_frame(n: u64, frame: Result<Option<crate::Frame<'_>>, Error>) -> Heard {
+        match frame {
+            Ok(Some(crate::Frame::Report(body))) => match Report::decode(body) {
+                Some(report) => Heard::Report(report),
+                None => Heard::Bad(frame::protocol(format!(
+                    "report channel, frame {n}: malformed report"
+                ))),
+            },
+            Ok(None) => Heard::Nothing,
+            Ok(Some(other)) => Heard::Bad(frame::protocol(format!(
+                "report channel, frame {n}: expected a report, got {other:?}"
+            ))),
+            Err(e) if e.kind() != ErrorKind::Protocol => Heard::Nothing,
+            Err(e) => Heard::Bad(e),
+        }
+    }
+}
+
+/// A sender's state machine around its [`Encoder`]: accepts items while open,
+/// turns a broken link or the receiver's report into the outcome, and remembers it.
+///
+/// The driver owns the I/O: it writes [`encoder`](Outbound::encoder)'s buffer when
+/// it chooses, reads the report channel when asked to, and tells the machine what
+/// happened. Blocking and async senders drive the same machine.
+///
+/// ```
+/// use consumer_wire::{Bincode, Heard, Identity, Outbound, Report};
+///
+/// let mut out = Outbound::new(Bincode, Identity::of::<u8>());
+/// out.encoder().item(&1u8)?;
+/// out.accepted_one();
+/// // ... the driver writes `out.encoder().buffer()` and clears it ...
+/// out.encoder().end();
+/// let outcome = out.end_outcome(Heard::Report(Report { received: 1, outcome: Ok(()) }), None);
+/// assert!(outcome.is_ok());
+/// out.done(outcome);
+/// assert!(out.check_open().is_err()); // closed
+/// # Ok::<(), consumer::Error>(())
+/// ```
+#[derive(Debug)]
+pub struct Outbound<C> {
+    enc: Encoder<C>,
+    state: State,
+    accepted: u64,
+    reports: bool,
+}
+
+impl<C: Codec> Outbound<C> {
+    /// A sender's machine for items of the type `identity` names.
+    ///
+    /// ```
+    /// let out = consumer_wire::Outbound::new(consumer_wire::Bincode, consumer_wire::Identity::of::<u8>());
+    /// assert_eq!(out.accepted(), 0);
+    /// ```
+    pub fn new(codec: C, identity: Identity) -> Outbound<C> {
+        Outbound {
+            enc: Encoder::new(codec, identity),
+            state: State::Open,
+            accepted: 0,
+            reports: false,
+        }
+    }
+
+    /// The encoder, to frame items into and write out from.
+    ///
+    /// ```
+    /// let mut out = consumer_wire::Outbound::new(consumer_wire::Bincode, consumer_wire::Identity::of::<u8>());
+    /// assert!(out.encoder().buffer().is_empty());
+    /// ```
+    pub fn encoder(&mut self) -> &mut Encoder<C> {
+        &mut self.enc
+    }
+
+    /// The encoder, read-only.
+    ///
+    /// ```
+    /// let out = consumer_wire::Outbound::new(consumer_wire::Bincode, consumer_wire::Identity::of::<u8>());
+    /// assert!(out.encoder_ref().buffer().is_empty());
+    /// ```
+    pub fn encoder_ref(&self) -> &Encoder<C> {
+        &self.enc
+    }
+
+    /// Whether the receiver reports at the end; said in the handshake.
+    ///
+    /// ```
+    /// let mut out = consumer_wire::Outbound::new(consumer_wire::Bincode, consumer_wire::Identity::of::<u8>());
+    /// out.set_reports(true);
+    /// assert!(out.reports());
+    /// ```
+    pub fn set_reports(&mut self, yes: bool) {
+        self.reports = yes;
+        self.enc.expect_report(yes);
+    }
+
+    /// Whether the receiver reports at the end.
+    ///
+    /// ```
+    /// let out = consumer_wire::Outbound::new(consumer_wire::Bincode, consumer_wire::Identity::of::<u8>());
+    /// assert!(!out.reports());
+    /// ```
+    pub fn reports(&self) -> bool {
+        self.reports
+    }
+
+    /// `Ok` while items may be sent; else why not: the failure, or
+    /// [`Closed`](ErrorKind::Closed).
+    ///
+    /// # Errors
+    ///
+    /// As said.
+    ///
+    /// ```
+    /// let out = consumer_wire::Outbound::new(consumer_wire::Bincode, consumer_wire::Identity::of::<u8>());
+    /// assert!(out.check_open().is_ok());
+    /// ```
+    pub fn check_open(&self) -> Result<(), Error> {
+        match &self.state {
+            State::Open => Ok(()),
+            State::Failed(e) | State::Done(Err(e)) => Err(e.clone()),
+            State::Done(Ok(())) => Err(Error::from(ErrorKind::Closed)),
+        }
+    }
+
+    /// Whether `close` has run to its end.
+    ///
+    /// ```
+    /// let out = consumer_wire::Outbound::new(consumer_wire::Bincode, consumer_wire::Identity::of::<u8>());
+    /// assert!(!out.is_done());
+    /// ```
+    pub fn is_done(&self) -> bool {
+        matches!(self.state, State::Done(_))
+    }
+
+    /// Items accepted so far.
+    ///
+    /// ```
+    /// let out = consumer_wire::Outbound::new(consumer_wire::Bincode, consumer_wire::Identity::of::<u8>());
+    /// assert_eq!(out.accepted(), 0);
+    /// ```
+    pub fn accepted(&self) -> u64 {
+        self.accepted
+    }
+
+    /// Counts one more accepted item (its `send` returns `Ok`).
+    ///
+    /// ```
+    /// let mut out = consumer_wire::Outbound::new(consumer_wire::Bincode, consumer_wire::Identity::of::<u8>());
+    /// out.accepted_one();
+    /// assert_eq!(out.accepted(), 1);
+    /// ```
+    pub fn accepted_one(&mut self) {
+        self.accepted += 1;
+    }
+
+    /// Takes back the last accepted item: its write failed, it goes back to the
+    /// caller.
+    ///
+    /// ```
+    /// let mut out = consumer_wire::Outbound::new(consumer_wire::Bincode, consumer_wire::Identity::of::<u8>());
+    /// out.accepted_one();
+    /// out.unaccept_one();
+    /// assert_eq!(out.accepted(), 0);
+    /// ```
+    pub fn unaccept_one(&mut self) {
+        self.accepted = self.accepted.saturating_sub(1);
+    }
+
+    /// The link broke while writing (`io`): given what the report channel said and,
+    /// if nothing, why the far end is gone (a child's exit), the error every later
+    /// send returns. The machine stays failed.
+    ///
+    /// ```
+    /// use consumer::{Error, ErrorKind};
+    /// use consumer_wire::{Bincode, Heard, Identity, Outbound};
+    ///
+    /// let mut out = Outbound::new(Bincode, Identity::of::<u8>());
+    /// let e = out.broken(Error::from(ErrorKind::Io), Heard::Nothing, None);
+    /// assert_eq!(e.kind(), ErrorKind::Io);
+    /// assert_eq!(out.check_open().unwrap_err().kind(), ErrorKind::Io);
+    /// ```
+    pub fn broken(&mut self, io: Error, heard: Heard, gone: Option<Error>) -> Error {
+        let error = match heard {
+            Heard::Report(report) => match outcome_of(report, self.accepted) {
+                Err(reported) => reported,
+                Ok(()) => Error::new(
+                    ErrorKind::Disconnected,
+                    "the receiver finished before the stream ended",
+                ),
+            },
+            Heard::Nothing => gone.unwrap_or(io),
+            Heard::Bad(protocol) => protocol,
+        };
+        tracing::debug!(error = %error, "the link to the receiver broke");
+        self.state = State::Failed(error.clone());
+        error
+    }
+
+    /// Where `close` starts: `Some(outcome)` when it already ran (return that
+    /// again), `Some(Err)` with the failure when the link broke earlier (the driver
+    /// still finishes), `None` when the stream is open and must be ended.
+    ///
+    /// ```
+    /// let out = consumer_wire::Outbound::new(consumer_wire::Bincode, consumer_wire::Identity::of::<u8>());
+    /// assert!(out.closing().is_none());
+    /// ```
+    pub fn closing(&self) -> Option<Result<(), Error>> {
+        match &self.state {
+            State::Open => None,
+            State::Failed(e) => Some(Err(e.clone())),
+            State::Done(outcome) => Some(outcome.clone()),
+        }
+    }
+
+    /// After the end frame was written: the outcome, from what the report channel
+    /// said (when the receiver reports) and, if nothing, why the far end is gone.
+    ///
+    /// # Errors
+    ///
+    /// The receiver's reported failure; [`Disconnected`](ErrorKind::Disconnected)
+    /// when it reports but ended without a report.
+    ///
+    /// ```
+    /// use consumer::ErrorKind;
+    /// use consumer_wire::{Bincode, Heard, Identity, Outbound};
+    ///
+    /// let mut out = Outbound::new(Bincode, Identity::of::<u8>());
+    /// out.set_reports(true);
+    /// let e = out.end_outcome(Heard::Nothing, None).unwrap_err();
+    /// assert_eq!(e.kind(), ErrorKind::Disconnected);
+    /// ```
+    pub fn end_outcome(&self, heard: Heard, gone: Option<Error>) -> Result<(), Error> {
+        if !self.reports {
+            return Ok(());
+        }
+        match heard {
+            Heard::Report(report) => outcome_of(report, self.accepted),
+            Heard::Nothing => Err(gone.unwrap_or_else(|| {
+                Error::new(
+                    ErrorKind::Disconnected,
+                    "the receiver ended without reporting its outcome",
+                )
+            })),
+            Heard::Bad(e) => Err(e),
+        }
+    }
+
+    /// Records the final outcome: later `close`s return it, later sends fail.
+    ///
+    /// ```
+    /// let mut out = consumer_wire::Outbound::new(consumer_wire::Bincode, consumer_wire::Identity::of::<u8>());
+    /// out.done(Ok(()));
+    /// assert!(out.is_done());
+    /// ```
+    pub fn done(&mut self, outcome: Result<(), Error>) {
+        self.state = State::Done(outcome);
+    }
+}

@@ -1,0 +1,437 @@
+//! The frame layer: handshake, length-prefixed frames, the receiver's report.
+//!
+//! ```text
+//! handshake (16 bytes, once):  "CnSm" | version u16 | codec u8 | flags u8 | fingerprint u64
+//! frame:                       length u32 | kind u8 | body (length - 1 bytes)
+//!   kind 1 Item      body = the codec's encoding of one item
+//!   kind 2 Context   body = sender pid u32 | sender span id u64 (0: none)
+//!   kind 3 End       body = empty: the sender closed
+//!   kind 4 Report    body = items received u64 | status u8 | message (UTF-8)
+//! ```
+//!
+//! All integers little-endian. Kinds 5 and up are reserved (request/reply needs none:
+//! it is two item streams, see `remote.rs`); a peer that receives an unknown kind
+//! stops with a protocol error. The length is checked against the limit before
+//! anything is allocated, and a body is read in pieces as it arrives, so a lying
+//! length costs at most the bytes actually sent.
+//!
+//! Everything here is sans-I/O: bytes in, bytes out.
+
+use consumer::{Error, ErrorKind};
+
+/// The first four bytes of every connection.
+pub(crate) const MAGIC: [u8; 4] = *b"CnSm";
+/// The wire protocol's version; a peer speaking another one is refused.
+pub(crate) const VERSION: u16 = 1;
+/// The handshake's size in bytes.
+pub const HANDSHAKE_LEN: usize = 16;
+/// Handshake flag: the sender waits for a report frame at the end of the stream.
+pub const FLAG_REPORT: u8 = 1;
+
+/// The default largest frame: 4 MiB. Change it per end with
+/// the sender and
+/// the receiver.
+///
+/// ```
+/// assert_eq!(consumer_wire::DEFAULT_MAX_FRAME, 4 * 1024 * 1024);
+/// ```
+pub const DEFAULT_MAX_FRAME: u32 = 4 << 20;
+
+/// The largest frame limit one may configure: 1 GiB. Larger limits are lowered to it.
+///
+/// ```
+/// assert_eq!(consumer_wire::MAX_FRAME_CEILING, 1 << 30);
+/// ```
+pub const MAX_FRAME_CEILING: u32 = 1 << 30;
+
+/// What a frame carries: the kind byte after the length.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    Item = 1,
+    Context = 2,
+    End = 3,
+    Report = 4,
+}
+
+impl Kind {
+    fn from_u8(b: u8) -> Option<Kind> {
+        Some(match b {
+            1 => Kind::Item,
+            2 => Kind::Context,
+            3 => Kind::End,
+            4 => Kind::Report,
+            _ => return None,
+        })
+    }
+}
+
+/// A 64-bit FNV-1a hash: stable across builds and platforms, unlike `std`'s hasher.
+pub(crate) fn fnv1a(parts: &[&[u8]]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for part in parts {
+        for &b in *part {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+        // A separator, so ("ab", "c") and ("a", "bc") differ.
+        h ^= 0xff;
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h
+}
+
+/// What a connection opens with: the codec, the flags, the item type's fingerprint.
+///
+/// ```
+/// use consumer_wire::{Bincode, Codec, Handshake, Identity};
+///
+/// let id = Identity::of::<u32>();
+/// let hs = Handshake { codec: Bincode::ID, flags: 0, fingerprint: id.fingerprint() };
+/// let back = Handshake::check(&hs.encode(), (Bincode::ID, Bincode::NAME), &id)?;
+/// assert_eq!(back, hs);
+/// # Ok::<(), consumer::Error>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Handshake {
+    /// The codec's [`ID`](crate::Codec::ID).
+    pub codec: u8,
+    /// [`FLAG_REPORT`] when the sender waits for a report.
+    pub flags: u8,
+    /// The item type's [`Identity::fingerprint`](crate::Identity::fingerprint).
+    pub fingerprint: u64,
+}
+
+impl Handshake {
+    /// The handshake's bytes.
+    pub fn encode(&self) -> [u8; HANDSHAKE_LEN] {
+        let mut b = [0u8; HANDSHAKE_LEN];
+        b[..4].copy_from_slice(&MAGIC);
+        b[4..6].copy_from_slice(&VERSION.to_le_bytes());
+        b[6] = self.codec;
+        b[7] = self.flags;
+        b[8..].copy_from_slice(&self.fingerprint.to_le_bytes());
+        b
+    }
+
+    /// Parses a peer's handshake and checks it against what this end expects: this
+    /// protocol, the codec `(id, name)`, the item type's identity.
+    ///
+    /// # Errors
+    ///
+    /// [`Protocol`](ErrorKind::Protocol), saying what differs.
+    pub fn check(
+        b: &[u8; HANDSHAKE_LEN],
+        codec: (u8, &str),
+        identity: &crate::Identity,
+    ) -> Result<Handshake, Error> {
+        let fingerprint = identity.fingerprint();
+        if b[..4] != MAGIC {
+            return Err(protocol(format!(
+                "handshake: bad magic {:02x?} (expected {:02x?}): the peer does not speak this protocol",
+                &b[..4],
+                MAGIC
+            )));
+        }
+        let version = u16::from_le_bytes([b[4], b[5]]);
+        if version != VERSION {
+            return Err(protocol(format!(
+                "handshake: the peer speaks protocol version {version}, this end version {VERSION}"
+            )));
+        }
+        if b[6] != codec.0 {
+            return Err(protocol(format!(
+                "handshake: the peer encodes with codec #{}, this end decodes with {} (#{})",
+                b[6], codec.1, codec.0
+            )));
+        }
+        let theirs = u64::from_le_bytes(b[8..].try_into().expect("8 bytes"));
+        if theirs != fingerprint {
+            return Err(protocol(format!(
+                "handshake: item type fingerprint {theirs:016x} does not match this end's \
+                 {fingerprint:016x} ({identity}): the peer sends another type"
+            )));
+        }
+        Ok(Handshake {
+            codec: b[6],
+            flags: b[7],
+            fingerprint: theirs,
+        })
+    }
+}
+
+/// A [`Protocol`](ErrorKind::Protocol) error: the peer broke the wire's rules.
+///
+/// ```
+/// let e = consumer_wire::protocol_error("frame 3: bad");
+/// assert_eq!(e.kind(), consumer::ErrorKind::Protocol);
+/// ```
+pub fn protocol_error(message: impl Into<String>) -> Error {
+    protocol(message)
+}
+
+pub(crate) fn protocol(message: impl Into<String>) -> Error {
+    Error::new(ErrorKind::Protocol, message)
+}
+
+/// Starts a frame of `kind` at the end of `buf`; returns where it starts, for
+/// [`end_frame`].
+#[inline]
+pub(crate) fn begin_frame(buf: &mut Vec<u8>, kind: Kind) -> usize {
+    let start = buf.len();
+    buf.extend_from_slice(&[0, 0, 0, 0, kind as u8]);
+    start
+}
+
+/// Writes the length of the frame begun at `start`; a frame over `max` is removed
+/// again and reported.
+#[inline]
+pub(crate) fn end_frame(buf: &mut Vec<u8>, start: usize, max: u32) -> Result<(), Error> {
+    let len = buf.len() - start - 4;
+    if len > max as usize {
+        buf.truncate(start);
+        return Err(protocol(format!(
+            "the item takes {len} bytes, more than the frame limit of {max}"
+        )));
+    }
+    buf[start..start + 4].copy_from_slice(&(len as u32).to_le_bytes());
+    Ok(())
+}
+
+/// Appends a frame with a fixed body.
+pub(crate) fn push_frame(buf: &mut Vec<u8>, kind: Kind, body: &[u8]) {
+    let start = begin_frame(buf, kind);
+    buf.extend_from_slice(body);
+    let len = (buf.len() - start - 4) as u32;
+    buf[start..start + 4].copy_from_slice(&len.to_le_bytes());
+}
+
+/// The sender's tracing context, as carried in a context frame: its process and the
+/// span it sent from, so the far side can link its spans to the sender's.
+///
+/// ```
+/// let cx = consumer_wire::Context { pid: 42, span: 7 };
+/// assert_eq!(cx.pid, 42);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Context {
+    /// The sender's process id.
+    pub pid: u32,
+    /// The sender's current span id, 0 for none.
+    pub span: u64,
+}
+
+impl Context {
+    pub(crate) fn encode(&self) -> [u8; 12] {
+        let mut b = [0u8; 12];
+        b[..4].copy_from_slice(&self.pid.to_le_bytes());
+        b[4..].copy_from_slice(&self.span.to_le_bytes());
+        b
+    }
+
+    fn decode(body: &[u8]) -> Option<Context> {
+        let b: &[u8; 12] = body.try_into().ok()?;
+        Some(Context {
+            pid: u32::from_le_bytes(b[..4].try_into().ok()?),
+            span: u64::from_le_bytes(b[4..].try_into().ok()?),
+        })
+    }
+}
+
+/// The receiver's last word: how many items it handed to its consumer, and how the
+/// run ended.
+///
+/// ```
+/// use consumer_wire::Report;
+///
+/// let r = Report { received: 3, outcome: Ok(()) };
+/// let bytes = r.frame();
+/// let back = Report::decode(&bytes[5..]).unwrap();
+/// assert_eq!(back.received, 3);
+/// ```
+#[derive(Debug, Clone)]
+pub struct Report {
+    /// Items handed to the consumer.
+    pub received: u64,
+    /// How the run ended.
+    pub outcome: Result<(), Error>,
+}
+
+/// Error kinds by wire code (code = index + 1). Append only: codes are protocol.
+const KINDS: [ErrorKind; 11] = [
+    ErrorKind::Closed,
+    ErrorKind::Panicked,
+    ErrorKind::Disconnected,
+    ErrorKind::Timeout,
+    ErrorKind::Full,
+    ErrorKind::Io,
+    ErrorKind::Protocol,
+    ErrorKind::Exit,
+    ErrorKind::Usage,
+    ErrorKind::Other,
+    ErrorKind::Auth,
+];
+
+impl Report {
+    /// The report as a whole frame.
+    pub fn frame(&self) -> Vec<u8> {
+        let mut body = self.received.to_le_bytes().to_vec();
+        match &self.outcome {
+            Ok(()) => body.push(0),
+            Err(e) => {
+                let (code, message) = error_to_wire(e);
+                body.push(code);
+                body.extend_from_slice(message.as_bytes());
+            }
+        }
+        let mut buf = Vec::with_capacity(body.len() + 5);
+        push_frame(&mut buf, Kind::Report, &body);
+        buf
+    }
+
+    /// A report frame's body decoded; `None` when malformed.
+    pub fn decode(body: &[u8]) -> Option<Report> {
+        let received = u64::from_le_bytes(body.get(..8)?.try_into().ok()?);
+        let status = *body.get(8)?;
+        let outcome = match status {
+            0 => Ok(()),
+            n => Err(error_from_wire(n, &String::from_utf8_lossy(&body[9..]))?),
+        };
+        Some(Report { received, outcome })
+    }
+}
+
+/// An error as it crosses the wire: a non-zero code for its kind, and its message
+/// (at most 4 KiB, so a report or a reply stays small whatever the consumer said).
+///
+/// ```
+/// use consumer::{Error, ErrorKind};
+/// use consumer_wire::{error_from_wire, error_to_wire};
+///
+/// let (code, message) = error_to_wire(&Error::new(ErrorKind::Timeout, "slow"));
+/// let back = error_from_wire(code, &message).unwrap();
+/// assert_eq!((back.kind(), back.message()), (ErrorKind::Timeout, Some("slow")));
+/// ```
+pub fn error_to_wire(e: &Error) -> (u8, String) {
+    // A kind newer than this table travels as `Other`, its message intact.
+    let code = KINDS.iter().position(|k| *k == e.kind()).unwrap_or(9);
+    let mut message = e.message().map_or_else(|| e.to_string(), str::to_owned);
+    message.truncate(floor_char_boundary(&message, 4096));
+    (code as u8 + 1, message)
+}
+
+/// The error [`error_to_wire`] encoded; `None` for a code no kind has.
+///
+/// ```
+/// assert!(consumer_wire::error_from_wire(0, "no such code").is_none());
+/// ```
+pub fn error_from_wire(code: u8, message: &str) -> Option<Error> {
+    let kind = *KINDS.get(usize::from(code).checked_sub(1)?)?;
+    Some(Error::new(kind, message))
+}
+
+fn floor_char_boundary(s: &str, max: usize) -> usize {
+    if s.len() <= max {
+        return s.len();
+    }
+    (0..=max)
+        .rev()
+        .find(|&i| s.is_char_boundary(i))
+        .unwrap_or(0)
+}
+
+/// One frame as decoded, borrowing the decoder's buffer.
+///
+/// ```
+/// let f = consumer_wire::Frame::End;
+/// assert!(matches!(f, consumer_wire::Frame::End));
+/// ```
+#[derive(Debug)]
+pub enum Frame<'a> {
+    /// An item's encoding.
+    Item(&'a [u8]),
+    /// A byte-vector item read straight into its own vector (see
+    /// [`Decoder::poll_bytes`](crate::Decoder::poll_bytes)): the bytes themselves.
+    Bytes(Vec<u8>),
+    /// The sender's tracing context.
+    Context(Context),
+    /// The sender closed the stream.
+    End,
+    /// A report's body: see [`Report::decode`].
+    Report(&'a [u8]),
+}
+
+/// Parses a frame's length prefix: checks it before anything is allocated.
+#[inline(always)]
+pub(crate) fn check_len(frame: u64, len_bytes: [u8; 4], max: u32) -> Result<usize, Error> {
+    let len = u32::from_le_bytes(len_bytes);
+    if len == 0 {
+        return Err(protocol(format!(
+            "frame {frame}: length 0 (every frame has a kind byte)"
+        )));
+    }
+    if len > max {
+        return Err(protocol(format!(
+            "frame {frame}: length {len} exceeds the frame limit of {max} bytes"
+        )));
+    }
+    Ok(len as usize)
+}
+
+/// Parses a whole frame (kind byte and body).
+#[inline(always)]
+pub(crate) fn parse(frame: u64, bytes: &[u8]) -> Result<Frame<'_>, Error> {
+    let (&kind, body) = bytes.split_first().expect("check_len refuses empty frames");
+    #[cold]
+    fn bad(frame: u64, what: &str) -> Error {
+        protocol(format!("frame {frame}: malformed {what} frame"))
+    }
+    Ok(match Kind::from_u8(kind) {
+        Some(Kind::Item) => Frame::Item(body),
+        Some(Kind::Context) => {
+            Frame::Context(Context::decode(body).ok_or_else(|| bad(frame, "context"))?)
+        }
+        Some(Kind::End) if body.is_empty() => Frame::End,
+        Some(Kind::End) => return Err(bad(frame, "end")),
+        Some(Kind::Report) => Frame::Report(body),
+        None => {
+            return Err(protocol(format!(
+                "frame {frame}: unknown frame kind {kind}"
+            )));
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fnv_separates_parts() {
+        assert_ne!(fnv1a(&[b"ab", b"c"]), fnv1a(&[b"a", b"bc"]));
+    }
+
+    #[test]
+    fn reports_round_trip_every_kind() {
+        for (i, kind) in KINDS.iter().enumerate() {
+            let r = Report {
+                received: i as u64,
+                outcome: Err(Error::new(*kind, "why")),
+            };
+            let f = r.frame();
+            let back = match parse(1, &f[4..]).unwrap() {
+                Frame::Report(r) => Report::decode(r).unwrap(),
+                other => panic!("{other:?}"),
+            };
+            assert_eq!(back.received, i as u64);
+            let e = back.outcome.unwrap_err();
+            assert_eq!((e.kind(), e.message()), (*kind, Some("why")));
+        }
+    }
+
+    #[test]
+    fn long_report_messages_are_cut_at_a_char_boundary() {
+        let s = "é".repeat(3000);
+        let cut = floor_char_boundary(&s, 4096);
+        assert!(cut <= 4096 && s.is_char_boundary(cut));
+    }
+}
