@@ -89,6 +89,7 @@
 #![forbid(unsafe_code)]
 
 mod gate;
+mod oneshot;
 mod producer;
 mod runner;
 mod sync;
@@ -96,9 +97,11 @@ mod sync;
 pub use producer::ProducerThread;
 pub use runner::{BATCH, Builder, DEFAULT_CAPACITY, Handle, Runner, spawn};
 
-/// The gate's protocol, exported only to the loom model in `tests/loom_gate.rs`.
+/// The model-checked protocols, exported only to the loom models in
+/// `tests/loom_gate.rs` and `tests/loom_oneshot.rs`.
 #[cfg(loom)]
 #[doc(hidden)]
 pub mod __loom {
     pub use crate::gate::{Gate, Pass, Slot, State};
+    pub use crate::oneshot::Oneshot;
 }

@@ -7,7 +7,7 @@ use std::io;
 use std::marker::PhantomData;
 use std::ops::Deref;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::{Arc, Condvar, Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::thread::{self, JoinHandle, ThreadId};
 use std::time::Duration;
 
@@ -15,6 +15,7 @@ use consumer::{Consumer, Error, ErrorKind, SendError};
 use crossbeam_channel::{Receiver, RecvTimeoutError, SendTimeoutError, Sender, TrySendError};
 
 use crate::gate::{Gate, SlotRef, State};
+use crate::oneshot::Oneshot;
 use crate::sync::lock;
 
 /// The mailbox capacity of [`Builder::new`] and [`spawn`], in messages.
@@ -64,9 +65,8 @@ struct Shared {
     handles: Mutex<usize>,
     /// The failure that shut the gate as `Failed`; set before the gate is shut.
     failure: OnceLock<Error>,
-    /// The run's outcome, once the consumer's `close` has run (or could not).
-    outcome: Mutex<Option<Result<(), Error>>>,
-    done: Condvar,
+    /// The run's outcome, set once the consumer's `close` has run (or could not).
+    outcome: Oneshot<Result<(), Error>>,
     /// The runner thread, to refuse waiting for itself.
     thread: OnceLock<ThreadId>,
     /// The thread itself, joined by [`Runner::join`] or by the last handle of a
@@ -92,11 +92,7 @@ impl Shared {
 
     /// Records the outcome and wakes everyone waiting in `close`.
     fn finish(&self, outcome: Result<(), Error>) {
-        let mut slot = lock(&self.outcome);
-        if slot.is_none() {
-            *slot = Some(outcome);
-        }
-        self.done.notify_all();
+        self.outcome.set(outcome);
     }
 
     /// Joins the runner thread, if no one has yet.
@@ -121,16 +117,7 @@ impl Shared {
                 "a consumer cannot close its own runner: it would wait for itself",
             ));
         }
-        let mut outcome = lock(&self.outcome);
-        loop {
-            if let Some(o) = &*outcome {
-                return o.clone();
-            }
-            outcome = self
-                .done
-                .wait(outcome)
-                .unwrap_or_else(|poisoned| poisoned.into_inner());
-        }
+        self.outcome.wait()
     }
 }
 
@@ -271,8 +258,7 @@ impl Builder {
             daemon: self.daemon,
             handles: Mutex::new(1),
             failure: OnceLock::new(),
-            outcome: Mutex::new(None),
-            done: Condvar::new(),
+            outcome: Oneshot::new(),
             thread: OnceLock::new(),
             joiner: Mutex::new(None),
         });
@@ -766,7 +752,7 @@ impl<T> Handle<T> {
     /// # Ok::<(), consumer::Error>(())
     /// ```
     pub fn is_finished(&self) -> bool {
-        lock(&self.shared.outcome).is_some()
+        self.shared.outcome.is_set()
     }
 
     /// The runner's name: its thread's name, by default its consumer's
@@ -920,7 +906,7 @@ struct Guard<'a>(&'a Shared);
 
 impl Drop for Guard<'_> {
     fn drop(&mut self) {
-        if lock(&self.0.outcome).is_none() {
+        if !self.0.outcome.is_set() {
             let e = Error::new(ErrorKind::Disconnected, "the runner thread ended abruptly");
             let _ = self.0.failure.set(e.clone());
             self.0.gate.fail();
