@@ -9,6 +9,7 @@ const LOOM: &[(&str, &str)] = &[
     ("consumer-primitives", "loom"),
     ("consumer-coroutine", "loom_control"),
     ("consumer-thread", "loom_gate"),
+    ("consumer-thread", "loom_oneshot"),
 ];
 
 pub(crate) fn run_all(skip: &[String]) -> Result {

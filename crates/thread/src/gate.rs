@@ -32,7 +32,7 @@
 // `pub` so that loom builds can export the gate to `tests/loom_gate.rs`.
 #![cfg_attr(not(loom), allow(unreachable_pub))]
 
-use crate::sync::{Arc, AtomicBool, AtomicU8, Mutex, Ordering, fence, gate_lock as lock};
+use crate::sync::{Arc, AtomicBool, AtomicU8, Mutex, Ordering, fence, model_lock as lock};
 
 /// Where the gate stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -88,17 +88,26 @@
 //! done or when the process exits.
 #![forbid(unsafe_code)]
 
+mod builder;
 mod gate;
+mod handle;
+mod oneshot;
 mod producer;
+mod run;
 mod runner;
+mod shared;
 mod sync;
 
+pub use builder::{Builder, DEFAULT_CAPACITY, spawn};
+pub use handle::{BATCH, Handle};
 pub use producer::ProducerThread;
-pub use runner::{BATCH, Builder, DEFAULT_CAPACITY, Handle, Runner, spawn};
+pub use runner::Runner;
 
-/// The gate's protocol, exported only to the loom model in `tests/loom_gate.rs`.
+/// The model-checked protocols, exported only to the loom models in
+/// `tests/loom_gate.rs` and `tests/loom_oneshot.rs`.
 #[cfg(loom)]
 #[doc(hidden)]
 pub mod __loom {
     pub use crate::gate::{Gate, Pass, Slot, State};
+    pub use crate::oneshot::Oneshot;
 }

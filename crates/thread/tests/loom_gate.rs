@@ -1,7 +1,8 @@
 //! Model-checks the gate (`src/gate.rs`), the protocol that lets `close` and a failure
 //! know that every accepted send has reached the mailbox. A mutex-guarded queue stands
 //! in for the crossbeam channel (loom cannot see inside crossbeam); the sender, the
-//! closer and the runner run as in `src/runner.rs`.
+//! closer and the runner run as in `src/handle.rs` (`send`, `close`) and `src/run.rs`
+//! (the loop, the drain).
 //!
 //! Run through `cargo xtask test-all`, or:
 //! `RUSTFLAGS="--cfg loom" cargo test --release -p consumer-thread --test loom_gate`.
