@@ -2,7 +2,8 @@
 //!
 //! - small items (`u64`): sender → pipe → receiver thread, against a raw loop that
 //!   writes the very same length-prefixed bytes through a `BufWriter` and parses
-//!   them back through a `BufReader`;
+//!   them back through a `BufReader` (`send` per item with the default policy
+//!   among them);
 //! - bulk bytes (64 KiB `Vec<u8>` items) against a raw pipe write/read loop;
 //! - one lone item's round trip to a child and back, against a raw
 //!   write-and-flush loop to a raw echo child.
@@ -60,8 +61,8 @@ fn raw_framed_each(n: u64) -> Duration {
     t.elapsed()
 }
 
-/// Our sender with the default policy, one `send` per item: a write per item.
-fn ours_each(n: u64) -> Duration {
+/// Our sender with `policy`, one `send` per item, no flush call.
+fn ours_each(n: u64, policy: Flush) -> Duration {
     let (r, w) = pipe().unwrap();
     let rx = thread::spawn(move || {
         Receiver::new(r).run::<u64, _>(consumer::from_fn(|x: u64| {
@@ -69,7 +70,7 @@ fn ours_each(n: u64) -> Duration {
         }))
     });
     let t = Instant::now();
-    let mut tx = Sender::new(w);
+    let mut tx = Sender::new(w).flush_policy(policy);
     for i in 0..n {
         tx.send(i).unwrap();
     }
@@ -114,16 +115,17 @@ fn small_items() {
     Compare::new("process/u64/send-manual-flush/postcard")
         .work(2_000_000)
         .run(|n| ours_small(Postcard, n, false), raw_framed);
-    // The flush policy's price: the default writes each lone `send` at once. Against
-    // the buffered raw loop this shows what that costs a stream of single sends;
-    // against a raw write per frame, that the write is all it costs.
-    Compare::new("process/u64/send-when-idle-vs-bufwriter")
-        .work(200_000)
-        .run(ours_each, raw_framed);
+    // The default policy (`Flush::Auto`), one `send` per item and no flush call:
+    // coalesced while a write is in flight, against the buffered raw loop.
+    Compare::new("process/u64/send-default-vs-bufwriter")
+        .work(2_000_000)
+        .target(0.5)
+        .run(|n| ours_each(n, Flush::Auto), raw_framed);
+    // `Flush::WhenIdle`: a write per `send`, against a raw write per frame.
     Compare::new("process/u64/send-when-idle-vs-raw-write-each")
         .work(200_000)
         .target(0.8)
-        .run(ours_each, raw_framed_each);
+        .run(|n| ours_each(n, Flush::WhenIdle), raw_framed_each);
 }
 
 const BULK: usize = 64 << 10;
@@ -160,7 +162,7 @@ fn raw_bulk(n: u64) -> Duration {
     t.elapsed()
 }
 
-fn ours_bulk<C: Codec>(codec: C, n: u64) -> Duration {
+fn ours_bulk<C: Codec>(codec: C, n: u64, policy: Flush) -> Duration {
     const POOL: u64 = 32;
     let (r, w) = big_pipe();
     let c2 = codec.clone();
@@ -178,7 +180,7 @@ fn ours_bulk<C: Codec>(codec: C, n: u64) -> Duration {
     });
     let mut pool: Vec<Vec<u8>> = (0..POOL.min(n)).map(|_| vec![7u8; BULK]).collect();
     let t = Instant::now();
-    let mut tx = Sender::with_codec(w, codec).flush_policy(Flush::Manual);
+    let mut tx = Sender::with_codec(w, codec).flush_policy(policy);
     for _ in 0..n {
         let item = pool.pop().unwrap_or_else(|| back_rx.recv().unwrap());
         tx.send(item).unwrap();
@@ -194,11 +196,21 @@ fn bulk() {
         .unit(Unit::Bytes(BULK as u64))
         .work(2_000)
         .target(0.8)
-        .run(|n| ours_bulk(consumer_process::Bincode, n), raw_bulk);
+        .run(
+            |n| ours_bulk(consumer_process::Bincode, n, Flush::Auto),
+            raw_bulk,
+        );
+    Compare::new("process/bytes-64KiB/manual")
+        .unit(Unit::Bytes(BULK as u64))
+        .work(2_000)
+        .run(
+            |n| ours_bulk(consumer_process::Bincode, n, Flush::Manual),
+            raw_bulk,
+        );
     Compare::new("process/bytes-64KiB/postcard")
         .unit(Unit::Bytes(BULK as u64))
         .work(2_000)
-        .run(|n| ours_bulk(Postcard, n), raw_bulk);
+        .run(|n| ours_bulk(Postcard, n, Flush::Auto), raw_bulk);
 }
 
 fn ours_round_trips(n: u64) -> Duration {

@@ -271,9 +271,7 @@ impl<T: 'static, C: Codec> Sender<T, ChildPipe, C> {
     /// # Ok::<(), consumer::Error>(())
     /// ```
     pub fn grace(self, grace: Duration) -> Self {
-        if let Some(pipe) = self.writer() {
-            *lock(&pipe.watch.grace) = grace;
-        }
+        self.with_writer(|pipe| *lock(&pipe.watch.grace) = grace);
         self
     }
 }
@@ -287,7 +285,7 @@ impl<T, C: Codec> Sender<T, ChildPipe, C> {
     /// # Ok::<(), consumer::Error>(())
     /// ```
     pub fn pid(&self) -> Option<u32> {
-        self.writer().map(ChildPipe::pid)
+        self.peer_pid()
     }
 }
 
@@ -615,6 +613,10 @@ impl Peer for ChildPeer {
             (_, Some(exit)) => Err(exit),
             (outcome, None) => outcome,
         }
+    }
+
+    fn pid(&self) -> Option<u32> {
+        Some(self.watch.pid())
     }
 
     fn dropping(&mut self) {

@@ -121,6 +121,7 @@
 
 mod child;
 mod io;
+mod link;
 mod private;
 mod receiver;
 mod remote;

@@ -37,8 +37,12 @@ pub(crate) const READ_BUFFER: usize = 16 << 10;
 /// use consumer::{Consumer, ErrorKind};
 /// use consumer_process::{Receiver, Sender};
 ///
+/// use std::io::Read;
+///
+/// let (mut r, w) = std::io::pipe()?;
+/// Sender::new(w).send_all([1u64, 2, 3])?; // dropped: closed
 /// let mut bytes = Vec::new();
-/// Sender::new(&mut bytes).send_all([1u64, 2, 3])?;
+/// r.read_to_end(&mut bytes)?;
 ///
 /// let mut got = Vec::new();
 /// assert_eq!(Receiver::new(&bytes[..]).run::<u64, _>(&mut got)?, 3);

@@ -14,13 +14,14 @@ use consumer_wire::{
     BATCH_BYTES, Bincode, Codec, DIRECT_BYTES, Decoder, Heard, Identity, Outbound,
 };
 
-use crate::io::{hear, io_error, write_all_vectored};
+use crate::io::{hear, io_error};
+use crate::link::{Link, LinkError};
 
-/// When a [`Sender`] writes its buffered frames out.
+/// When a [`Sender`] writes its frames out.
 ///
-/// Whatever the policy, the buffer is written when it holds a batch (64 KiB), and on
-/// [`flush`](Consumer::flush) and [`close`](Consumer::close). The measurements behind
-/// the default are in `docs/decisions/0005-wire-format.md`.
+/// Whatever the policy, [`flush`](Consumer::flush) and [`close`](Consumer::close)
+/// return only once every accepted byte was written. The measurements behind the
+/// default are in `docs/decisions/0010-fast-and-prompt-sends.md`.
 ///
 /// ```
 /// use consumer_process::{Flush, Sender};
@@ -31,15 +32,30 @@ use crate::io::{hear, io_error, write_all_vectored};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub enum Flush {
-    /// Write out when nothing more is pending: at the end of every `send` and every
-    /// `send_all`, unless another producer is already waiting on the same
-    /// [`SharedSender`] (it will write the lot). A lone item leaves at once; a batch,
-    /// or a crowd of producers, travels in large writes. The default.
+    /// Fast and prompt, the default. A lone item is written at once, in the
+    /// caller's thread, before `send` returns. When items come faster than they
+    /// can be written, the sender hands them to a writer thread of its own (started
+    /// on first need, ended by `close` or drop): what piles up while one write is in
+    /// flight leaves in the next, so a stream of single `send`s travels in large
+    /// writes with no syscall per item and no timer.
+    ///
+    /// `send` returns once its item is written or queued; at most 256 KiB
+    /// ([`BATCH_BYTES`] × 4) may be queued, past that `send` waits for the write in
+    /// flight (backpressure). A queued write that fails is reported by the next
+    /// `send`, `flush` or `close`, with the far end's report when there is one, and
+    /// with the number of accepted items that never fully left otherwise
+    /// ([`Error::undelivered`]); those items cannot be handed back (their `send`
+    /// returned `Ok` long ago), only the item of the call that learns of it is.
     #[default]
+    Auto,
+    /// Write at the end of every `send` and every `send_all`, in the caller's
+    /// thread, unless another producer is already waiting on the same
+    /// [`SharedSender`] (it will write the lot). Prompt, with no thread, but one
+    /// syscall per `send`.
     WhenIdle,
-    /// Write only when the buffer holds a batch, and on `flush` and `close`: the
-    /// most throughput for a stream of single `send`s, at the price of latency until
-    /// the caller flushes.
+    /// Write only when the buffer holds a batch (64 KiB), and on `flush` and
+    /// `close`: the most throughput for a stream of single `send`s with no thread,
+    /// at the price of latency until the caller flushes.
     Manual,
 }
 
@@ -67,6 +83,11 @@ pub(crate) trait Peer: Send {
 
     /// The handle is being dropped without `close`: bound the waits ahead.
     fn dropping(&mut self) {}
+
+    /// The far end's process id, when it is a child.
+    fn pid(&self) -> Option<u32> {
+        None
+    }
 }
 
 /// What the peer says: its report, and if it has none, why it is gone.
@@ -93,7 +114,9 @@ impl<R: Read + Send> Peer for ReadPeer<R> {
 /// a [`Consumer`], so producers cannot tell it from any other runner's handle.
 ///
 /// Items are encoded with the codec `C` into a buffer and written out according to
-/// the [`Flush`] policy. The connection opens with a handshake carrying the item
+/// the [`Flush`] policy; by default ([`Flush::Auto`]) a lone item is written at
+/// once and a stream is coalesced by a writer thread, which is why the byte stream
+/// `W` must be `Send + 'static` for the sender to be a [`Consumer`]. The connection opens with a handshake carrying the item
 /// type's [`Identity`] (pin one with [`identity`](Sender::identity)), so a
 /// receiver built for another type refuses at once.
 ///
@@ -115,20 +138,20 @@ impl<R: Read + Send> Peer for ReadPeer<R> {
 /// use consumer::Consumer;
 /// use consumer_process::{Receiver, Sender};
 ///
-/// let mut bytes = Vec::new();
-/// let mut tx = Sender::new(&mut bytes);
-/// tx.send_all([3u32, 2, 1])?;
+/// let (r, w) = std::io::pipe()?;
+/// let rx = std::thread::spawn(move || Receiver::new(r).run::<u32, _>(Vec::new()));
+/// let mut tx = Sender::new(w);
+/// tx.send(3u32)?; // a lone item: written at once
+/// tx.send_all([2, 1])?;
 /// tx.close()?;
-/// drop(tx);
-///
-/// let mut got = Vec::new();
-/// Receiver::new(&bytes[..]).run::<u32, _>(&mut got)?;
-/// assert_eq!(got, [3, 2, 1]);
+/// assert_eq!(rx.join().unwrap()?, 3);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub struct Sender<T, W: Write, C: Codec = Bincode> {
-    out: Option<W>,
+    link: Link<W>,
     wire: Outbound<C>,
+    /// Items framed in the encoder's buffer and not yet handed to the link.
+    framed: u64,
     policy: Flush,
     peer: Option<Box<dyn Peer>>,
     _item: PhantomData<fn(T)>,
@@ -157,8 +180,9 @@ impl<T: 'static, W: Write, C: Codec> Sender<T, W, C> {
     /// ```
     pub fn with_codec(out: W, codec: C) -> Sender<T, W, C> {
         Sender {
-            out: Some(out),
+            link: Link::new(out),
             wire: Outbound::new(codec, Identity::of::<T>()),
+            framed: 0,
             policy: Flush::default(),
             peer: None,
             _item: PhantomData,
@@ -261,8 +285,17 @@ impl<T, W: Write, C: Codec> Sender<T, W, C> {
         }
     }
 
-    pub(crate) fn writer(&self) -> Option<&W> {
-        self.out.as_ref()
+    /// Calls `f` with the byte stream, unless it is closed or a write is in flight.
+    pub(crate) fn with_writer<R>(&self, f: impl FnOnce(&W) -> R) -> Option<R> {
+        self.link.with_out(f)
+    }
+
+    /// The far end's process id, if it is a child and the sender is not closed.
+    pub(crate) fn peer_pid(&self) -> Option<u32> {
+        if self.wire.is_done() {
+            return None;
+        }
+        self.peer.as_ref().and_then(|p| p.pid())
     }
 
     /// How many items were accepted (their `send` returned `Ok`) so far.
@@ -279,37 +312,44 @@ impl<T, W: Write, C: Codec> Sender<T, W, C> {
         self.wire.accepted()
     }
 
-    /// Encodes one item into the buffer and writes the buffer out when it holds a
-    /// batch; does not apply the flush policy or count the item.
-    fn push(&mut self, item: &T) -> Result<(), Error>
+    /// Frames one item and hands what the policy says to the link; does not count
+    /// the item. `alone`: no other producer waits on a shared sender. On failure
+    /// the item never fully left: the caller hands it back.
+    fn push(&mut self, item: &T, alone: bool, batch: bool) -> Result<(), Error>
     where
         T: Serialize + 'static,
+        W: Send + 'static,
     {
         self.wire.check_open()?;
-        // A large byte vector is not copied: its header goes in the buffer, and the
-        // buffer and the bytes leave in one vectored write.
+        // A large byte vector is not copied when it is written in-line: its header
+        // goes in the buffer, and the buffer and the bytes leave in one vectored
+        // write.
         if let Some(bytes) = (item as &dyn Any).downcast_ref::<Vec<u8>>() {
             if bytes.len() >= DIRECT_BYTES && self.wire.encoder().bytes_header(bytes.len())? {
-                return self.write_out_with(bytes);
+                self.framed += 1;
+                return self.hand_over(bytes, alone);
             }
         }
         self.wire.encoder().item(item)?;
-        if self.wire.encoder_ref().buffer().len() >= BATCH_BYTES {
-            self.write_out()?;
+        self.framed += 1;
+        if (self.policy == Flush::Auto && !batch)
+            || self.wire.encoder_ref().buffer().len() >= BATCH_BYTES
+        {
+            return self.hand_over(&[], alone);
         }
         Ok(())
     }
 
-    /// One item, then a write if `flush_now` says so. An item whose write failed is
-    /// handed back: its frame was the last in the buffer, so it never arrived.
-    fn send_one(&mut self, item: T, flush_now: impl Fn(&Self) -> bool) -> Result<(), SendError<T>>
+    /// One item, then a write if the policy says so.
+    fn send_one(&mut self, item: T, alone: bool) -> Result<(), SendError<T>>
     where
         T: Serialize + 'static,
+        W: Send + 'static,
     {
-        if let Err(e) = self.push(&item) {
+        if let Err(e) = self.push(&item, alone, false) {
             return Err(SendError::new(item, e));
         }
-        if flush_now(self) {
+        if self.policy == Flush::WhenIdle && alone {
             if let Err(e) = self.write_out() {
                 return Err(SendError::new(item, e));
             }
@@ -318,41 +358,60 @@ impl<T, W: Write, C: Codec> Sender<T, W, C> {
         Ok(())
     }
 
-    /// Many items, then a write if `flush_now` says so.
-    fn send_many<I>(
-        &mut self,
-        items: I,
-        flush_now: impl Fn(&Self) -> bool,
-    ) -> Result<(), SendError<T>>
+    /// Many items, then a write if the policy says so. With [`Flush::Auto`] they
+    /// are framed together and handed over a batch at a time.
+    fn send_many<I>(&mut self, items: I, alone: bool) -> Result<(), SendError<T>>
     where
         T: Serialize + 'static,
+        W: Send + 'static,
         I: IntoIterator<Item = T>,
     {
         let mut last = None;
         for item in items {
-            if let Err(e) = self.push(&item) {
+            if let Err(e) = self.push(&item, alone, true) {
                 return Err(SendError::new(item, e));
             }
             self.wire.accepted_one();
             last = Some(item);
         }
-        if let Some(item) = last {
-            if flush_now(self) {
-                if let Err(e) = self.write_out() {
-                    self.wire.unaccept_one();
-                    return Err(SendError::new(item, e));
-                }
+        let written = match self.policy {
+            Flush::Auto => self.hand_over(&[], alone),
+            Flush::WhenIdle if alone => self.write_out(),
+            _ => Ok(()),
+        };
+        match (written, last) {
+            (Err(e), Some(item)) => {
+                self.wire.unaccept_one();
+                Err(SendError::new(item, e))
             }
+            (Err(e), None) => Err(SendError::lost(e)),
+            (Ok(()), _) => Ok(()),
         }
-        Ok(())
     }
 
-    fn when_idle(&self) -> bool {
-        self.policy == Flush::WhenIdle
+    /// Hands the buffer, then `tail`, to the link: in-line or queued, as it
+    /// decides ([`Flush::Auto`]); written at once under the other policies.
+    fn hand_over(&mut self, tail: &[u8], alone: bool) -> Result<(), Error>
+    where
+        W: Send + 'static,
+    {
+        if self.policy != Flush::Auto {
+            return self.write_out_with(tail);
+        }
+        if self.wire.encoder_ref().buffer().is_empty() && tail.is_empty() {
+            return Ok(());
+        }
+        let items = std::mem::take(&mut self.framed);
+        let r = self
+            .link
+            .send(self.wire.encoder_ref().buffer(), tail, items, alone);
+        self.wire.encoder().clear();
+        r.map_err(|e| self.link_error(e))
     }
 
-    /// Writes the buffer and flushes the writer; on failure the sender is failed and
-    /// the error says why, as well as it can be known.
+    /// Writes the buffer in-line (after whatever the link has queued) and waits
+    /// until every byte handed over was written; on failure the sender is failed
+    /// and the error says why, as well as it can be known.
     fn write_out(&mut self) -> Result<(), Error> {
         self.write_out_with(&[])
     }
@@ -360,23 +419,33 @@ impl<T, W: Write, C: Codec> Sender<T, W, C> {
     /// Writes the buffer, then `tail`, in as few writes as the writer allows.
     fn write_out_with(&mut self, tail: &[u8]) -> Result<(), Error> {
         self.wire.check_open()?;
-        let Some(out) = self.out.as_mut() else {
-            return Err(Error::from(ErrorKind::Closed));
+        self.framed = 0;
+        let buffer = self.wire.encoder_ref().buffer();
+        let r = if buffer.is_empty() && tail.is_empty() {
+            self.link.flush()
+        } else {
+            self.link.write_now(buffer, tail)
         };
-        let r = write_all_vectored(out, self.wire.encoder_ref().buffer(), tail)
-            .and_then(|()| out.flush());
         self.wire.encoder().clear();
-        r.map_err(|e| self.broken(e))
+        r.map_err(|e| self.link_error(e))
+    }
+
+    fn link_error(&mut self, e: LinkError) -> Error {
+        match e {
+            LinkError::Now(e) => self.broken(e, None),
+            LinkError::Earlier { error, unwritten } => self.broken(error, Some(unwritten)),
+            LinkError::Closed => Error::from(ErrorKind::Closed),
+        }
     }
 
     /// The link broke: learn why from the peer, and stay failed.
-    fn broken(&mut self, e: io::Error) -> Error {
+    fn broken(&mut self, e: io::Error, unwritten: Option<u64>) -> Error {
         let e = io_error("writing to the receiver", e);
         let (heard, gone) = match self.peer.as_deref_mut() {
             None => (Heard::Nothing, None),
             Some(peer) => listen(peer),
         };
-        self.wire.broken(e, heard, gone)
+        self.wire.broken_losing(e, heard, gone, unwritten)
     }
 
     fn finish(&mut self) -> Result<(), Error> {
@@ -385,7 +454,7 @@ impl<T, W: Write, C: Codec> Sender<T, W, C> {
             Some(failed) => failed,
             None => self.end_stream(),
         };
-        drop(self.out.take());
+        drop(self.link.shut());
         let outcome = match self.peer.as_mut() {
             Some(peer) => peer.finish(outcome),
             None => outcome,
@@ -406,16 +475,16 @@ impl<T, W: Write, C: Codec> Sender<T, W, C> {
     }
 }
 
-impl<T: Serialize + 'static, W: Write, C: Codec> Consumer<T> for Sender<T, W, C> {
+impl<T: Serialize + 'static, W: Write + Send + 'static, C: Codec> Consumer<T> for Sender<T, W, C> {
     fn send(&mut self, item: T) -> Result<(), SendError<T>> {
-        self.send_one(item, Self::when_idle)
+        self.send_one(item, true)
     }
 
     fn send_all<I>(&mut self, items: I) -> Result<(), SendError<T>>
     where
         I: IntoIterator<Item = T>,
     {
-        self.send_many(items, Self::when_idle)
+        self.send_many(items, true)
     }
 
     fn flush(&mut self) -> Result<(), Error> {
@@ -506,12 +575,13 @@ impl<T, W: Write, C: Codec> Clone for SharedSender<T, W, C> {
     }
 }
 
-impl<T: Serialize + 'static, W: Write, C: Codec> Consumer<T> for SharedSender<T, W, C> {
+impl<T: Serialize + 'static, W: Write + Send + 'static, C: Codec> Consumer<T>
+    for SharedSender<T, W, C>
+{
     fn send(&mut self, item: T) -> Result<(), SendError<T>> {
         let waiting = &self.inner.waiting;
-        self.lock().send_one(item, |s| {
-            s.when_idle() && waiting.load(Ordering::Relaxed) == 0
-        })
+        let mut sender = self.lock();
+        sender.send_one(item, waiting.load(Ordering::Relaxed) == 0)
     }
 
     fn send_all<I>(&mut self, items: I) -> Result<(), SendError<T>>
@@ -519,9 +589,8 @@ impl<T: Serialize + 'static, W: Write, C: Codec> Consumer<T> for SharedSender<T,
         I: IntoIterator<Item = T>,
     {
         let waiting = &self.inner.waiting;
-        self.lock().send_many(items, |s| {
-            s.when_idle() && waiting.load(Ordering::Relaxed) == 0
-        })
+        let mut sender = self.lock();
+        sender.send_many(items, waiting.load(Ordering::Relaxed) == 0)
     }
 
     fn flush(&mut self) -> Result<(), Error> {

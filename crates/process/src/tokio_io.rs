@@ -255,7 +255,7 @@ impl<T, W: AsyncWrite + Unpin, C: Codec> AsyncSender<T, W, C> {
         if let Err(e) = self.encode(&item) {
             return Err(SendError::new(item, e));
         }
-        if self.policy == Flush::WhenIdle || self.wire.encoder_ref().buffer().len() >= BATCH_BYTES {
+        if self.policy != Flush::Manual || self.wire.encoder_ref().buffer().len() >= BATCH_BYTES {
             if let Err(e) = self.write_out().await {
                 return Err(SendError::new(item, e));
             }
@@ -298,7 +298,7 @@ impl<T, W: AsyncWrite + Unpin, C: Codec> AsyncSender<T, W, C> {
             self.wire.accepted_one();
             last = Some(item);
         }
-        if let (Some(item), Flush::WhenIdle) = (last, self.policy) {
+        if let (Some(item), false) = (last, self.policy == Flush::Manual) {
             if let Err(e) = self.write_out().await {
                 self.wire.unaccept_one();
                 return Err(SendError::new(item, e));

@@ -5,6 +5,7 @@
 //! what they learn; every decision is made here, once.
 
 use std::any::Any;
+use std::time::{Duration, Instant};
 
 use consumer::{Error, ErrorKind};
 use serde::Serialize;
@@ -27,6 +28,59 @@ pub const DIRECT_BYTES: usize = 16 << 10;
 /// assert_eq!(consumer_wire::BATCH_BYTES, 64 << 10);
 /// ```
 pub const BATCH_BYTES: usize = 64 << 10;
+
+/// When a sender with a writer of its own writes a lone item itself, and when it
+/// hands its bytes over to be coalesced with what follows.
+///
+/// The rule has no timer: a producer that comes back sooner after the last write
+/// ended than that write took is a stream (hand over: what it sends next piles up
+/// while the write is in flight and leaves in one write); one that was away longer
+/// is alone (write in-line: no hand-over between threads on the way). A request and
+/// its reply take longer than the write that carried the request, so a
+/// request-reply loop always writes in-line; a loop of `send`s does not.
+///
+/// ```
+/// use std::time::{Duration, Instant};
+/// use consumer_wire::Pace;
+///
+/// let mut pace = Pace::default();
+/// let t = Instant::now();
+/// assert!(pace.in_line(t)); // nothing written yet: alone
+/// pace.wrote(t, t + Duration::from_micros(2));
+/// assert!(!pace.in_line(t + Duration::from_micros(3))); // back within 1 µs: a stream
+/// assert!(pace.in_line(t + Duration::from_micros(10)));
+/// ```
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Pace {
+    /// How long the last write took.
+    took: Duration,
+    /// When it ended.
+    ended: Option<Instant>,
+}
+
+impl Pace {
+    /// Whether a producer that has bytes at `now`, with nothing else pending and no
+    /// write in flight, should write them itself.
+    ///
+    /// ```
+    /// assert!(consumer_wire::Pace::default().in_line(std::time::Instant::now()));
+    /// ```
+    pub fn in_line(&self, now: Instant) -> bool {
+        self.ended
+            .is_none_or(|ended| now.saturating_duration_since(ended) >= self.took)
+    }
+
+    /// A write ran from `start` to `end`.
+    ///
+    /// ```
+    /// let t = std::time::Instant::now();
+    /// consumer_wire::Pace::default().wrote(t, t);
+    /// ```
+    pub fn wrote(&mut self, start: Instant, end: Instant) {
+        self.took = end.saturating_duration_since(start);
+        self.ended = Some(end);
+    }
+}
 
 /// Frames items into a buffer: the handshake first, a context frame when the
 /// caller's span changed, then one frame per item.
@@ -522,6 +576,29 @@ impl<C: Codec> Outbound<C> {
     /// assert_eq!(out.check_open().unwrap_err().kind(), ErrorKind::Io);
     /// ```
     pub fn broken(&mut self, io: Error, heard: Heard, gone: Option<Error>) -> Error {
+        self.broken_losing(io, heard, gone, None)
+    }
+
+    /// As [`broken`](Outbound::broken), for a link whose writer knows that
+    /// `unwritten` accepted items never fully left (they were in the failed write
+    /// or queued behind it): without a report that counts what the receiver got,
+    /// the error says that many were undelivered.
+    ///
+    /// ```
+    /// use consumer::{Error, ErrorKind};
+    /// use consumer_wire::{Bincode, Heard, Identity, Outbound};
+    ///
+    /// let mut out = Outbound::new(Bincode, Identity::of::<u8>());
+    /// let e = out.broken_losing(Error::from(ErrorKind::Io), Heard::Nothing, None, Some(3));
+    /// assert_eq!(e.undelivered(), Some(3));
+    /// ```
+    pub fn broken_losing(
+        &mut self,
+        io: Error,
+        heard: Heard,
+        gone: Option<Error>,
+        unwritten: Option<u64>,
+    ) -> Error {
         let error = match heard {
             Heard::Report(report) => match outcome_of(report, self.accepted) {
                 Err(reported) => reported,
@@ -532,6 +609,10 @@ impl<C: Codec> Outbound<C> {
             },
             Heard::Nothing => gone.unwrap_or(io),
             Heard::Bad(protocol) => protocol,
+        };
+        let error = match unwritten {
+            Some(n) if error.undelivered().is_none() => error.with_undelivered(n),
+            _ => error,
         };
         tracing::debug!(error = %error, "the link to the receiver broke");
         self.state = State::Failed(error.clone());

@@ -10,7 +10,7 @@ use consumer_process::{Codec, Flush, Sender};
 
 /// Ours: sends the items `0..n` in one `send_all` (`batch`), or one `send` at a
 /// time with the flush policy manual and a flush at the end; the caller closes.
-pub(crate) fn send_small<W: Write, C: Codec>(
+pub(crate) fn send_small<W: Write + Send + 'static, C: Codec>(
     mut tx: Sender<u64, W, C>,
     n: u64,
     batch: bool,

@@ -163,7 +163,7 @@ pub(crate) struct Forward<W: Write, H> {
     pub(crate) held: Arc<H>,
 }
 
-impl<W: Write, H> Clone for Forward<W, H> {
+impl<W: Write + Send + 'static, H> Clone for Forward<W, H> {
     fn clone(&self) -> Self {
         Forward {
             tx: self.tx.clone(),
@@ -172,7 +172,7 @@ impl<W: Write, H> Clone for Forward<W, H> {
     }
 }
 
-impl<W: Write, H: Held> Consumer<Item> for Forward<W, H> {
+impl<W: Write + Send + 'static, H: Held> Consumer<Item> for Forward<W, H> {
     fn send(&mut self, item: Item) -> Result<(), SendError<Item>> {
         self.tx.send(item)
     }

@@ -7,12 +7,12 @@ use proptest::prelude::*;
 
 /// A well-formed stream of `items`, closed.
 fn stream(items: &[u64]) -> Vec<u8> {
-    let mut bytes = Vec::new();
-    let mut tx = Sender::new(&mut bytes);
+    let bytes = crate::support::Bytes::default();
+    let mut tx = Sender::new(bytes.clone());
     tx.send_all(items.iter().copied()).expect("send");
     tx.close().expect("close");
     drop(tx);
-    bytes
+    bytes.take()
 }
 
 /// Runs a receiver of `u64`s over `bytes`; returns the error and what got through.
@@ -187,13 +187,13 @@ proptest! {
 
 /// A well-formed stream of byte vectors.
 fn byte_stream(items: &[usize]) -> Vec<u8> {
-    let mut bytes = Vec::new();
-    let mut tx = Sender::new(&mut bytes);
+    let bytes = crate::support::Bytes::default();
+    let mut tx = Sender::new(bytes.clone());
     tx.send_all(items.iter().map(|&n| vec![9u8; n]))
         .expect("send");
     tx.close().expect("close");
     drop(tx);
-    bytes
+    bytes.take()
 }
 
 #[test]

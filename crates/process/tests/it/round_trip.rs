@@ -41,11 +41,12 @@ fn sample(depth: u32, blob: usize) -> Nested {
 }
 
 fn round_trip<C: Codec>(codec: C, items: Vec<Nested>) {
-    let mut bytes = Vec::new();
-    let mut tx = Sender::with_codec(&mut bytes, codec.clone());
+    let bytes = crate::support::Bytes::default();
+    let mut tx = Sender::with_codec(bytes.clone(), codec.clone());
     tx.send_all(items.clone()).expect("send");
     tx.close().expect("close");
     drop(tx);
+    let bytes = bytes.take();
     let mut got = Vec::new();
     let n = Receiver::with_codec(&bytes[..], codec)
         .run::<Nested, _>(&mut got)
@@ -71,11 +72,12 @@ fn large_items_round_trip_near_the_limit() {
 
 #[test]
 fn borrowed_and_unsized_looking_items_travel_as_owned() {
-    let mut bytes = Vec::new();
-    let mut tx = Sender::new(&mut bytes);
+    let bytes = crate::support::Bytes::default();
+    let mut tx = Sender::new(bytes.clone());
     tx.send("a str").expect("send");
     tx.close().expect("close");
     drop(tx);
+    let bytes = bytes.take();
     let mut got: Vec<String> = Vec::new();
     // `&str` and `String` are different types: the fingerprint says so.
     let e = Receiver::new(&bytes[..])

@@ -2,7 +2,7 @@
 //! forwards to a shared sender while holding what must outlive it.
 
 use std::io::Write;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use consumer::testing::Item;
 use consumer::{Consumer, Error, SendError};
@@ -31,7 +31,7 @@ pub(crate) struct Forward<W: Write, H> {
     pub(crate) held: Arc<H>,
 }
 
-impl<W: Write, H> Clone for Forward<W, H> {
+impl<W: Write + Send + 'static, H> Clone for Forward<W, H> {
     fn clone(&self) -> Self {
         Forward {
             tx: self.tx.clone(),
@@ -40,7 +40,7 @@ impl<W: Write, H> Clone for Forward<W, H> {
     }
 }
 
-impl<W: Write, H: Held> Consumer<Item> for Forward<W, H> {
+impl<W: Write + Send + 'static, H: Held> Consumer<Item> for Forward<W, H> {
     fn send(&mut self, item: Item) -> Result<(), SendError<Item>> {
         self.tx.send(item)
     }
@@ -54,5 +54,27 @@ impl<W: Write, H: Held> Consumer<Item> for Forward<W, H> {
         let r = self.tx.close();
         self.held.after_close();
         r
+    }
+}
+
+/// An in-memory byte stream a sender can own (a sender's stream is `Send +
+/// 'static`: it may go to its writer thread); clones share the bytes.
+#[derive(Clone, Default)]
+pub(crate) struct Bytes(Arc<Mutex<Vec<u8>>>);
+
+impl Bytes {
+    /// The bytes written so far.
+    pub(crate) fn take(&self) -> Vec<u8> {
+        std::mem::take(&mut self.0.lock().unwrap())
+    }
+}
+
+impl Write for Bytes {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
     }
 }

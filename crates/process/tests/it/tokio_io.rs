@@ -60,11 +60,12 @@ fn the_async_report_carries_the_far_failure() {
 
 #[test]
 fn sync_and_async_ends_speak_the_same_wire() {
-    let mut bytes = Vec::new();
-    let mut tx = Sender::with_codec(&mut bytes, Postcard);
+    let bytes = crate::support::Bytes::default();
+    let mut tx = Sender::with_codec(bytes.clone(), Postcard);
     tx.send_all(vec![vec![1u8; 70_000], vec![2u8; 3]]).unwrap();
     tx.close().unwrap();
     drop(tx);
+    let bytes = bytes.take();
     let got = rt().block_on(async {
         let mut got = Vec::new();
         AsyncReceiver::with_codec(&bytes[..], Postcard)
@@ -90,11 +91,12 @@ fn sync_and_async_ends_speak_the_same_wire() {
 
 #[test]
 fn the_async_receiver_refuses_bad_input_like_the_sync_one() {
-    let mut good = Vec::new();
-    let mut tx = Sender::new(&mut good);
+    let good = crate::support::Bytes::default();
+    let mut tx = Sender::new(good.clone());
     tx.send_all([1u64, 2]).unwrap();
     tx.close().unwrap();
     drop(tx);
+    let good = good.take();
     rt().block_on(async {
         let run = |bytes: Vec<u8>| async move {
             AsyncReceiver::new(&bytes[..])

@@ -93,17 +93,19 @@ impl Subscriber for Recorder {
 #[test]
 fn the_receive_span_links_to_the_senders_span() {
     let rec = Recorder::default();
-    let mut bytes = Vec::new();
+    let bytes = crate::support::Bytes::default();
     let producer_span = tracing::subscriber::with_default(rec.clone(), || {
         let span = tracing::info_span!("producer");
         let _in = span.enter();
-        let mut tx = Sender::new(&mut bytes);
+        let mut tx = Sender::new(bytes.clone());
         tx.send(1u64).unwrap();
         tx.close().unwrap();
         span.id().unwrap().into_u64()
     });
     tracing::subscriber::with_default(rec.clone(), || {
-        Receiver::new(&bytes[..]).run::<u64, _>(Vec::new()).unwrap();
+        Receiver::new(&bytes.take()[..])
+            .run::<u64, _>(Vec::new())
+            .unwrap();
     });
     assert_eq!(
         rec.value("process.receive", "sender_span"),
