@@ -1,5 +1,6 @@
 //! The process runner's integration tests, one binary (see the house style).
 
+mod auto_flush;
 mod bad_input;
 mod child;
 mod fifo;
