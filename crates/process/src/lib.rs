@@ -75,11 +75,12 @@
 //!
 //! # Delivery, flushing, failure
 //!
-//! - [`Flush::WhenIdle`] (the default) writes at the end of every `send` and
-//!   `send_all` unless another producer already waits on the same
-//!   [`SharedSender`]: a lone item leaves at once, batches and crowds travel in
-//!   large writes. [`Flush::Manual`] writes only when 64 KiB are buffered, on
-//!   `flush` and on `close`.
+//! - [`Flush::Auto`] (the default) writes a lone item at once in the caller's
+//!   thread, and coalesces a stream of `send`s in a writer thread of the sender's
+//!   own (what piles up during one write leaves in the next; bounded queue).
+//!   [`Flush::WhenIdle`] writes at the end of every `send`, with no thread.
+//!   [`Flush::Manual`] writes only when 64 KiB are buffered, on `flush` and on
+//!   `close`.
 //! - With a report channel ([`Sender::with_report`], and always for a
 //!   [`Coprocess`]), `close` returns the far consumer's outcome and how many items
 //!   it never got; a failure of the far consumer makes later sends fail with its
