@@ -5,7 +5,14 @@
 //!   stdout (`item P SEQ`, `close`) and injects FAULT (`none`, `panic-at:N`,
 //!   `fail-at:N`, `panic-on-close`, `fail-on-close`), for the conformance suite;
 //! - `sink`: serves `u64` items, printing nothing;
+//! - `probe-fifo PATH FAULT`: as `probe`, but serves the FIFO at PATH (one-way: no
+//!   report goes back; a failure is the exit status);
 //! - `fifo PATH`: serves `u64` items from the FIFO at PATH, then prints how many;
+//! - `verdict`: serves `u64` items from stdin, then prints `ok N` or `err KIND` on
+//!   stdout and exits 0 or 1;
+//! - `cut N`: writes a stream of N `u64` items on stdout without its end frame,
+//!   prints `written` on stderr, then waits to be killed (a writer that dies between
+//!   two writes);
 //! - `exit CODE`: serves `u64` items, then exits with CODE;
 //! - `abort`: serves `u64` items, then aborts (SIGABRT);
 //! - `grandchild`: starts `hold` sharing its stdin, prints the grandchild's pid,
@@ -64,7 +71,31 @@ fn main() -> ExitCode {
     let arg = args.get(1).cloned().unwrap_or_default();
     let served = match args.first().map(String::as_str) {
         Some("probe") => serve_stdin(EchoProbe { fault: arg }).map(drop),
+        Some("probe-fifo") => {
+            let fault = args.get(2).cloned().unwrap_or_default();
+            consumer_process::serve_fifo(std::path::Path::new(&arg), EchoProbe { fault }).map(drop)
+        }
         Some("sink") => serve_stdin(sink()).map(drop),
+        Some("verdict") => {
+            let got = serve_stdin(sink());
+            match &got {
+                Ok(n) => println!("ok {n}"),
+                Err(e) => println!("err {:?}", e.kind()),
+            }
+            got.map(drop)
+        }
+        Some("cut") => {
+            let n: u64 = arg.parse().unwrap_or(10);
+            let mut tx = consumer_process::Sender::new(std::io::stdout());
+            let written = tx.send_all(0..n).map_err(|e| e.into_error()).and_then(|()| tx.flush());
+            // Never closed: the stream has no end frame. Then die by the parent's hand.
+            std::mem::forget(tx);
+            eprintln!("written");
+            if written.is_ok() {
+                std::thread::sleep(Duration::from_secs(60));
+            }
+            written
+        }
         Some("fifo") => {
             let got = consumer_process::serve_fifo(std::path::Path::new(&arg), sink());
             // The parent checks the count on our stdout.

@@ -14,14 +14,14 @@ use crate::support::{Forward, Held};
 
 const CHILD: &str = env!("CARGO_BIN_EXE_process-test-child");
 
-fn child(args: &[&str]) -> Command {
+pub(crate) fn child(args: &[&str]) -> Command {
     let mut cmd = Command::new(CHILD);
     cmd.args(args);
     cmd
 }
 
 /// Joins the thread relaying the child's events when the last handle goes.
-struct RelayGuard(Mutex<Option<JoinHandle<()>>>);
+pub(crate) struct RelayGuard(Mutex<Option<JoinHandle<()>>>);
 
 impl RelayGuard {
     fn join(&self) {
@@ -46,9 +46,9 @@ impl Held for RelayGuard {
 /// A probe running in a real child: the child prints its events, a thread here
 /// records them in the probe's log. Closing (or dropping the last clone) waits for
 /// the relay to reach the child's end of output, so the log is complete.
-type RealChild = Forward<ChildPipe, RelayGuard>;
+pub(crate) type RealChild = Forward<ChildPipe, RelayGuard>;
 
-fn fault_arg(fault: Option<Fault>) -> String {
+pub(crate) fn fault_arg(fault: Option<Fault>) -> String {
     match fault {
         None => "none".into(),
         Some(Fault::PanicAt(n)) => format!("panic-at:{n}"),
@@ -69,11 +69,16 @@ fn parse_event(line: &str) -> Event {
     }
 }
 
-fn real_child(probe: Probe) -> RealChild {
+/// `cmd`, started by `spawn`, runs a probe that prints its events on stdout; a
+/// thread here records them in `probe`'s log.
+pub(crate) fn relayed(
+    probe: &Probe,
+    mut cmd: Command,
+    spawn: impl FnOnce(Command) -> Result<Coprocess<Item>, consumer::Error>,
+) -> RealChild {
     let (out_r, out_w) = pipe().expect("pipe");
-    let mut cmd = child(&["probe", &fault_arg(probe.fault())]);
     cmd.stdout(out_w);
-    let tx = Coprocess::<Item>::spawn(cmd).expect("spawn").shared();
+    let tx = spawn(cmd).expect("spawn").shared();
     let log: ProbeLog = probe.log().clone();
     let relay = thread::spawn(move || {
         for line in BufReader::new(out_r).lines() {
@@ -84,6 +89,11 @@ fn real_child(probe: Probe) -> RealChild {
         tx,
         held: Arc::new(RelayGuard(Mutex::new(Some(relay)))),
     }
+}
+
+fn real_child(probe: Probe) -> RealChild {
+    let cmd = child(&["probe", &fault_arg(probe.fault())]);
+    relayed(&probe, cmd, Coprocess::spawn)
 }
 
 #[test]
