@@ -87,7 +87,10 @@ fn main() -> ExitCode {
         Some("cut") => {
             let n: u64 = arg.parse().unwrap_or(10);
             let mut tx = consumer_process::Sender::new(std::io::stdout());
-            let written = tx.send_all(0..n).map_err(|e| e.into_error()).and_then(|()| tx.flush());
+            let written = tx
+                .send_all(0..n)
+                .map_err(|e| e.into_error())
+                .and_then(|()| tx.flush());
             // Never closed: the stream has no end frame. Then die by the parent's hand.
             std::mem::forget(tx);
             eprintln!("written");

@@ -9,4 +9,6 @@ mod round_trip;
 mod support;
 #[cfg(feature = "tokio")]
 mod tokio_io;
+#[cfg(feature = "tokio")]
+mod tokio_suite;
 mod tracing_context;
