@@ -8,9 +8,9 @@
 //! - `probe-fifo PATH FAULT`: as `probe`, but serves the FIFO at PATH (one-way: no
 //!   report goes back; a failure is the exit status);
 //! - `fifo PATH`: serves `u64` items from the FIFO at PATH, then prints how many;
-//! - `verdict`: serves `u64` items from stdin, then prints `ok N` or `err KIND` on
+//! - `verdict`: serves `(u32, u64)` items from stdin, then prints `ok N` or `err KIND` on
 //!   stdout and exits 0 or 1;
-//! - `cut N`: writes a stream of N `u64` items on stdout without its end frame,
+//! - `cut N`: writes a stream of N `(u32, u64)` items `(0, 0..N)` on stdout without its end frame,
 //!   prints `written` on stderr, then waits to be killed (a writer that dies between
 //!   two writes);
 //! - `exit CODE`: serves `u64` items, then exits with CODE;
@@ -77,7 +77,7 @@ fn main() -> ExitCode {
         }
         Some("sink") => serve_stdin(sink()).map(drop),
         Some("verdict") => {
-            let got = serve_stdin(sink());
+            let got = serve_stdin(Vec::<(u32, u64)>::new());
             match &got {
                 Ok(n) => println!("ok {n}"),
                 Err(e) => println!("err {:?}", e.kind()),
@@ -88,7 +88,7 @@ fn main() -> ExitCode {
             let n: u64 = arg.parse().unwrap_or(10);
             let mut tx = consumer_process::Sender::new(std::io::stdout());
             let written = tx
-                .send_all(0..n)
+                .send_all((0..n).map(|seq| (0u32, seq)))
                 .map_err(|e| e.into_error())
                 .and_then(|()| tx.flush());
             // Never closed: the stream has no end frame. Then die by the parent's hand.

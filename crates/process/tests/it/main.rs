@@ -12,3 +12,4 @@ mod tokio_io;
 #[cfg(feature = "tokio")]
 mod tokio_suite;
 mod tracing_context;
+mod truncated;
