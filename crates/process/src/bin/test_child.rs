@@ -19,6 +19,10 @@
 //!   then serves `u64` items;
 //! - `echo`: serves `u64` items, writing each back on stdout (8 bytes, little-endian),
 //!   for the latency benchmark; `raw-echo` does the same with raw 8-byte reads;
+//! - `service`: serves `u64` requests on its stdin socket, answering `n * 2`,
+//!   panicking on 13;
+//! - `hold-service`: serves `u64` requests without answering them, printing
+//!   `held N` on stdout after the Nth;
 //! - `hold`: holds its stdin open for a minute without reading;
 //! - `stubborn`: never reads and never exits by itself.
 
@@ -142,6 +146,20 @@ fn main() -> ExitCode {
                 }
             }
             Ok(())
+        }
+        Some("service") => consumer_process::serve_stdin_requests(consumer::serve(|n: u64| {
+            assert_ne!(n, 13, "the service panics on 13");
+            n * 2
+        }))
+        .map(drop),
+        Some("hold-service") => {
+            let mut held: Vec<consumer::Request<u64, u64>> = Vec::new();
+            consumer_process::serve_stdin_requests(consumer::from_fn(move |r| {
+                held.push(r);
+                println!("held {}", held.len());
+                let _ = std::io::stdout().flush();
+            }))
+            .map(drop)
         }
         Some("hold") | Some("stubborn") => {
             std::thread::sleep(Duration::from_secs(60));

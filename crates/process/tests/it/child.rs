@@ -104,7 +104,7 @@ fn passes_the_suite_with_a_real_child() {
 
 /// Runs `f` on another thread and fails the test if it does not finish in time: a
 /// watchdog, not a timed assertion.
-fn within<T: Send + 'static>(what: &str, f: impl FnOnce() -> T + Send + 'static) -> T {
+pub(crate) fn within<T: Send + 'static>(what: &str, f: impl FnOnce() -> T + Send + 'static) -> T {
     let (tx, rx) = mpsc::channel();
     thread::spawn(move || {
         let _ = tx.send(f());
@@ -124,7 +124,7 @@ fn wait_until_dead(pid: u32) {
     .expect("waitid");
 }
 
-fn kill9(pid: u32) {
+pub(crate) fn kill9(pid: u32) {
     use rustix::process::{Pid, Signal, kill_process};
     kill_process(Pid::from_raw(pid as i32).unwrap(), Signal::KILL).expect("kill");
 }
@@ -225,7 +225,7 @@ fn dropping_a_stubborn_child_kills_and_reaps_it_after_the_grace_period() {
 }
 
 /// `pid` is neither running nor a zombie waiting for us.
-fn assert_reaped(pid: u32) {
+pub(crate) fn assert_reaped(pid: u32) {
     use rustix::process::{Pid, WaitId, WaitIdOptions, waitid};
     let r = waitid(
         WaitId::Pid(Pid::from_raw(pid as i32).unwrap()),

@@ -6,6 +6,7 @@ mod fifo;
 mod pipe;
 mod remote;
 mod round_trip;
+mod service;
 mod support;
 #[cfg(feature = "tokio")]
 mod tokio_io;
