@@ -69,6 +69,27 @@ pub enum Rule {
     /// and nothing after, that its `close` ran as often as the contract says, that
     /// nothing was delivered that was not accepted, and, where a count of
     /// undelivered items is given, that it adds up.
+    ///
+    /// So a runner that hides a failure fails even the one-way profile:
+    ///
+    /// ```should_panic
+    /// use consumer::{Consumer, Error, Inline, SendError, Shared};
+    /// use consumer::testing::{Item, Probe, Profile, Suite};
+    ///
+    /// #[derive(Clone)]
+    /// struct Hides(Shared<Probe>);
+    /// impl Consumer<Item> for Hides {
+    ///     fn send(&mut self, item: Item) -> Result<(), SendError<Item>> { self.0.send(item) }
+    ///     fn close(&mut self) -> Result<(), Error> {
+    ///         let _ = self.0.close(); // the failure, swallowed
+    ///         Ok(())
+    ///     }
+    /// }
+    /// Suite::new("hides")
+    ///     .items(10)
+    ///     .profile(Profile::one_way())
+    ///     .run(|probe| Hides(Inline::new(probe).shared()));
+    /// ```
     FailureReportedAsIs,
 }
 
