@@ -22,10 +22,15 @@ use std::io::{Read, Write};
 
 use consumer_wire::{Feed, WireAnswer};
 
+use crate::child::Watch;
 use crate::{Receiver, Sender, SharedSender};
 
+/// How long a broken connection waits for its child to finish dying, so the calls
+/// fail with how it ended.
+const DYING: std::time::Duration = std::time::Duration::from_millis(200);
+
 /// The request stream's writer: any byte stream.
-type BoxWrite = Box<dyn Write + Send>;
+pub(crate) type BoxWrite = Box<dyn Write + Send>;
 
 /// The calls waiting for their replies, and why no more will come once the
 /// connection has ended.
@@ -34,10 +39,12 @@ struct Calls<R> {
     ended: Option<Error>,
 }
 
-struct Shared<R> {
+pub(crate) struct Shared<R> {
     calls: Mutex<Calls<R>>,
     next_id: AtomicU64,
     reader: Mutex<Option<JoinHandle<()>>>,
+    /// The supervised child serving the calls, if this side started it.
+    pub(crate) child: Option<Arc<Watch>>,
 }
 
 impl<R> Shared<R> {
@@ -62,7 +69,9 @@ impl<R> Shared<R> {
 ///
 /// Made over any two byte streams with [`Remote::over`] (a socket and its clone, a
 /// pair of pipes), by `consumer-net`'s `Connector::client` across machines; the
-/// other end runs [`serve_requests`].
+/// other end runs [`serve_requests`]. Or made with a supervised child process
+/// behind it by [`Remote::spawn`] / [`Remote::spawn_self`]; the child runs
+/// [`serve_stdin_requests`](crate::serve_stdin_requests).
 ///
 /// # Examples
 ///
@@ -83,7 +92,7 @@ impl<R> Shared<R> {
 /// ```
 pub struct Remote<Q, R> {
     requests: SharedSender<(u64, Q), BoxWrite>,
-    shared: Arc<Shared<R>>,
+    pub(crate) shared: Arc<Shared<R>>,
     _body: PhantomData<fn(Q)>,
 }
 
@@ -104,6 +113,23 @@ where
         Rd: Read + Send + 'static,
         Wr: Write + Send + 'static,
     {
+        Remote::start(
+            reader,
+            Sender::new(Box::new(writer) as BoxWrite).shared(),
+            None,
+        )
+    }
+
+    /// Starts the reply reader on `reader` for calls sent through `requests`;
+    /// `child`: the process serving them, whose end explains a broken connection.
+    pub(crate) fn start<Rd>(
+        reader: Rd,
+        requests: SharedSender<(u64, Q), BoxWrite>,
+        child: Option<Arc<Watch>>,
+    ) -> Result<Remote<Q, R>, Error>
+    where
+        Rd: Read + Send + 'static,
+    {
         let shared = Arc::new(Shared {
             calls: Mutex::new(Calls {
                 waiting: HashMap::new(),
@@ -111,6 +137,7 @@ where
             }),
             next_id: AtomicU64::new(0),
             reader: Mutex::new(None),
+            child,
         });
         let span = tracing::info_span!("process.remote", runner = "process");
         let thread = {
@@ -125,7 +152,7 @@ where
         };
         *shared.reader.lock().unwrap_or_else(|p| p.into_inner()) = Some(thread);
         Ok(Remote {
-            requests: Sender::new(Box::new(writer) as BoxWrite).shared(),
+            requests,
             shared,
             _body: PhantomData,
         })
@@ -154,9 +181,16 @@ where
         Ok(())
     });
     let outcome = Receiver::new(reader).run::<(u64, WireAnswer<R>), _>(deliver);
-    let why = match outcome {
-        Ok(_) => Error::new(ErrorKind::Disconnected, "the service closed the connection"),
-        Err(e) => Error::new(
+    // A child that died says how: its exit status or signal.
+    let died = outcome
+        .as_ref()
+        .err()
+        .and_then(|_| shared.child.as_ref()?.ended_error_within(DYING))
+        .filter(|e| e.kind() == ErrorKind::Exit);
+    let why = match (outcome, died) {
+        (_, Some(died)) => died,
+        (Ok(_), None) => Error::new(ErrorKind::Disconnected, "the service closed the connection"),
+        (Err(e), None) => Error::new(
             ErrorKind::Disconnected,
             format!("the connection failed: {e}"),
         ),

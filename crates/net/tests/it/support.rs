@@ -148,9 +148,12 @@ impl<S: Listening> Guarded<S> {
 }
 
 /// What a [`Forward`] holds for as long as any clone lives, and does once the
-/// sender has closed.
+/// sender has closed: its outcome comes after the sender's (a shared consumer's
+/// close, say), and must be the same every time.
 pub(crate) trait Held {
-    fn after_close(&self) {}
+    fn after_close(&self) -> Result<(), Error> {
+        Ok(())
+    }
 }
 
 impl Held for Serving {}
@@ -184,8 +187,7 @@ impl<W: Write, H: Held> Consumer<Item> for Forward<W, H> {
     }
     fn close(&mut self) -> Result<(), Error> {
         let r = self.tx.close();
-        self.held.after_close();
-        r
+        r.and(self.held.after_close())
     }
 }
 

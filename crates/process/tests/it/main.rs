@@ -6,7 +6,11 @@ mod fifo;
 mod pipe;
 mod remote;
 mod round_trip;
+mod service;
 mod support;
 #[cfg(feature = "tokio")]
 mod tokio_io;
+#[cfg(feature = "tokio")]
+mod tokio_suite;
 mod tracing_context;
+mod truncated;
