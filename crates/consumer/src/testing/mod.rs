@@ -19,8 +19,10 @@
 //! [`Suite::profile`]: each waived [`Rule`] carries its reason, is printed when the
 //! suite runs, and has its checks replaced by a weaker form rather than skipped.
 
+mod holding;
 mod probe;
 mod suite;
 
+pub use holding::{Held, Holding};
 pub use probe::{Event, Fault, Item, Probe, ProbeLog};
 pub use suite::{Profile, Rule, Suite, check};

@@ -12,7 +12,9 @@ use consumer::testing::{Item, Suite};
 use consumer::{Consumer, Error, ErrorKind, Inline};
 use consumer_net::{Address, AsyncServing, Conn, Connector, PrivateDir, Server};
 
-use crate::support::{self, Forward, Held, PATIENCE, fails_at_three, key, keyed, loopback, rt};
+use consumer::testing::{Held, Holding};
+
+use crate::support::{self, Forward, PATIENCE, fails_at_three, key, keyed, loopback, rt};
 
 /// Runs `f` on `rt`, failing the test if it takes longer than [`PATIENCE`].
 fn within<F: std::future::Future>(rt: &tokio::runtime::Runtime, f: F) -> F::Output {
@@ -376,7 +378,10 @@ impl OnRuntime {
             .sender::<Item>()
             .expect("connect")
             .shared();
-        Forward { tx, held: self }
+        Holding {
+            inner: tx,
+            held: self,
+        }
     }
 }
 

@@ -10,7 +10,9 @@ use consumer::testing::{Event, Fault, Item, Probe, ProbeLog, Suite};
 use consumer::{Consumer, ErrorKind};
 use consumer_process::{ChildPipe, Coprocess};
 
-use crate::support::{Forward, Held};
+use consumer::testing::{Held, Holding};
+
+use crate::support::Forward;
 
 const CHILD: &str = env!("CARGO_BIN_EXE_process-test-child");
 
@@ -38,8 +40,9 @@ impl Drop for RelayGuard {
 }
 
 impl Held for RelayGuard {
-    fn after_close(&self) {
+    fn after_close(&self) -> Result<(), consumer::Error> {
         self.join();
+        Ok(())
     }
 }
 
@@ -85,8 +88,8 @@ pub(crate) fn relayed(
             log.record(parse_event(&line.expect("child stdout")));
         }
     });
-    Forward {
-        tx,
+    Holding {
+        inner: tx,
         held: Arc::new(RelayGuard(Mutex::new(Some(relay)))),
     }
 }

@@ -16,7 +16,9 @@ use consumer_process::{AsyncReceiver, AsyncSender, Receiver, Sender};
 use tokio::io::AsyncWrite;
 use tokio::runtime::Runtime;
 
-use crate::support::{Forward, Held, rt};
+use consumer::testing::Held;
+
+use crate::support::{Forward, rt};
 
 /// Where the receiving end runs, so its end can be awaited.
 enum Far {
@@ -158,7 +160,7 @@ fn blocking_sender_to_async_receiver_passes_the_suite() {
             drop(async_receiver(&rt, there, probe));
             let back = here.try_clone().expect("clone");
             Forward {
-                tx: Sender::new(here).with_report(back).shared(),
+                inner: Sender::new(here).with_report(back).shared(),
                 held: Arc::new(Holds { _rt: rt }),
             }
         });
