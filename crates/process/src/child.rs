@@ -150,12 +150,21 @@ impl<T: 'static> Coprocess<T> {
         I: IntoIterator<Item = S>,
         S: AsRef<std::ffi::OsStr>,
     {
-        let exe = std::env::current_exe()
-            .map_err(|e| io_error("finding this program to re-run it", e))?;
-        let mut cmd = Command::new(exe);
-        cmd.args(args);
-        Coprocess::spawn(cmd)
+        Coprocess::spawn(this_program(args)?)
     }
+}
+
+/// This very program, to be run again with `args`.
+pub(crate) fn this_program<I, S>(args: I) -> Result<Command, Error>
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<std::ffi::OsStr>,
+{
+    let exe =
+        std::env::current_exe().map_err(|e| io_error("finding this program to re-run it", e))?;
+    let mut cmd = Command::new(exe);
+    cmd.args(args);
+    Ok(cmd)
 }
 
 impl<T: 'static, C: Codec> Sender<T, ChildPipe, C> {

@@ -110,11 +110,7 @@ where
         I: IntoIterator<Item = S>,
         S: AsRef<std::ffi::OsStr>,
     {
-        let exe = std::env::current_exe()
-            .map_err(|e| io_error("finding this program to re-run it", e))?;
-        let mut cmd = Command::new(exe);
-        cmd.args(args);
-        Remote::spawn(cmd)
+        Remote::spawn(crate::child::this_program(args)?)
     }
 }
 
