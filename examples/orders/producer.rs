@@ -42,7 +42,11 @@ fn consumer_program() -> Result<Command, Box<dyn Error>> {
     let me = std::env::current_exe()?;
     let path = me.with_file_name(format!("orders_consumer{}", std::env::consts::EXE_SUFFIX));
     if !path.exists() {
-        return Err(format!("{} is not built: run `cargo build -p examples --examples`", path.display()).into());
+        return Err(format!(
+            "{} is not built: run `cargo build -p examples --examples`",
+            path.display()
+        )
+        .into());
     }
     Ok(Command::new(path))
 }
@@ -50,20 +54,42 @@ fn consumer_program() -> Result<Command, Box<dyn Error>> {
 fn main() -> Result<(), Box<dyn Error>> {
     let mut child = Coprocess::<Order>::spawn(consumer_program()?)?;
     child.send_all([
-        Order { id: 1, item: "apple".into(), qty: 2 },
-        Order { id: 2, item: "pear".into(), qty: 5 },
-        Order { id: 3, item: "fig".into(), qty: 1 },
+        Order {
+            id: 1,
+            item: "apple".into(),
+            qty: 2,
+        },
+        Order {
+            id: 2,
+            item: "pear".into(),
+            qty: 5,
+        },
+        Order {
+            id: 3,
+            item: "fig".into(),
+            qty: 1,
+        },
     ])?;
     child.close()?; // returns once the consumer has them all and has closed
     println!("producer: 3 orders delivered");
 
     let mut newer = Coprocess::<OrderV2>::spawn(consumer_program()?)?;
-    let order = OrderV2 { id: 4, item: "plum".into(), qty: 3, note: "ripe".into() };
+    let order = OrderV2 {
+        id: 4,
+        item: "plum".into(),
+        qty: 3,
+        note: "ripe".into(),
+    };
     // The refusal may fail the send or only the close: either way it says why.
     let refused = match newer.send(order) {
         Err(e) => e.into_error(),
-        Ok(()) => newer.close().expect_err("the consumer refuses a changed Order"),
+        Ok(()) => newer
+            .close()
+            .expect_err("the consumer refuses a changed Order"),
     };
-    println!("producer: OrderV2 refused: {}", refused.message().unwrap_or_default());
+    println!(
+        "producer: OrderV2 refused: {}",
+        refused.message().unwrap_or_default()
+    );
     Ok(())
 }

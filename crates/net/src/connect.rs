@@ -157,7 +157,9 @@ impl Connector {
     /// Connects and returns a [`Sender`] of items to the server's consumer, with the
     /// server's report coming back on the same connection: `close` returns the far
     /// consumer's real outcome.
-    pub fn sender<T: Serialize + Deserialize<'static> + 'static>(&self) -> Result<Sender<T, Conn>, Error> {
+    pub fn sender<T: Serialize + Deserialize<'static> + 'static>(
+        &self,
+    ) -> Result<Sender<T, Conn>, Error> {
         let conn = self.connect()?;
         let back = conn.try_clone()?;
         let tx = Sender::new(conn).with_report(back);

@@ -272,7 +272,12 @@ impl Server {
         self.start(
             Arc::new(move |conn: Conn| {
                 let service = factory();
-                consumer_process::serve_requests_pinned(conn.try_clone()?, conn, service, pin.clone())
+                consumer_process::serve_requests_pinned(
+                    conn.try_clone()?,
+                    conn,
+                    service,
+                    pin.clone(),
+                )
             }),
             None,
         )

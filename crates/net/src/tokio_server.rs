@@ -213,9 +213,7 @@ where
                 Some(id) => rx.identity(id),
                 None => rx,
             };
-            rx.report_to(writer)
-                .run::<T, _>(consumer)
-                .await
+            rx.report_to(writer).run::<T, _>(consumer).await
         }) as Served
     })
 }

@@ -131,7 +131,11 @@ where
     /// assert_eq!(far.join().unwrap()?, 1);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn over_pinned<Rd, Wr>(reader: Rd, writer: Wr, pin: Option<Identity>) -> Result<Remote<Q, R>, Error>
+    pub fn over_pinned<Rd, Wr>(
+        reader: Rd,
+        writer: Wr,
+        pin: Option<Identity>,
+    ) -> Result<Remote<Q, R>, Error>
     where
         Rd: Read + Send + 'static,
         Wr: Write + Send + 'static,
@@ -186,7 +190,8 @@ where
         }
         Ok(())
     });
-    let outcome = pin_receiver(Receiver::new(reader), identity).run::<(u64, WireAnswer<R>), _>(deliver);
+    let outcome =
+        pin_receiver(Receiver::new(reader), identity).run::<(u64, WireAnswer<R>), _>(deliver);
     let why = match outcome {
         Ok(_) => Error::new(ErrorKind::Disconnected, "the service closed the connection"),
         Err(e) => Error::new(

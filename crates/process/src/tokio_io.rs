@@ -123,7 +123,9 @@ impl<T: serde::Deserialize<'static> + 'static, W: AsyncWrite + Unpin> AsyncSende
     }
 }
 
-impl<T: serde::Deserialize<'static> + 'static, W: AsyncWrite + Unpin, C: Codec> AsyncSender<T, W, C> {
+impl<T: serde::Deserialize<'static> + 'static, W: AsyncWrite + Unpin, C: Codec>
+    AsyncSender<T, W, C>
+{
     /// A sender over `out` that encodes with `codec`.
     ///
     /// ```

@@ -156,7 +156,8 @@ impl Handshake {
     /// Appends the handshake's bytes to `buf`.
     pub(crate) fn encode_into(&self, b: &mut Vec<u8>) {
         // `new` cut it; a hand-made one is cut here, at a byte: the length is protocol.
-        let description = &self.description.as_bytes()[..self.description.len().min(DESCRIPTION_MAX)];
+        let description =
+            &self.description.as_bytes()[..self.description.len().min(DESCRIPTION_MAX)];
         b.extend_from_slice(&MAGIC);
         b.extend_from_slice(&VERSION.to_le_bytes());
         b.push(self.codec);

@@ -158,15 +158,27 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 fn trace<T: Deserialize<'static>>() -> Identity {
     let attempt = |one| {
         std::panic::catch_unwind(|| Tracer::trace::<T>(one)).unwrap_or_else(|_| {
-            Err(crate::trace::TraceError("its Deserialize impl panicked".into()))
+            Err(crate::trace::TraceError(
+                "its Deserialize impl panicked".into(),
+            ))
         })
     };
     match attempt(false).or_else(|_| attempt(true)) {
         Ok(t) => {
             let mut description = String::new();
-            Render { t: &t, seen: BTreeSet::new(), out: &mut description }.shape(0);
+            Render {
+                t: &t,
+                seen: BTreeSet::new(),
+                out: &mut description,
+            }
+            .shape(0);
             let mut encoding = ENCODING.to_vec();
-            Encode { t: &t, seen: BTreeSet::new(), out: &mut encoding }.shape(0);
+            Encode {
+                t: &t,
+                seen: BTreeSet::new(),
+                out: &mut encoding,
+            }
+            .shape(0);
             Identity {
                 description: description.into(),
                 fingerprint: fnv1a(&[b"traced", &encoding]),

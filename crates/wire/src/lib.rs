@@ -82,8 +82,8 @@ pub use codec::{Bincode, Codec, Postcard};
 pub use decode::{Decoder, REPORT_MAX, ReadTarget};
 pub use encode::{BATCH_BYTES, DIRECT_BYTES, Encoder, Heard, Outbound, outcome_of};
 pub use frame::{
-    Context, DEFAULT_MAX_FRAME, DESCRIPTION_MAX, FLAG_REPORT, Frame, HANDSHAKE_LEN, Handshake, MAX_FRAME_CEILING,
-    Report, error_from_wire, error_to_wire, protocol_error,
+    Context, DEFAULT_MAX_FRAME, DESCRIPTION_MAX, FLAG_REPORT, Frame, HANDSHAKE_LEN, Handshake,
+    MAX_FRAME_CEILING, Report, error_from_wire, error_to_wire, protocol_error,
 };
 pub use identity::Identity;
 pub use receive::Inbound;

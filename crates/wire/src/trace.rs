@@ -124,7 +124,9 @@ impl Tracer {
             }
             progress = now;
         }
-        fail(format!("the shape was not complete after {MAX_PASSES} passes"))
+        fail(format!(
+            "the shape was not complete after {MAX_PASSES} passes"
+        ))
     }
 
     /// Known slots plus visited variants: grows with every useful pass.
@@ -159,7 +161,12 @@ impl Tracer {
     }
 
     /// The child slots of an `Option`, a sequence, a map or a tuple at `slot`.
-    fn children(&mut self, slot: Slot, make: fn(Vec<Slot>) -> Shape, n: usize) -> Result<Vec<Slot>> {
+    fn children(
+        &mut self,
+        slot: Slot,
+        make: fn(Vec<Slot>) -> Shape,
+        n: usize,
+    ) -> Result<Vec<Slot>> {
         let existing = match &self.slots[slot] {
             Shape::Option(c) | Shape::Seq(c) => Some(vec![*c]),
             Shape::Map(k, v) => Some(vec![*k, *v]),
@@ -218,7 +225,8 @@ impl Tracer {
         if cs.iter().any(|&c| self.slots[c] == Shape::Unknown) {
             return true;
         }
-        !cs.iter().any(|&c| self.on_stack(c)) && cs.iter().any(|&c| self.incomplete(c, &mut BTreeSet::new()))
+        !cs.iter().any(|&c| self.on_stack(c))
+            && cs.iter().any(|&c| self.incomplete(c, &mut BTreeSet::new()))
     }
 
     /// Whether the shape at `slot` names, directly (not through another container's
@@ -277,14 +285,21 @@ impl Tracer {
         }
         let ends = |v: &Variant| !v.busy && v.body.as_ref().is_some_and(|b| !self.body_on_stack(b));
         let leads = |v: &Variant| {
-            ends(v) && v.body.as_ref().is_some_and(|b| self.body_incomplete(b, &mut BTreeSet::new()))
+            ends(v)
+                && v.body
+                    .as_ref()
+                    .is_some_and(|b| self.body_incomplete(b, &mut BTreeSet::new()))
         };
         vs.iter()
             .position(leads)
             .or_else(|| vs.iter().position(ends))
             .or_else(|| vs.iter().position(|v| !v.busy && v.body.is_some()))
             .map_or_else(
-                || fail(format!("enum `{name}`: every variant recurses, no value ends")),
+                || {
+                    fail(format!(
+                        "enum `{name}`: every variant recurses, no value ends"
+                    ))
+                },
                 Ok,
             )
     }
@@ -298,7 +313,12 @@ impl Tracer {
 
     /// Records a variant's body (or checks it against the one recorded), returning
     /// the body with its slots.
-    fn variant_body(&mut self, name: &'static str, i: usize, make: impl FnOnce(&mut Tracer) -> Body) -> Result<Body> {
+    fn variant_body(
+        &mut self,
+        name: &'static str,
+        i: usize,
+        make: impl FnOnce(&mut Tracer) -> Body,
+    ) -> Result<Body> {
         if let Some(b) = self.variant(name, i).body.clone() {
             let fresh = make(self);
             if !same_body_outline(&b, &fresh) {
@@ -450,19 +470,31 @@ impl<'de> de::Deserializer<'de> for De<'_> {
         visitor.visit_unit()
     }
 
-    fn deserialize_unit_struct<V: Visitor<'de>>(self, name: &'static str, visitor: V) -> Result<V::Value> {
+    fn deserialize_unit_struct<V: Visitor<'de>>(
+        self,
+        name: &'static str,
+        visitor: V,
+    ) -> Result<V::Value> {
         self.t.step()?;
         self.t.enter(self.slot, name, Def::Struct(Body::Unit))?;
         self.t.leave();
         visitor.visit_unit()
     }
 
-    fn deserialize_newtype_struct<V: Visitor<'de>>(self, name: &'static str, visitor: V) -> Result<V::Value> {
+    fn deserialize_newtype_struct<V: Visitor<'de>>(
+        self,
+        name: &'static str,
+        visitor: V,
+    ) -> Result<V::Value> {
         self.t.step()?;
         let c = self.t.new_slot();
-        self.t.enter(self.slot, name, Def::Struct(Body::Newtype(c)))?;
+        self.t
+            .enter(self.slot, name, Def::Struct(Body::Newtype(c)))?;
         let c = struct_slots(self.t, name)[0];
-        let value = visitor.visit_newtype_struct(De { t: &mut *self.t, slot: c });
+        let value = visitor.visit_newtype_struct(De {
+            t: &mut *self.t,
+            slot: c,
+        });
         self.t.leave();
         value
     }
@@ -471,30 +503,55 @@ impl<'de> de::Deserializer<'de> for De<'_> {
         self.t.step()?;
         let c = self.t.children(self.slot, |cs| Shape::Seq(cs[0]), 1)?[0];
         let n = usize::from(self.t.descend(&[c]));
-        visitor.visit_seq(Elems { t: self.t, slots: vec![c; n], next: 0 })
+        visitor.visit_seq(Elems {
+            t: self.t,
+            slots: vec![c; n],
+            next: 0,
+        })
     }
 
     fn deserialize_tuple<V: Visitor<'de>>(self, len: usize, visitor: V) -> Result<V::Value> {
         self.t.step()?;
         let slots = self.t.children(self.slot, Shape::Tuple, len)?;
-        visitor.visit_seq(Elems { t: self.t, slots, next: 0 })
+        visitor.visit_seq(Elems {
+            t: self.t,
+            slots,
+            next: 0,
+        })
     }
 
-    fn deserialize_tuple_struct<V: Visitor<'de>>(self, name: &'static str, len: usize, visitor: V) -> Result<V::Value> {
+    fn deserialize_tuple_struct<V: Visitor<'de>>(
+        self,
+        name: &'static str,
+        len: usize,
+        visitor: V,
+    ) -> Result<V::Value> {
         self.t.step()?;
         let cs = self.t.new_slots(len);
-        self.t.enter(self.slot, name, Def::Struct(Body::Tuple(cs)))?;
+        self.t
+            .enter(self.slot, name, Def::Struct(Body::Tuple(cs)))?;
         let slots = struct_slots(self.t, name);
-        let value = visitor.visit_seq(Elems { t: &mut *self.t, slots, next: 0 });
+        let value = visitor.visit_seq(Elems {
+            t: &mut *self.t,
+            slots,
+            next: 0,
+        });
         self.t.leave();
         value
     }
 
     fn deserialize_map<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
         self.t.step()?;
-        let cs = self.t.children(self.slot, |cs| Shape::Map(cs[0], cs[1]), 2)?;
+        let cs = self
+            .t
+            .children(self.slot, |cs| Shape::Map(cs[0], cs[1]), 2)?;
         let n = usize::from(self.t.descend(&cs));
-        visitor.visit_map(Entries { t: self.t, key: cs[0], value: cs[1], left: n })
+        visitor.visit_map(Entries {
+            t: self.t,
+            key: cs[0],
+            value: cs[1],
+            left: n,
+        })
     }
 
     fn deserialize_struct<V: Visitor<'de>>(
@@ -505,9 +562,14 @@ impl<'de> de::Deserializer<'de> for De<'_> {
     ) -> Result<V::Value> {
         self.t.step()?;
         let fs = self.t.fields(fields);
-        self.t.enter(self.slot, name, Def::Struct(Body::Struct(fs)))?;
+        self.t
+            .enter(self.slot, name, Def::Struct(Body::Struct(fs)))?;
         let slots = struct_slots(self.t, name);
-        let value = visitor.visit_seq(Elems { t: &mut *self.t, slots, next: 0 });
+        let value = visitor.visit_seq(Elems {
+            t: &mut *self.t,
+            slots,
+            next: 0,
+        });
         self.t.leave();
         value
     }
@@ -520,9 +582,15 @@ impl<'de> de::Deserializer<'de> for De<'_> {
     ) -> Result<V::Value> {
         self.t.step()?;
         if variants.is_empty() {
-            return fail(format!("enum `{name}` has no variants: no value of it exists"));
+            return fail(format!(
+                "enum `{name}` has no variants: no value of it exists"
+            ));
         }
-        let vs = variants.iter().map(|&name| Variant { name, body: None, busy: false });
+        let vs = variants.iter().map(|&name| Variant {
+            name,
+            body: None,
+            busy: false,
+        });
         self.t.enter(self.slot, name, Def::Enum(vs.collect()))?;
         let i = match self.t.choose(name) {
             Ok(i) => i,
@@ -532,7 +600,12 @@ impl<'de> de::Deserializer<'de> for De<'_> {
             }
         };
         self.t.variant(name, i).busy = true;
-        let value = visitor.visit_enum(Choice { t: &mut *self.t, name, index: i, variant: variants[i] });
+        let value = visitor.visit_enum(Choice {
+            t: &mut *self.t,
+            name,
+            index: i,
+            variant: variants[i],
+        });
         self.t.variant(name, i).busy = false;
         self.t.leave();
         value
@@ -559,7 +632,11 @@ impl<'de> de::SeqAccess<'de> for Elems<'_> {
             return Ok(None);
         };
         self.next += 1;
-        seed.deserialize(De { t: &mut *self.t, slot }).map(Some)
+        seed.deserialize(De {
+            t: &mut *self.t,
+            slot,
+        })
+        .map(Some)
     }
 
     fn size_hint(&self) -> Option<usize> {
@@ -583,11 +660,18 @@ impl<'de> de::MapAccess<'de> for Entries<'_> {
             return Ok(None);
         }
         self.left -= 1;
-        seed.deserialize(De { t: &mut *self.t, slot: self.key }).map(Some)
+        seed.deserialize(De {
+            t: &mut *self.t,
+            slot: self.key,
+        })
+        .map(Some)
     }
 
     fn next_value_seed<S: DeserializeSeed<'de>>(&mut self, seed: S) -> Result<S::Value> {
-        seed.deserialize(De { t: &mut *self.t, slot: self.value })
+        seed.deserialize(De {
+            t: &mut *self.t,
+            slot: self.value,
+        })
     }
 
     fn size_hint(&self) -> Option<usize> {
@@ -608,7 +692,10 @@ impl<'de, 't> de::EnumAccess<'de> for Choice<'t> {
     type Variant = Choice<'t>;
 
     fn variant_seed<S: DeserializeSeed<'de>>(self, seed: S) -> Result<(S::Value, Choice<'t>)> {
-        let id = seed.deserialize(VariantId { name: self.variant, index: self.index })?;
+        let id = seed.deserialize(VariantId {
+            name: self.variant,
+            index: self.index,
+        })?;
         Ok((id, self))
     }
 }
@@ -617,22 +704,45 @@ impl<'de> de::VariantAccess<'de> for Choice<'_> {
     type Error = TraceError;
 
     fn unit_variant(self) -> Result<()> {
-        self.t.variant_body(self.name, self.index, |_| Body::Unit).map(drop)
+        self.t
+            .variant_body(self.name, self.index, |_| Body::Unit)
+            .map(drop)
     }
 
     fn newtype_variant_seed<S: DeserializeSeed<'de>>(self, seed: S) -> Result<S::Value> {
-        let b = self.t.variant_body(self.name, self.index, |t| Body::Newtype(t.new_slot()))?;
-        seed.deserialize(De { t: self.t, slot: body_slots(&b)[0] })
+        let b = self
+            .t
+            .variant_body(self.name, self.index, |t| Body::Newtype(t.new_slot()))?;
+        seed.deserialize(De {
+            t: self.t,
+            slot: body_slots(&b)[0],
+        })
     }
 
     fn tuple_variant<V: Visitor<'de>>(self, len: usize, visitor: V) -> Result<V::Value> {
-        let b = self.t.variant_body(self.name, self.index, |t| Body::Tuple(t.new_slots(len)))?;
-        visitor.visit_seq(Elems { t: self.t, slots: body_slots(&b), next: 0 })
+        let b = self
+            .t
+            .variant_body(self.name, self.index, |t| Body::Tuple(t.new_slots(len)))?;
+        visitor.visit_seq(Elems {
+            t: self.t,
+            slots: body_slots(&b),
+            next: 0,
+        })
     }
 
-    fn struct_variant<V: Visitor<'de>>(self, fields: &'static [&'static str], visitor: V) -> Result<V::Value> {
-        let b = self.t.variant_body(self.name, self.index, |t| Body::Struct(t.fields(fields)))?;
-        visitor.visit_seq(Elems { t: self.t, slots: body_slots(&b), next: 0 })
+    fn struct_variant<V: Visitor<'de>>(
+        self,
+        fields: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value> {
+        let b = self
+            .t
+            .variant_body(self.name, self.index, |t| Body::Struct(t.fields(fields)))?;
+        visitor.visit_seq(Elems {
+            t: self.t,
+            slots: body_slots(&b),
+            next: 0,
+        })
     }
 }
 

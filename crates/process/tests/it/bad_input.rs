@@ -104,7 +104,13 @@ fn a_wrong_handshake_says_what_is_wrong() {
     let e = Receiver::new(&good[..])
         .run::<i64, _>(Vec::new())
         .unwrap_err();
-    assert_protocol(&e, &["the peer sends `u64`, this end expects `i64`", "fingerprint"]);
+    assert_protocol(
+        &e,
+        &[
+            "the peer sends `u64`, this end expects `i64`",
+            "fingerprint",
+        ],
+    );
     let e = Receiver::with_codec(&good[..], Postcard)
         .run::<u64, _>(Vec::new())
         .unwrap_err();

@@ -36,7 +36,11 @@ mod consumer_side {
 fn exchange<T>(
     items: Vec<T>,
     pin: Option<(Identity, Identity)>,
-) -> (Result<(), consumer::Error>, Result<u64, consumer::Error>, Vec<consumer_side::Order>)
+) -> (
+    Result<(), consumer::Error>,
+    Result<u64, consumer::Error>,
+    Vec<consumer_side::Order>,
+)
 where
     T: serde::Serialize + serde::Deserialize<'static> + Send + 'static,
 {
@@ -76,7 +80,11 @@ fn the_same_shape_under_another_module_path_is_exchanged() {
 
 #[test]
 fn an_added_field_is_refused_before_any_item_naming_both_types() {
-    let orders = vec![producer::OrderV2 { id: 1, qty: 2, note: "rush".into() }];
+    let orders = vec![producer::OrderV2 {
+        id: 1,
+        qty: 2,
+        note: "rush".into(),
+    }];
     let (sent, received, got) = exchange(orders, None);
     assert!(got.is_empty(), "no item may reach the consumer");
     let e = received.unwrap_err();
@@ -107,5 +115,8 @@ fn pins_decide_whatever_the_shapes() {
     let (_, received, got) = exchange(orders, Some((v1(), Identity::named("orders.Order", 2))));
     assert!(got.is_empty());
     let m = received.unwrap_err().to_string();
-    assert!(m.contains("the peer sends `orders.Order v1`, this end expects `orders.Order v2`"), "{m}");
+    assert!(
+        m.contains("the peer sends `orders.Order v1`, this end expects `orders.Order v2`"),
+        "{m}"
+    );
 }

@@ -78,7 +78,9 @@ fn borrowed_and_unsized_looking_items_travel_as_owned() {
     drop(tx);
     let mut got: Vec<String> = Vec::new();
     // `&str` and `String` have one shape in the serde data model: one identity.
-    Receiver::new(&bytes[..]).run::<String, _>(&mut got).expect("run");
+    Receiver::new(&bytes[..])
+        .run::<String, _>(&mut got)
+        .expect("run");
     assert_eq!(got, ["a str"]);
 }
 

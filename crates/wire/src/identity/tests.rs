@@ -2,6 +2,9 @@
 //! change of shape is another; pins ignore the shape; recursion ends; and the
 //! fingerprints of fixed types never change.
 
+// The test types exist for their shapes: their fields are never read.
+#![allow(dead_code, reason = "only the shapes matter")]
+
 use std::collections::BTreeMap;
 
 use serde::Deserialize;
@@ -79,7 +82,10 @@ mod side_b {
 #[test]
 fn one_shape_in_two_modules_is_one_identity() {
     assert_eq!(id::<one::Order>(), id::<two::Order>());
-    assert_eq!(id::<one::Order>().to_string(), "Order { id: u64, qty: u32 }");
+    assert_eq!(
+        id::<one::Order>().to_string(),
+        "Order { id: u64, qty: u32 }"
+    );
     assert_eq!(id::<Vec<one::Order>>(), id::<Vec<two::Order>>());
 }
 
@@ -111,11 +117,13 @@ fn pins_ignore_the_shape() {
     assert_ne!(pin, Identity::named("orders.Order", 2));
     assert_ne!(pin, Identity::named("orders.Orders", 1));
     assert_ne!(pin.fingerprint(), id::<one::Order>().fingerprint());
-    assert_eq!(pin.part("reply").unwrap().to_string(), "orders.Order.reply v1");
+    assert_eq!(
+        pin.part("reply").unwrap().to_string(),
+        "orders.Order.reply v1"
+    );
 }
 
 #[derive(Deserialize)]
-#[allow(dead_code, reason = "only the shape matters")]
 struct Tree {
     value: u32,
     children: Vec<Tree>,
@@ -123,16 +131,18 @@ struct Tree {
 }
 
 #[derive(Deserialize)]
-#[allow(dead_code, reason = "only the shape matters")]
 enum Expr {
     Add(Box<Expr>, Box<Expr>),
     Neg(Box<Expr>),
     Num(i64),
-    Let { name: String, value: Box<Expr>, body: Box<Expr> },
+    Let {
+        name: String,
+        value: Box<Expr>,
+        body: Box<Expr>,
+    },
 }
 
 #[derive(Deserialize)]
-#[allow(dead_code, reason = "only the shape matters")]
 struct Forest {
     trees: BTreeMap<String, Tree>,
     exprs: (Expr, [Expr; 3]),
@@ -140,14 +150,12 @@ struct Forest {
 }
 
 #[derive(Deserialize)]
-#[allow(dead_code, reason = "only the shape matters")]
 enum Label {
     Plain,
     Tagged(Tag),
 }
 
 #[derive(Deserialize)]
-#[allow(dead_code, reason = "only the shape matters")]
 enum Tag {
     Red,
     Green(u8),
@@ -177,7 +185,6 @@ fn recursive_and_nested_types_are_traced_whole() {
 }
 
 #[derive(Deserialize)]
-#[allow(dead_code, reason = "only the shape matters")]
 struct Flat {
     id: u64,
     #[serde(flatten)]
@@ -185,11 +192,9 @@ struct Flat {
 }
 
 #[derive(Deserialize)]
-#[allow(dead_code, reason = "only the shape matters")]
 struct Picky(u8);
 
 #[derive(Deserialize)]
-#[allow(dead_code, reason = "only the shape matters")]
 #[serde(try_from = "u8")]
 struct Never(u8);
 
@@ -201,14 +206,12 @@ impl TryFrom<u8> for Never {
 }
 
 #[derive(Deserialize)]
-#[allow(dead_code, reason = "only the shape matters")]
 struct Pair<T> {
     left: Wrap<T>,
     right: Wrap<String>,
 }
 
 #[derive(Deserialize)]
-#[allow(dead_code, reason = "only the shape matters")]
 struct Wrap<T> {
     inner: T,
 }
@@ -219,18 +222,30 @@ fn untraceable_types_fall_back_to_their_short_name() {
     assert!(flat.to_string().starts_with("Flat (untraced: "), "{flat}");
     assert!(flat.to_string().contains("identifier"), "{flat}");
     let never = id::<Vec<Never>>();
-    assert!(never.to_string().starts_with("Vec<Never> (untraced: "), "{never}");
+    assert!(
+        never.to_string().starts_with("Vec<Never> (untraced: "),
+        "{never}"
+    );
     let pair = id::<Pair<u8>>();
-    assert!(pair.to_string().starts_with("Pair<u8> (untraced: "), "{pair}");
+    assert!(
+        pair.to_string().starts_with("Pair<u8> (untraced: "),
+        "{pair}"
+    );
     // One generic container with one parameter is fine.
-    assert_eq!(id::<Pair<String>>().to_string(), "Pair { left: Wrap { inner: String }, right: Wrap }");
+    assert_eq!(
+        id::<Pair<String>>().to_string(),
+        "Pair { left: Wrap { inner: String }, right: Wrap }"
+    );
     assert_ne!(id::<Flat>(), id::<Never>());
     assert_eq!(id::<Picky>().to_string(), "Picky(u8)");
 }
 
 #[test]
 fn short_names_drop_module_paths() {
-    assert_eq!(short_name("alloc::vec::Vec<my::mod_a::Order>"), "Vec<Order>");
+    assert_eq!(
+        short_name("alloc::vec::Vec<my::mod_a::Order>"),
+        "Vec<Order>"
+    );
     assert_eq!(
         short_name("(u8, std::collections::BTreeMap<a::K, b::V>)"),
         "(u8, BTreeMap<K, V>)"
@@ -245,13 +260,34 @@ fn short_names_drop_module_paths() {
 fn fingerprints_of_fixed_types_never_change() {
     let fixed = [
         (id::<u64>(), "u64", 0x34fec76619564e82),
-        (id::<one::Order>(), "Order { id: u64, qty: u32 }", 0xf7e14ed7766d02a4),
-        (id::<side_b::Side>(), "enum Side { Buy, Sell, Short { borrowed: bool } }", 0x796855de92a00ea8),
-        (id::<Tree>(), "Tree { value: u32, children: Vec<Tree>, parent: Option<Tree> }", 0xf4e972732e75cb53),
-        (Identity::named("orders.Order", 1), "orders.Order v1", 0xaef01a35c52bf44d),
+        (
+            id::<one::Order>(),
+            "Order { id: u64, qty: u32 }",
+            0xf7e14ed7766d02a4,
+        ),
+        (
+            id::<side_b::Side>(),
+            "enum Side { Buy, Sell, Short { borrowed: bool } }",
+            0x796855de92a00ea8,
+        ),
+        (
+            id::<Tree>(),
+            "Tree { value: u32, children: Vec<Tree>, parent: Option<Tree> }",
+            0xf4e972732e75cb53,
+        ),
+        (
+            Identity::named("orders.Order", 1),
+            "orders.Order v1",
+            0xaef01a35c52bf44d,
+        ),
     ];
     for (id, description, fingerprint) in fixed {
         assert_eq!(id.to_string(), description);
-        assert_eq!(id.fingerprint(), fingerprint, "{description}: {:#018x}", id.fingerprint());
+        assert_eq!(
+            id.fingerprint(),
+            fingerprint,
+            "{description}: {:#018x}",
+            id.fingerprint()
+        );
     }
 }
