@@ -73,9 +73,13 @@ const WATCH_EVERY: Duration = Duration::from_millis(10);
 ///     Ok(())
 /// }
 /// ```
+///
+/// A `Coprocess` is a [`Sender`]: pin its item type with
+/// [`identity`](Sender::identity) before the first send, and the child's
+/// [`Receiver::identity`] to the same [`Identity::named`](crate::Identity::named).
 pub type Coprocess<T, C = Bincode> = Sender<T, ChildPipe, C>;
 
-impl<T: 'static> Coprocess<T> {
+impl<T: serde::Deserialize<'static> + 'static> Coprocess<T> {
     /// Starts `cmd` with its stdin connected to the returned handle, encoding with
     /// [`Bincode`]. The command's own stdin setting is replaced.
     ///
@@ -167,7 +171,7 @@ where
     Ok(cmd)
 }
 
-impl<T: 'static, C: Codec> Sender<T, ChildPipe, C> {
+impl<T: serde::Deserialize<'static> + 'static, C: Codec> Sender<T, ChildPipe, C> {
     /// Like [`spawn`](Coprocess::spawn), with another codec.
     ///
     /// # Errors

@@ -23,7 +23,7 @@ use crate::sender::Sender;
 
 impl<Q, R> Remote<Q, R>
 where
-    Q: Serialize + Send + 'static,
+    Q: Serialize + serde::Deserialize<'static> + Send + 'static,
     R: DeserializeOwned + Send + 'static,
 {
     /// Starts `cmd` as a service: the child serves its stdin with
@@ -80,7 +80,7 @@ where
         let requests = Sender::new(Box::new(pipe) as BoxWrite)
             .with_peer(Box::new(peer))
             .shared();
-        Remote::start(reader, requests, Some(watch))
+        Remote::start(reader, requests, Some(watch), None)
     }
 
     /// Starts this very program again with `args` as a service, like
@@ -164,7 +164,7 @@ impl<Q, R> Remote<Q, R> {
 pub fn serve_stdin_requests<Q, R, S>(service: S) -> Result<u64, Error>
 where
     Q: DeserializeOwned + 'static,
-    R: Serialize + Send + 'static,
+    R: Serialize + serde::Deserialize<'static> + Send + 'static,
     S: Consumer<Request<Q, R>>,
 {
     let io = |e: io::Error| io_error("taking stdin", e);

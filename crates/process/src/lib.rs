@@ -137,7 +137,7 @@ pub use child_service::serve_stdin_requests;
 pub use consumer_wire::{Bincode, Codec, DEFAULT_MAX_FRAME, Identity, MAX_FRAME_CEILING, Postcard};
 pub use private::PrivateDir;
 pub use receiver::Receiver;
-pub use remote::{Remote, serve_requests};
+pub use remote::{Remote, serve_requests, serve_requests_pinned, stream_identities};
 pub use sender::{Flush, Sender, SharedSender};
 #[cfg(feature = "tokio")]
 pub use tokio_io::{AsyncReceiver, AsyncSender};

@@ -134,7 +134,7 @@ pub struct Sender<T, W: Write, C: Codec = Bincode> {
     _item: PhantomData<fn(T)>,
 }
 
-impl<T: 'static, W: Write> Sender<T, W> {
+impl<T: serde::Deserialize<'static> + 'static, W: Write> Sender<T, W> {
     /// A sender over `out` with the default codec ([`Bincode`]) and no report channel.
     ///
     /// ```
@@ -146,7 +146,7 @@ impl<T: 'static, W: Write> Sender<T, W> {
     }
 }
 
-impl<T: 'static, W: Write, C: Codec> Sender<T, W, C> {
+impl<T: serde::Deserialize<'static> + 'static, W: Write, C: Codec> Sender<T, W, C> {
     /// A sender over `out` that encodes with `codec`.
     ///
     /// ```

@@ -3,6 +3,7 @@
 mod bad_input;
 mod child;
 mod fifo;
+mod identity;
 mod pipe;
 mod remote;
 mod round_trip;
