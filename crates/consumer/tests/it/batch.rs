@@ -65,12 +65,18 @@ impl Consumer<u32> for Counting {
 /// calls `send_all` on its wrapper.
 type Send = fn(Counting, &mut Range<u32>) -> Result<(), SendError<u32>>;
 
+/// `send_all` on `C` itself: `(&mut c).send_all(..)` would auto-deref to the
+/// referent's impl, so this is how to reach the impl for `&mut C`.
+fn send_all_to<C: Consumer<u32>>(mut c: C, items: &mut Range<u32>) -> Result<(), SendError<u32>> {
+    c.send_all(items)
+}
+
 /// Every wrapping under test, with whether its error can hand the item back (`map`
 /// and `filter_map` transform it, so theirs cannot).
 fn cases() -> Vec<(&'static str, bool, Send)> {
     vec![
         ("direct", true, |mut c, items| c.send_all(items)),
-        ("&mut C", true, |mut c, items| (&mut c).send_all(items)),
+        ("&mut C", true, |mut c, items| send_all_to(&mut c, items)),
         ("Box<C>", true, |c, items| Box::new(c).send_all(items)),
         ("Box<dyn>", true, |c, items| {
             let mut b: Box<dyn Consumer<u32> + std::marker::Send> = Box::new(c);
@@ -105,7 +111,7 @@ fn cases() -> Vec<(&'static str, bool, Send)> {
             let inner: Box<dyn Consumer<u32> + std::marker::Send> = Box::new(c);
             let mut b: Box<dyn Consumer<u32> + std::marker::Send> =
                 Box::new(inner.inspect(|_: &u32| {}));
-            (&mut b).send_all(items)
+            send_all_to(&mut b, items)
         }),
         (
             "map of Box<dyn> of filter_map of Inline",
@@ -177,7 +183,7 @@ fn a_failure_mid_batch_hands_the_item_back_after_exactly_the_earlier_items() {
 fn a_filter_in_the_chain_still_delivers_one_batch_of_what_passes() {
     let (c, log) = counting(Some(6));
     let mut b: Box<dyn Consumer<u32> + std::marker::Send> =
-        Box::new(c.filter(|n: &u32| n % 2 == 0));
+        Box::new(c.filter(|n: &u32| n.is_multiple_of(2)));
     let mut items = 0..10;
     assert_eq!(b.send_all(&mut items).unwrap_err().into_item(), Some(6));
     let log = log.lock().unwrap();
