@@ -392,6 +392,9 @@ impl<T, C: Consumer<T>> Consumer<T> for KeepOpen<C> {
     fn send_all<I: IntoIterator<Item = T>>(&mut self, items: I) -> Result<(), SendError<T>> {
         self.0.send_all(items)
     }
+    fn send_batch(&mut self, items: &mut dyn Iterator<Item = T>) -> Result<(), SendError<T>> {
+        self.0.send_all(items)
+    }
     fn flush(&mut self) -> Result<(), Error> {
         self.0.flush()
     }

@@ -417,6 +417,9 @@ impl<T: Serialize + 'static, W: Write, C: Codec> Consumer<T> for Sender<T, W, C>
     {
         self.send_many(items, Self::when_idle)
     }
+    fn send_batch(&mut self, items: &mut dyn Iterator<Item = T>) -> Result<(), SendError<T>> {
+        self.send_many(items, Self::when_idle)
+    }
 
     fn flush(&mut self) -> Result<(), Error> {
         self.write_out()
@@ -522,6 +525,9 @@ impl<T: Serialize + 'static, W: Write, C: Codec> Consumer<T> for SharedSender<T,
         self.lock().send_many(items, |s| {
             s.when_idle() && waiting.load(Ordering::Relaxed) == 0
         })
+    }
+    fn send_batch(&mut self, items: &mut dyn Iterator<Item = T>) -> Result<(), SendError<T>> {
+        Consumer::send_all(self, items)
     }
 
     fn flush(&mut self) -> Result<(), Error> {

@@ -68,6 +68,9 @@ impl<T, C: Consumer<T>, H: Held> Consumer<T> for Holding<C, H> {
     fn send_all<I: IntoIterator<Item = T>>(&mut self, items: I) -> Result<(), SendError<T>> {
         self.inner.send_all(items)
     }
+    fn send_batch(&mut self, items: &mut dyn Iterator<Item = T>) -> Result<(), SendError<T>> {
+        self.inner.send_all(items)
+    }
 
     fn flush(&mut self) -> Result<(), Error> {
         self.inner.flush()
