@@ -38,6 +38,20 @@ struct Check {
 
 const CHECKS: &[Check] = &[
     Check {
+        // Spawns its sibling `orders_consumer` (built by the same `--examples` build).
+        example: "orders_producer",
+        args: &[],
+        expect: Expect::Exact(
+            "consumer: order 1: 2 × apple\n\
+             consumer: order 2: 5 × pear\n\
+             consumer: order 3: 1 × fig\n\
+             producer: 3 orders delivered\n\
+             producer: OrderV2 refused: handshake: the peer sends `Order { id: u64, item: String, qty: u32, note: String }`, \
+             this end expects `Order { id: u64, item: String, qty: u32 }` \
+             (item type fingerprints c816b0ec45b807ab and 2d6340a930b9b62a)\n",
+        ),
+    },
+    Check {
         example: "countdown",
         args: &["--help"],
         expect: Expect::Lines(&[

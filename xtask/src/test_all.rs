@@ -12,6 +12,18 @@ const LOOM: &[(&str, &str)] = &[
     ("consumer-thread", "loom_oneshot"),
 ];
 
+/// The library crates users depend on one by one.
+const ALONE: &[&str] = &[
+    "consumer",
+    "consumer-auth",
+    "consumer-primitives",
+    "consumer-thread",
+    "consumer-coroutine",
+    "consumer-wire",
+    "consumer-process",
+    "consumer-net",
+];
+
 pub(crate) fn run_all(skip: &[String]) -> Result {
     let want = |step: &str| !skip.iter().any(|s| s == step);
     if want("fmt") {
@@ -44,6 +56,18 @@ pub(crate) fn run_all(skip: &[String]) -> Result {
                 .env("RUSTDOCFLAGS", "-D warnings"),
         )?;
     }
+    if want("alone") {
+        // Each library crate on its own, with its default features: what a user who
+        // depends on one crate builds. Its own target directory, so the workspace's
+        // all-features build above is not invalidated.
+        for package in ALONE {
+            let target = crate::cmd::root().join("target").join("alone");
+            step(
+                &format!("alone {package}"),
+                cargo(&["test", "--quiet", "-p", package]).env("CARGO_TARGET_DIR", target),
+            )?;
+        }
+    }
     if want("loom") {
         for (package, test) in LOOM {
             let target = crate::cmd::root().join("target").join("loom");
@@ -71,7 +95,7 @@ pub(crate) fn run(args: &[String]) -> Result {
             ("--skip", Some(step)) => skip.push(step.clone()),
             _ => {
                 return Err(format!(
-                    "unknown argument {a:?}; use --skip fmt|clippy|test|doc|loom|examples"
+                    "unknown argument {a:?}; use --skip fmt|clippy|test|doc|alone|loom|examples"
                 )
                 .into());
             }

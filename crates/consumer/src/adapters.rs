@@ -1,5 +1,9 @@
 //! Push-side adapters: they transform or select items *before* they reach the consumer
 //! they wrap, and pass `close` and `flush` straight through.
+//!
+//! A batch stays a batch: each adapter's `send_all` and `send_batch` hand the wrapped
+//! consumer one lazily adapted iterator through *its* `send_all`, so whichever batch
+//! path it has (its own `send_all`, or `send_batch`) gets the whole batch.
 
 use std::fmt;
 
@@ -141,6 +145,14 @@ impl<U, T, C: Consumer<T>, F: FnMut(U) -> T> Consumer<U> for Map<C, F> {
             .send((self.f)(item))
             .map_err(SendError::without_item)
     }
+    fn send_all<I: IntoIterator<Item = U>>(&mut self, items: I) -> Result<(), SendError<U>> {
+        self.inner
+            .send_all(items.into_iter().map(&mut self.f))
+            .map_err(SendError::without_item)
+    }
+    fn send_batch(&mut self, items: &mut dyn Iterator<Item = U>) -> Result<(), SendError<U>> {
+        self.send_all(items)
+    }
     forward_lifecycle!();
 }
 
@@ -170,6 +182,13 @@ impl<T, C: Consumer<T>, F: FnMut(&T) -> bool> Consumer<T> for Filter<C, F> {
             Ok(())
         }
     }
+    fn send_all<I: IntoIterator<Item = T>>(&mut self, items: I) -> Result<(), SendError<T>> {
+        self.inner
+            .send_all(items.into_iter().filter(|item| (self.pred)(item)))
+    }
+    fn send_batch(&mut self, items: &mut dyn Iterator<Item = T>) -> Result<(), SendError<T>> {
+        self.send_all(items)
+    }
     forward_lifecycle!();
 }
 
@@ -197,6 +216,14 @@ impl<U, T, C: Consumer<T>, F: FnMut(U) -> Option<T>> Consumer<U> for FilterMap<C
             None => Ok(()),
         }
     }
+    fn send_all<I: IntoIterator<Item = U>>(&mut self, items: I) -> Result<(), SendError<U>> {
+        self.inner
+            .send_all(items.into_iter().filter_map(&mut self.f))
+            .map_err(SendError::without_item)
+    }
+    fn send_batch(&mut self, items: &mut dyn Iterator<Item = U>) -> Result<(), SendError<U>> {
+        self.send_all(items)
+    }
     forward_lifecycle!();
 }
 
@@ -221,6 +248,12 @@ impl<T, C: Consumer<T>, F: FnMut(&T)> Consumer<T> for Inspect<C, F> {
     fn send(&mut self, item: T) -> Result<(), SendError<T>> {
         (self.f)(&item);
         self.inner.send(item)
+    }
+    fn send_all<I: IntoIterator<Item = T>>(&mut self, items: I) -> Result<(), SendError<T>> {
+        self.inner.send_all(items.into_iter().inspect(&mut self.f))
+    }
+    fn send_batch(&mut self, items: &mut dyn Iterator<Item = T>) -> Result<(), SendError<T>> {
+        self.send_all(items)
     }
     forward_lifecycle!();
 }

@@ -36,6 +36,17 @@ type Target<T> = Box<dyn Consumer<T> + Send>;
 /// With no targets, `send` succeeds and the item is dropped, as a producer with no
 /// subscribers would.
 ///
+/// # Batches
+///
+/// `send_all` and [`send_batch`](Consumer::send_batch) offer each item to every
+/// target before taking the next one: a batch reaches the targets item by item, not
+/// as a batch. Handing each target the whole batch would need the items gathered
+/// first (taking items past a failure from the caller's iterator), and one target
+/// would receive items after the one another target refused — breaking `send_all`'s
+/// "items after the failing one were not sent". Register a
+/// [`Shared`](crate::Shared) or a runner per target and batch upstream when that
+/// matters.
+///
 /// # Examples
 ///
 /// ```

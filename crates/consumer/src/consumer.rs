@@ -136,6 +136,10 @@ pub trait Consumer<T> {
     /// Items after the failing one are not taken from the iterator: pass
     /// `iter.by_ref()` to keep them.
     ///
+    /// The default hands the items to [`send_batch`](Consumer::send_batch), so a
+    /// consumer that batches there batches here too. Override `send_all` as well only
+    /// to spare the direct caller the dynamic call per item.
+    ///
     /// ```
     /// use consumer::Consumer;
     ///
@@ -149,7 +153,54 @@ pub trait Consumer<T> {
         I: IntoIterator<Item = T>,
         Self: Sized,
     {
-        items.into_iter().try_for_each(|item| self.send(item))
+        self.send_batch(&mut items.into_iter())
+    }
+
+    /// [`send_all`](Consumer::send_all) for any consumer, `dyn` ones included: the
+    /// batch entry point that survives composition. `&mut C`, `Box<C>` (so
+    /// `Box<dyn Consumer<T> + Send>`), [`Inline`](crate::Inline),
+    /// [`Shared`](crate::Shared) and the [adapters](crate::ConsumerExt) pass a batch
+    /// on as one batch, so a runner behind them still moves it at the cost of one send.
+    ///
+    /// Same contract as `send_all`: the items in order, stopping at the first failure,
+    /// whose error hands that item back; items after it stay in the iterator.
+    ///
+    /// The default calls [`send`](Consumer::send) per item. A consumer with a cheaper
+    /// batch path overrides this method (and may override `send_all` to call the same
+    /// code). Do not implement it by calling `self.send_all` unless `send_all` is
+    /// overridden too: the default `send_all` calls `send_batch`, and the two would
+    /// recurse.
+    ///
+    /// ```
+    /// use consumer::{Consumer, SendError};
+    ///
+    /// /// Counts the batches it is given.
+    /// #[derive(Default)]
+    /// struct Batches { items: Vec<u32>, batches: usize }
+    /// impl Consumer<u32> for Batches {
+    ///     fn send(&mut self, n: u32) -> Result<(), SendError<u32>> {
+    ///         self.send_batch(&mut std::iter::once(n))
+    ///     }
+    ///     fn send_batch(&mut self, items: &mut dyn Iterator<Item = u32>) -> Result<(), SendError<u32>> {
+    ///         self.batches += 1;
+    ///         self.items.extend(items);
+    ///         Ok(())
+    ///     }
+    /// }
+    ///
+    /// let mut b = Batches::default();
+    /// {
+    ///     let mut boxed: Box<dyn Consumer<u32> + Send + '_> = Box::new(&mut b);
+    ///     boxed.send_all(1..=1000)?; // through a box and a reference: one batch
+    /// }
+    /// assert_eq!((b.items.len(), b.batches), (1000, 1));
+    /// # Ok::<(), consumer::SendError<u32>>(())
+    /// ```
+    fn send_batch(&mut self, items: &mut dyn Iterator<Item = T>) -> Result<(), SendError<T>> {
+        for item in items {
+            self.send(item)?;
+        }
+        Ok(())
     }
 
     /// A short name for logs and `tracing` spans: by default the type's name without
@@ -196,6 +247,14 @@ macro_rules! forward_through_pointer {
             fn flush(&mut self) -> Result<(), Error> {
                 (**self).flush()
             }
+            // `send_all` is left to its default, which calls this: `C` may be unsized,
+            // so only the object-safe entry point can reach its batch path.
+            fn send_batch(
+                &mut self,
+                items: &mut dyn Iterator<Item = T>,
+            ) -> Result<(), SendError<T>> {
+                (**self).send_batch(items)
+            }
             fn name(&self) -> &str {
                 (**self).name()
             }
@@ -215,6 +274,10 @@ impl<T> Consumer<T> for Vec<T> {
     where
         I: IntoIterator<Item = T>,
     {
+        self.extend(items);
+        Ok(())
+    }
+    fn send_batch(&mut self, items: &mut dyn Iterator<Item = T>) -> Result<(), SendError<T>> {
         self.extend(items);
         Ok(())
     }

@@ -1,7 +1,8 @@
 //! The in-line runner: the contract without a thread.
 
+use std::any::Any;
 use std::fmt;
-use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::{Consumer, Error, SendError};
@@ -164,15 +165,22 @@ impl<C> Inline<C> {
     }
 }
 
-impl<T, C: Consumer<T>> Consumer<T> for Inline<C> {
-    fn send(&mut self, item: T) -> Result<(), SendError<T>> {
+impl<C> Inline<C> {
+    /// The error for a send refused by the state, or `None` while open.
+    fn refusal(&self) -> Option<Error> {
         match &self.state {
-            State::Open => {}
-            State::Failed(e) | State::Done(Err(e)) => return Err(SendError::new(item, e.clone())),
-            State::Done(Ok(())) => return Err(SendError::closed(item)),
+            State::Open => None,
+            State::Failed(e) | State::Done(Err(e)) => Some(e.clone()),
+            State::Done(Ok(())) => Some(Error::from(crate::ErrorKind::Closed)),
         }
-        let consumer = self.consumer();
-        match catch_unwind(AssertUnwindSafe(|| consumer.send(item))) {
+    }
+
+    /// Records what a call into the consumer (under `catch_unwind`) came to.
+    fn settle<T>(
+        &mut self,
+        outcome: std::thread::Result<Result<(), SendError<T>>>,
+    ) -> Result<(), SendError<T>> {
+        match outcome {
             Ok(Ok(())) => Ok(()),
             Ok(Err(e)) => {
                 // In-line, nothing waits behind the failing item.
@@ -185,6 +193,92 @@ impl<T, C: Consumer<T>> Consumer<T> for Inline<C> {
                 Err(SendError::lost(e))
             }
         }
+    }
+
+    /// A batch: the consumer's `send_all` with the contract around it. The iterator is
+    /// the producer's code, run inside the consumer's call: a panic in it must not be
+    /// taken for the consumer's, so [`Guarded`] catches it, ends the batch there, and
+    /// it is resumed in the producer once the consumer has returned.
+    fn send_iter<T, I>(&mut self, mut items: I) -> Result<(), SendError<T>>
+    where
+        C: Consumer<T>,
+        I: Iterator<Item = T>,
+    {
+        if let Some(e) = self.refusal() {
+            return match items.next() {
+                Some(item) => Err(SendError::new(item, e)),
+                None => Ok(()),
+            };
+        }
+        let mut producer_panic = None;
+        let guarded = Guarded {
+            items,
+            panic: &mut producer_panic,
+        };
+        let consumer = self.consumer();
+        let outcome = catch_unwind(AssertUnwindSafe(|| consumer.send_all(guarded)));
+        let sent = self.settle(outcome);
+        if let Some(payload) = producer_panic {
+            resume_unwind(payload);
+        }
+        sent
+    }
+}
+
+/// The producer's iterator as the consumer sees it in a batch: a panic in `next`
+/// ends the batch and is kept for [`Inline::send_iter`] to resume.
+struct Guarded<'a, I> {
+    items: I,
+    panic: &'a mut Option<Box<dyn Any + Send>>,
+}
+
+impl<I: Iterator> Iterator for Guarded<'_, I> {
+    type Item = I::Item;
+
+    fn next(&mut self) -> Option<I::Item> {
+        if self.panic.is_some() {
+            return None;
+        }
+        match catch_unwind(AssertUnwindSafe(|| self.items.next())) {
+            Ok(item) => item,
+            Err(payload) => {
+                *self.panic = Some(payload);
+                None
+            }
+        }
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        if self.panic.is_some() {
+            (0, Some(0))
+        } else {
+            self.items.size_hint()
+        }
+    }
+}
+
+impl<T, C: Consumer<T>> Consumer<T> for Inline<C> {
+    fn send(&mut self, item: T) -> Result<(), SendError<T>> {
+        if let Some(e) = self.refusal() {
+            return Err(SendError::new(item, e));
+        }
+        let consumer = self.consumer();
+        let outcome = catch_unwind(AssertUnwindSafe(|| consumer.send(item)));
+        self.settle(outcome)
+    }
+
+    /// One batch to the consumer's own `send_all` (so its batch path), with the
+    /// contract as for `send`: a failure stops the run, a panic is reported, not
+    /// unwound; a panic in the *iterator* is the producer's and unwinds into it.
+    fn send_all<I>(&mut self, items: I) -> Result<(), SendError<T>>
+    where
+        I: IntoIterator<Item = T>,
+    {
+        self.send_iter(items.into_iter())
+    }
+
+    fn send_batch(&mut self, items: &mut dyn Iterator<Item = T>) -> Result<(), SendError<T>> {
+        self.send_iter(items)
     }
 
     fn close(&mut self) -> Result<(), Error> {
@@ -306,12 +400,15 @@ impl<T, C: Consumer<T>> Consumer<T> for Shared<C> {
     fn flush(&mut self) -> Result<(), Error> {
         Consumer::<T>::flush(&mut *self.lock())
     }
+    /// One lock for the whole batch, which reaches the consumer as one batch.
     fn send_all<I>(&mut self, items: I) -> Result<(), SendError<T>>
     where
         I: IntoIterator<Item = T>,
     {
-        let mut guard = self.lock();
-        items.into_iter().try_for_each(|item| guard.send(item))
+        self.lock().send_all(items)
+    }
+    fn send_batch(&mut self, items: &mut dyn Iterator<Item = T>) -> Result<(), SendError<T>> {
+        self.lock().send_batch(items)
     }
     fn name(&self) -> &str {
         // The name cannot borrow through the lock; the type's name serves.

@@ -295,6 +295,11 @@ impl<T> Consumer<T> for Task<T> {
         items.try_for_each(|item| self.inner.send_from(place, item))
     }
 
+    /// As `send_all`, so a boxed or wrapped `Task` checks the context once per batch too.
+    fn send_batch(&mut self, items: &mut dyn Iterator<Item = T>) -> Result<(), SendError<T>> {
+        self.send_all(items)
+    }
+
     fn flush(&mut self) -> Result<(), Error> {
         Place::here("flush")?.wait("flush", || self.flush_async())?
     }

@@ -6,11 +6,11 @@ use std::time::Duration;
 
 use consumer::{Error, ErrorKind};
 use consumer_auth::{Auth, AuthKey};
-use serde::Serialize;
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 
 use crate::{Address, Conn};
-use consumer_process::{Remote, Sender};
+use consumer_process::{Identity, Remote, Sender};
 
 /// How long authentication may take, by default, on either side.
 pub(crate) const AUTH_TIMEOUT: Duration = Duration::from_secs(10);
@@ -49,6 +49,7 @@ pub struct Connector {
     key: Option<AuthKey>,
     unauthenticated: bool,
     auth_timeout: Duration,
+    pub(crate) identity: Option<Identity>,
 }
 
 impl Connector {
@@ -59,7 +60,26 @@ impl Connector {
             key: None,
             unauthenticated: false,
             auth_timeout: AUTH_TIMEOUT,
+            identity: None,
         }
+    }
+
+    /// Pins the item type's identity on the streams this connector makes (see
+    /// [`Identity::named`]); the [`Server`](crate::Server) must pin the same. For a
+    /// [`client`](Connector::client) it pins the request stream, and the reply
+    /// stream as its `name.reply` (see
+    /// [`stream_identities`](consumer_process::stream_identities)).
+    ///
+    /// ```
+    /// use consumer_net::{Connector, Identity};
+    ///
+    /// let c = Connector::new("/tmp/s.sock".parse()?).identity(Identity::named("orders", 2));
+    /// # drop(c);
+    /// # Ok::<(), consumer::Error>(())
+    /// ```
+    pub fn identity(mut self, identity: Identity) -> Connector {
+        self.identity = Some(identity);
+        self
     }
 
     /// Authenticates with `key` (the server must hold the same one).
@@ -137,21 +157,27 @@ impl Connector {
     /// Connects and returns a [`Sender`] of items to the server's consumer, with the
     /// server's report coming back on the same connection: `close` returns the far
     /// consumer's real outcome.
-    pub fn sender<T: Serialize + 'static>(&self) -> Result<Sender<T, Conn>, Error> {
+    pub fn sender<T: Serialize + Deserialize<'static> + 'static>(
+        &self,
+    ) -> Result<Sender<T, Conn>, Error> {
         let conn = self.connect()?;
         let back = conn.try_clone()?;
-        Ok(Sender::new(conn).with_report(back))
+        let tx = Sender::new(conn).with_report(back);
+        Ok(match &self.identity {
+            Some(id) => tx.identity(id.clone()),
+            None => tx,
+        })
     }
 
     /// Connects and returns the server's service as a [`Remote`]: wrap it in a
     /// [`consumer::Client`] to `call` it.
     pub fn client<Q, R>(&self) -> Result<Remote<Q, R>, Error>
     where
-        Q: Serialize + Send + 'static,
+        Q: Serialize + Deserialize<'static> + Send + 'static,
         R: DeserializeOwned + Send + 'static,
     {
         let conn = self.connect()?;
-        Remote::over(conn.try_clone()?, conn)
+        Remote::over_pinned(conn.try_clone()?, conn, self.identity.clone())
     }
 }
 

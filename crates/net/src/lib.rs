@@ -69,7 +69,7 @@ mod tokio_server;
 
 pub use conn::{Address, Conn};
 pub use connect::Connector;
-pub use consumer_process::PrivateDir;
+pub use consumer_process::{Identity, PrivateDir};
 pub use server::{Server, Serving};
 #[cfg(feature = "tokio")]
 pub use tokio_conn::{AsyncConn, AsyncConnReader, AsyncConnWriter};

@@ -11,14 +11,14 @@ use std::time::Duration;
 
 use consumer::{Consumer, Error, ErrorKind, Inline, Request, SendError, Shared};
 use consumer_auth::{Auth, AuthKey};
-use serde::Serialize;
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 
 use crate::connect::AUTH_TIMEOUT;
 use crate::live::Live;
 use crate::{Address, Conn};
 use consumer_process::PrivateDir;
-use consumer_process::Receiver;
+use consumer_process::{Identity, Receiver};
 
 pub(super) type OnError = Arc<dyn Fn(&str, &Error) + Send + Sync>;
 type Handler = Arc<dyn Fn(Conn) -> Result<u64, Error> + Send + Sync>;
@@ -78,6 +78,8 @@ pub struct Server {
     unauthenticated: bool,
     auth_timeout: Duration,
     on_error: OnError,
+    /// The pinned item type identity, for every stream this server reads or writes.
+    pub(super) identity: Option<Identity>,
 }
 
 pub(super) enum Listener {
@@ -129,7 +131,37 @@ impl Server {
             on_error: Arc::new(|peer, e| {
                 tracing::warn!(peer, error = %e, "connection failed");
             }),
+            identity: None,
         })
+    }
+
+    /// Pins the item type's identity on every connection (see
+    /// [`Identity::named`]): the clients' [`Connector::identity`](crate::Connector::identity)
+    /// must pin the same. For [`serve_requests`](Server::serve_requests) it pins the
+    /// request stream, and the reply stream as its `name.reply` (see
+    /// [`stream_identities`](consumer_process::stream_identities)).
+    ///
+    /// ```
+    /// use consumer::Consumer;
+    /// use consumer_net::{Address, Connector, Identity, PrivateDir, Server};
+    ///
+    /// let dir = PrivateDir::new("pinned")?;
+    /// let addr = Address::Unix(dir.join("sock"));
+    /// let pin = Identity::named("counts", 1);
+    /// let serving = Server::bind(&addr)?.identity(pin.clone()).serve(Vec::<u32>::new)?;
+    /// let mut tx = Connector::new(addr.clone()).identity(pin).sender::<u32>()?;
+    /// tx.send(7)?;
+    /// tx.close()?;
+    /// // A client that does not pin is refused at the handshake.
+    /// let mut other = Connector::new(addr).sender::<u32>()?;
+    /// let _ = other.send(7);
+    /// assert!(other.close().unwrap_err().to_string().contains("counts v1"));
+    /// serving.shutdown()?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn identity(mut self, identity: Identity) -> Server {
+        self.identity = Some(identity);
+        self
     }
 
     /// Requires every client to prove it holds `key` before anything else.
@@ -196,10 +228,11 @@ impl Server {
         K: Consumer<T>,
         F: Fn() -> K + Send + Sync + 'static,
     {
+        let pin = self.identity.clone();
         self.start(
             Arc::new(move |conn: Conn| {
                 let back = conn.try_clone()?;
-                Receiver::new(conn).report_to(back).run::<T, _>(factory())
+                receiver(conn, &pin).report_to(back).run::<T, _>(factory())
             }),
             None,
         )
@@ -215,10 +248,11 @@ impl Server {
         K: Consumer<T> + Send + 'static,
     {
         let (feed, finish) = shared_feed(consumer);
+        let pin = self.identity.clone();
         self.start(
             Arc::new(move |conn: Conn| {
                 let back = conn.try_clone()?;
-                Receiver::new(conn).report_to(back).run::<T, _>(feed())
+                receiver(conn, &pin).report_to(back).run::<T, _>(feed())
             }),
             Some(finish),
         )
@@ -230,13 +264,20 @@ impl Server {
     pub fn serve_requests<Q, R, S, F>(self, factory: F) -> Result<Serving, Error>
     where
         Q: DeserializeOwned + 'static,
-        R: Serialize + Send + 'static,
+        R: Serialize + Deserialize<'static> + Send + 'static,
         S: Consumer<Request<Q, R>>,
         F: Fn() -> S + Send + Sync + 'static,
     {
+        let pin = self.identity.clone();
         self.start(
             Arc::new(move |conn: Conn| {
-                consumer_process::serve_requests(conn.try_clone()?, conn, factory())
+                let service = factory();
+                consumer_process::serve_requests_pinned(
+                    conn.try_clone()?,
+                    conn,
+                    service,
+                    pin.clone(),
+                )
             }),
             None,
         )
@@ -301,6 +342,14 @@ impl Server {
     }
 }
 
+/// A receiver over `conn`, its item type pinned if the server pins it.
+fn receiver(conn: Conn, pin: &Option<Identity>) -> Receiver<Conn> {
+    match pin {
+        Some(id) => Receiver::new(conn).identity(id.clone()),
+        None => Receiver::new(conn),
+    }
+}
+
 /// A checked [`Server`], taken apart for a serving loop (threads or tokio tasks).
 pub(super) struct Parts {
     pub(super) listener: Listener,
@@ -341,6 +390,9 @@ impl<T, C: Consumer<T>> Consumer<T> for KeepOpen<C> {
         self.0.send(item)
     }
     fn send_all<I: IntoIterator<Item = T>>(&mut self, items: I) -> Result<(), SendError<T>> {
+        self.0.send_all(items)
+    }
+    fn send_batch(&mut self, items: &mut dyn Iterator<Item = T>) -> Result<(), SendError<T>> {
         self.0.send_all(items)
     }
     fn flush(&mut self) -> Result<(), Error> {

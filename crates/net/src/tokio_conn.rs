@@ -384,10 +384,14 @@ impl Connector {
     /// assert_eq!(total.with(Vec::clone), [3, 2, 1]);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub async fn sender_async<T: Serialize + 'static>(
+    pub async fn sender_async<T: Serialize + serde::Deserialize<'static> + 'static>(
         &self,
     ) -> Result<AsyncSender<T, AsyncConnWriter>, Error> {
         let (reader, writer) = self.connect_async().await?.into_split();
-        Ok(AsyncSender::new(writer).with_report(reader))
+        let tx = AsyncSender::new(writer).with_report(reader);
+        Ok(match &self.identity {
+            Some(id) => tx.identity(id.clone()),
+            None => tx,
+        })
     }
 }

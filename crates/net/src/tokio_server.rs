@@ -10,8 +10,8 @@ use std::time::Duration;
 
 use consumer::{Consumer, Error, ErrorKind, Request};
 use consumer_auth::Auth;
-use serde::Serialize;
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 use tokio::net::{TcpListener, UnixListener};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
@@ -21,7 +21,7 @@ use crate::live::Live;
 use crate::server::{Finish, Listener, OnError, Parts, Tally, shared_feed};
 use crate::tokio_conn::{AsyncConn, Socket};
 use crate::{Address, Server};
-use consumer_process::{AsyncReceiver, AsyncSender};
+use consumer_process::{AsyncReceiver, AsyncSender, Identity, stream_identities};
 use consumer_wire::{Feed, WireAnswer};
 
 impl Server {
@@ -70,7 +70,8 @@ impl Server {
         K: Consumer<T> + Send + 'static,
         F: Fn() -> K + Send + Sync + 'static,
     {
-        self.start_async(items(factory), None)
+        let pin = self.identity.clone();
+        self.start_async(items(factory, pin), None)
     }
 
     /// [`serve_shared`](Server::serve_shared) on the current tokio runtime: every
@@ -108,7 +109,8 @@ impl Server {
         K: Consumer<T> + Send + 'static,
     {
         let (feed, finish) = shared_feed(consumer);
-        self.start_async(items(feed), Some(finish))
+        let pin = self.identity.clone();
+        self.start_async(items(feed, pin), Some(finish))
     }
 
     /// [`serve_requests`](Server::serve_requests) on the current tokio runtime: each
@@ -142,14 +144,15 @@ impl Server {
     pub fn serve_requests_async<Q, R, S, F>(self, factory: F) -> Result<AsyncServing, Error>
     where
         Q: DeserializeOwned + Send + 'static,
-        R: Serialize + Send + 'static,
+        R: Serialize + Deserialize<'static> + Send + 'static,
         S: Consumer<Request<Q, R>> + Send + 'static,
         F: Fn() -> S + Send + Sync + 'static,
     {
+        let pin = self.identity.clone();
         self.start_async(
             Arc::new(move |conn: AsyncConn| {
                 let service = factory();
-                Box::pin(serve_requests_async(conn, service)) as Served
+                Box::pin(serve_requests_async(conn, service, pin.clone())) as Served
             }),
             None,
         )
@@ -195,19 +198,22 @@ impl Server {
 
 /// The handler of an item server: each connection's items to a consumer from `make`,
 /// its outcome reported back on the connection.
-fn items<T, K>(make: impl Fn() -> K + Send + Sync + 'static) -> Handler
+fn items<T, K>(make: impl Fn() -> K + Send + Sync + 'static, pin: Option<Identity>) -> Handler
 where
     T: DeserializeOwned + Send + 'static,
     K: Consumer<T> + Send + 'static,
 {
     Arc::new(move |conn: AsyncConn| {
         let consumer = make();
+        let pin = pin.clone();
         Box::pin(async move {
             let (reader, writer) = conn.into_split();
-            AsyncReceiver::new(reader)
-                .report_to(writer)
-                .run::<T, _>(consumer)
-                .await
+            let rx = AsyncReceiver::new(reader);
+            let rx = match pin {
+                Some(id) => rx.identity(id),
+                None => rx,
+            };
+            rx.report_to(writer).run::<T, _>(consumer).await
         }) as Served
     })
 }
@@ -215,16 +221,24 @@ where
 /// One connection's requests to `service`; answers, given from any thread, go back
 /// through a channel to the writer, which ends the reply stream once the request
 /// stream has ended and every request has been answered or dropped.
-async fn serve_requests_async<Q, R, S>(conn: AsyncConn, service: S) -> Result<u64, Error>
+async fn serve_requests_async<Q, R, S>(
+    conn: AsyncConn,
+    service: S,
+    pin: Option<Identity>,
+) -> Result<u64, Error>
 where
     Q: DeserializeOwned + Send + 'static,
-    R: Serialize + Send + 'static,
+    R: Serialize + Deserialize<'static> + Send + 'static,
     S: Consumer<Request<Q, R>> + Send + 'static,
 {
+    let (ask, answer) = stream_identities(pin.as_ref());
     let (reader, writer) = conn.into_split();
     let (answers, mut to_write) = mpsc::unbounded_channel::<(u64, WireAnswer<R>)>();
     let write = async move {
         let mut replies = AsyncSender::<(u64, WireAnswer<R>), _>::new(writer);
+        if let Some(id) = answer {
+            replies = replies.identity(id);
+        }
         while let Some(answer) = to_write.recv().await {
             // The caller may be gone; the rest of its answers have no one to go to.
             if replies.send(answer).await.is_err() {
@@ -239,7 +253,12 @@ where
         let _ = answers.send((id, answer));
     });
     // Reading and writing go on side by side on this connection's task.
-    let read = AsyncReceiver::new(reader).run::<(u64, Q), _>(feed);
+    let rx = AsyncReceiver::new(reader);
+    let rx = match ask {
+        Some(id) => rx.identity(id),
+        None => rx,
+    };
+    let read = rx.run::<(u64, Q), _>(feed);
     let (received, written) = tokio::join!(read, write);
     let received = received?;
     written.map(|()| received)

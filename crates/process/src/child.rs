@@ -73,9 +73,13 @@ const WATCH_EVERY: Duration = Duration::from_millis(10);
 ///     Ok(())
 /// }
 /// ```
+///
+/// A `Coprocess` is a [`Sender`]: pin its item type with
+/// [`identity`](Sender::identity) before the first send, and the child's
+/// [`Receiver::identity`] to the same [`Identity::named`](crate::Identity::named).
 pub type Coprocess<T, C = Bincode> = Sender<T, ChildPipe, C>;
 
-impl<T: 'static> Coprocess<T> {
+impl<T: serde::Deserialize<'static> + 'static> Coprocess<T> {
     /// Starts `cmd` with its stdin connected to the returned handle, encoding with
     /// [`Bincode`]. The command's own stdin setting is replaced.
     ///
@@ -150,15 +154,24 @@ impl<T: 'static> Coprocess<T> {
         I: IntoIterator<Item = S>,
         S: AsRef<std::ffi::OsStr>,
     {
-        let exe = std::env::current_exe()
-            .map_err(|e| io_error("finding this program to re-run it", e))?;
-        let mut cmd = Command::new(exe);
-        cmd.args(args);
-        Coprocess::spawn(cmd)
+        Coprocess::spawn(this_program(args)?)
     }
 }
 
-impl<T: 'static, C: Codec> Sender<T, ChildPipe, C> {
+/// This very program, to be run again with `args`.
+pub(crate) fn this_program<I, S>(args: I) -> Result<Command, Error>
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<std::ffi::OsStr>,
+{
+    let exe =
+        std::env::current_exe().map_err(|e| io_error("finding this program to re-run it", e))?;
+    let mut cmd = Command::new(exe);
+    cmd.args(args);
+    Ok(cmd)
+}
+
+impl<T: serde::Deserialize<'static> + 'static, C: Codec> Sender<T, ChildPipe, C> {
     /// Like [`spawn`](Coprocess::spawn), with another codec.
     ///
     /// # Errors
@@ -172,28 +185,19 @@ impl<T: 'static, C: Codec> Sender<T, ChildPipe, C> {
     /// let child: Coprocess<u32, Postcard> = Coprocess::spawn_with_codec(cmd, Postcard)?;
     /// # Ok::<(), consumer::Error>(())
     /// ```
-    pub fn spawn_with_codec(mut cmd: Command, codec: C) -> Result<Self, Error> {
-        let (ours, theirs) = UnixStream::pair().map_err(io("creating the child's socket"))?;
-        cmd.stdin(Stdio::from(OwnedFd::from(theirs)));
-        let (child, watch, span) = start(cmd)?;
-        ours.set_nonblocking(true)
-            .map_err(io("setting up the child's socket"))?;
-        let back = ours
-            .try_clone()
-            .map_err(io("setting up the child's socket"))?;
-        let reader = ChildReader {
-            sock: back,
-            watch: Arc::clone(&watch),
-        };
+    pub fn spawn_with_codec(cmd: Command, codec: C) -> Result<Self, Error> {
+        let SocketChild {
+            pipe,
+            reader,
+            child,
+            watch,
+            span,
+        } = SocketChild::start(cmd, false)?;
         let peer = ChildPeer {
             back: Some((reader, Decoder::for_reports())),
             child: Some(child),
-            watch: Arc::clone(&watch),
-            span,
-        };
-        let pipe = ChildPipe {
-            fd: File::from(OwnedFd::from(ours)),
             watch,
+            span,
         };
         Ok(Sender::with_codec(pipe, codec).with_peer(Box::new(peer)))
     }
@@ -255,6 +259,7 @@ impl<T: 'static, C: Codec> Sender<T, ChildPipe, C> {
         let pipe = ChildPipe {
             fd: File::from(fd),
             watch,
+            duplex: false,
         };
         Ok(Sender::with_codec(pipe, codec).with_peer(Box::new(peer)))
     }
@@ -318,6 +323,7 @@ fn start(mut cmd: Command) -> Result<(Child, Arc<Watch>, tracing::Span), Error> 
         deadline: Mutex::new(None),
         grace: Mutex::new(DEFAULT_GRACE),
         killed: AtomicBool::new(false),
+        reaped: Mutex::new(None),
     });
     let span = tracing::info_span!(
         "process",
@@ -329,18 +335,59 @@ fn start(mut cmd: Command) -> Result<(Child, Arc<Watch>, tracing::Span), Error> 
     Ok((child, watch, span))
 }
 
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+/// A child started with one end of a socket pair as its stdin, and the parent's
+/// views of the other end: a watched writer, a watched reader.
+pub(crate) struct SocketChild {
+    pub(crate) pipe: ChildPipe,
+    pub(crate) reader: ChildReader,
+    pub(crate) child: Child,
+    pub(crate) watch: Arc<Watch>,
+    pub(crate) span: tracing::Span,
+}
+
+impl SocketChild {
+    /// Starts `cmd` on a socket pair. `duplex`: the child writes a stream of its
+    /// own back (replies), so readable data on the socket is not an early report.
+    pub(crate) fn start(mut cmd: Command, duplex: bool) -> Result<SocketChild, Error> {
+        let (ours, theirs) = UnixStream::pair().map_err(io("creating the child's socket"))?;
+        cmd.stdin(Stdio::from(OwnedFd::from(theirs)));
+        let (child, watch, span) = start(cmd)?;
+        ours.set_nonblocking(true)
+            .map_err(io("setting up the child's socket"))?;
+        let back = ours
+            .try_clone()
+            .map_err(io("setting up the child's socket"))?;
+        Ok(SocketChild {
+            pipe: ChildPipe {
+                fd: File::from(OwnedFd::from(ours)),
+                watch: Arc::clone(&watch),
+                duplex,
+            },
+            reader: ChildReader {
+                sock: back,
+                watch: Arc::clone(&watch),
+            },
+            child,
+            watch,
+            span,
+        })
+    }
+}
+
+pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// What the parent knows about a child without reaping it.
 #[derive(Debug)]
-struct Watch {
+pub(crate) struct Watch {
     pid: Pid,
     /// Set when the handle is dropped: past it, the child is killed.
     deadline: Mutex<Option<Instant>>,
-    grace: Mutex<Duration>,
+    pub(crate) grace: Mutex<Duration>,
     killed: AtomicBool,
+    /// How the child ended, once it has been reaped (`waitid` no longer knows it).
+    reaped: Mutex<Option<ExitStatus>>,
 }
 
 impl Watch {
@@ -374,8 +421,43 @@ impl Watch {
         }
     }
 
-    fn pid(&self) -> u32 {
+    pub(crate) fn pid(&self) -> u32 {
         self.pid.as_raw_nonzero().get().unsigned_abs()
+    }
+
+    /// [`ended_error`](Watch::ended_error), giving a child whose stream broke a
+    /// moment (at most `patience`) to finish dying, so the error can say how it ended.
+    pub(crate) fn ended_error_within(&self, patience: Duration) -> Option<Error> {
+        let until = Instant::now() + patience;
+        loop {
+            let ended = self.ended_error();
+            if ended.is_some() || Instant::now() >= until {
+                return ended;
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+
+    /// Has the child ended, reaped or not? (The reaped check comes first: after it,
+    /// the pid may be reused.)
+    fn gone(&self) -> bool {
+        lock(&self.reaped).is_some() || self.ended().is_some()
+    }
+
+    /// How the child ended, as an error (a clean exit is
+    /// [`Disconnected`](ErrorKind::Disconnected): it left before its stream ended);
+    /// `None` while it runs.
+    pub(crate) fn ended_error(&self) -> Option<Error> {
+        // Once reaped, the pid is no longer ours to ask about: it may be reused.
+        if let Some(status) = *lock(&self.reaped) {
+            return Some(exit_error(self.pid(), status).unwrap_or_else(|| {
+                Error::new(
+                    ErrorKind::Disconnected,
+                    format!("child {} exited (status 0)", self.pid()),
+                )
+            }));
+        }
+        self.ended().map(|status| waitid_error(self.pid(), &status))
     }
 }
 
@@ -438,6 +520,9 @@ pub struct ChildPipe {
     /// A socket (stdin) or a FIFO, in non-blocking mode.
     fd: File,
     watch: Arc<Watch>,
+    /// The child answers on the same socket (a service): incoming bytes are its
+    /// replies, not an early report.
+    duplex: bool,
 }
 
 impl ChildPipe {
@@ -485,9 +570,12 @@ impl ChildPipe {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 other => return other,
             }
-            let ready = self
-                .watch
-                .wait_for(&self.fd, PollFlags::OUT | PollFlags::IN)?;
+            let events = if self.duplex {
+                PollFlags::OUT
+            } else {
+                PollFlags::OUT | PollFlags::IN
+            };
+            let ready = self.watch.wait_for(&self.fd, events)?;
             if ready.contains(PollFlags::IN) {
                 return Err(broken("the child reported before the stream ended"));
             }
@@ -506,9 +594,10 @@ impl fmt::Debug for ChildPipe {
     }
 }
 
-/// Reads the child's report; the end of the child is the end of the stream, even
-/// when a grandchild still holds the socket.
-struct ChildReader {
+/// Reads what the child sends back (its report, or a service's replies); the end of
+/// the child is the end of the stream, even when a grandchild still holds the
+/// socket.
+pub(crate) struct ChildReader {
     sock: UnixStream,
     watch: Arc<Watch>,
 }
@@ -521,7 +610,7 @@ impl Read for ChildReader {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 other => return other,
             }
-            if self.watch.ended().is_some() {
+            if self.watch.gone() {
                 // Whatever the child wrote before it ended is readable by now.
                 return match (&self.sock).read(buf) {
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(0),
@@ -534,11 +623,11 @@ impl Read for ChildReader {
 }
 
 /// The child behind a [`Coprocess`]: its report, its exit, its reaping.
-struct ChildPeer {
-    back: Option<(ChildReader, Decoder)>,
-    child: Option<Child>,
-    watch: Arc<Watch>,
-    span: tracing::Span,
+pub(crate) struct ChildPeer {
+    pub(crate) back: Option<(ChildReader, Decoder)>,
+    pub(crate) child: Option<Child>,
+    pub(crate) watch: Arc<Watch>,
+    pub(crate) span: tracing::Span,
 }
 
 impl ChildPeer {
@@ -546,15 +635,21 @@ impl ChildPeer {
     /// reaps it.
     fn reap(&mut self) -> Option<io::Result<ExitStatus>> {
         let mut child = self.child.take()?;
+        let reaped = self.wait(&mut child);
+        if let Ok(status) = &reaped {
+            *lock(&self.watch.reaped) = Some(*status);
+        }
+        Some(reaped)
+    }
+
+    fn wait(&self, child: &mut Child) -> io::Result<ExitStatus> {
         if lock(&self.watch.deadline).is_none() {
-            return Some(child.wait());
+            return child.wait();
         }
         let mut nap = Duration::from_millis(1);
         loop {
-            match child.try_wait() {
-                Ok(Some(status)) => return Some(Ok(status)),
-                Ok(None) => {}
-                Err(e) => return Some(Err(e)),
+            if let Some(status) = child.try_wait()? {
+                return Ok(status);
             }
             // `ended` kills the child once the deadline has passed.
             if self.watch.ended().is_none() {
@@ -678,7 +773,7 @@ where
 
 /// A socket stdin whose reading half is shut when the receiver lets go of it, so the
 /// parent's writes fail at once instead of filling the socket.
-struct ShutOnDrop(UnixStream);
+pub(crate) struct ShutOnDrop(pub(crate) UnixStream);
 
 impl Read for ShutOnDrop {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {

@@ -54,7 +54,7 @@ pub(crate) fn fill(dec: &mut Decoder, r: &mut impl Read) -> Result<bool, Error> 
 pub(crate) fn handshake(
     dec: &mut Decoder,
     r: &mut impl Read,
-) -> Result<[u8; consumer_wire::HANDSHAKE_LEN], Error> {
+) -> Result<consumer_wire::Handshake, Error> {
     loop {
         if let Some(hs) = dec.handshake()? {
             return Ok(hs);

@@ -100,8 +100,9 @@
 //!
 //! A coprocess can answer. [`Remote`] is a consumer of [`Request`](consumer::Request)s
 //! whose service is across any two byte streams ([`Remote::over`]); the far side
-//! runs [`serve_requests`]. Wrap it in [`consumer::Client`] and it is called like a
-//! service in a thread or a task: correlation ids, many calls in flight, replies in
+//! runs [`serve_requests`]; a service in a supervised child process is one call away
+//! ([`Remote::spawn`], the child running [`serve_stdin_requests`]). Wrap it in
+//! [`consumer::Client`] and it is called like a service in a thread or a task: correlation ids, many calls in flight, replies in
 //! any order, a timeout per call, and an error — never a hang — when the service
 //! fails, panics, closes or dies. Replies travel on their own stream, never on the
 //! far process's stdout. Across machines, `consumer-net`'s `Connector::client` gives
@@ -121,6 +122,7 @@
 #![forbid(unsafe_code)]
 
 mod child;
+mod child_service;
 mod io;
 mod link;
 mod private;
@@ -133,10 +135,11 @@ mod tokio_io;
 pub use child::{
     ChildPipe, Coprocess, DEFAULT_GRACE, make_fifo, serve_fifo, serve_stdin, serve_stdin_with_codec,
 };
+pub use child_service::serve_stdin_requests;
 pub use consumer_wire::{Bincode, Codec, DEFAULT_MAX_FRAME, Identity, MAX_FRAME_CEILING, Postcard};
 pub use private::PrivateDir;
 pub use receiver::Receiver;
-pub use remote::{Remote, serve_requests};
+pub use remote::{Remote, serve_requests, serve_requests_pinned, stream_identities};
 pub use sender::{Flush, Sender, SharedSender};
 #[cfg(feature = "tokio")]
 pub use tokio_io::{AsyncReceiver, AsyncSender};

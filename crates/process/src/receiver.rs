@@ -51,7 +51,7 @@ pub(crate) const READ_BUFFER: usize = 16 << 10;
 /// // The same bytes read as another type are refused at the handshake.
 /// let e = Receiver::new(&bytes[..]).run::<String, _>(Vec::new()).unwrap_err();
 /// assert_eq!(e.kind(), ErrorKind::Protocol);
-/// assert!(e.message().unwrap().contains("another type"));
+/// assert!(e.message().unwrap().contains("the peer sends `u64`, this end expects `String`"));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub struct Receiver<R: Read, C: Codec = Bincode> {

@@ -15,17 +15,22 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 
 use consumer::{Consumer, Error, ErrorKind, Reply, Request, SendError};
-use serde::Serialize;
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 
 use std::io::{Read, Write};
 
-use consumer_wire::{Feed, WireAnswer};
+use consumer_wire::{Feed, Identity, WireAnswer};
 
+use crate::child::Watch;
 use crate::{Receiver, Sender, SharedSender};
 
+/// How long a broken connection waits for its child to finish dying, so the calls
+/// fail with how it ended.
+const DYING: std::time::Duration = std::time::Duration::from_millis(200);
+
 /// The request stream's writer: any byte stream.
-type BoxWrite = Box<dyn Write + Send>;
+pub(crate) type BoxWrite = Box<dyn Write + Send>;
 
 /// The calls waiting for their replies, and why no more will come once the
 /// connection has ended.
@@ -34,10 +39,12 @@ struct Calls<R> {
     ended: Option<Error>,
 }
 
-struct Shared<R> {
+pub(crate) struct Shared<R> {
     calls: Mutex<Calls<R>>,
     next_id: AtomicU64,
     reader: Mutex<Option<JoinHandle<()>>>,
+    /// The supervised child serving the calls, if this side started it.
+    pub(crate) child: Option<Arc<Watch>>,
 }
 
 impl<R> Shared<R> {
@@ -62,7 +69,9 @@ impl<R> Shared<R> {
 ///
 /// Made over any two byte streams with [`Remote::over`] (a socket and its clone, a
 /// pair of pipes), by `consumer-net`'s `Connector::client` across machines; the
-/// other end runs [`serve_requests`].
+/// other end runs [`serve_requests`]. Or made with a supervised child process
+/// behind it by [`Remote::spawn`] / [`Remote::spawn_self`]; the child runs
+/// [`serve_stdin_requests`](crate::serve_stdin_requests).
 ///
 /// # Examples
 ///
@@ -83,13 +92,13 @@ impl<R> Shared<R> {
 /// ```
 pub struct Remote<Q, R> {
     requests: SharedSender<(u64, Q), BoxWrite>,
-    shared: Arc<Shared<R>>,
+    pub(crate) shared: Arc<Shared<R>>,
     _body: PhantomData<fn(Q)>,
 }
 
 impl<Q, R> Remote<Q, R>
 where
-    Q: Serialize + Send + 'static,
+    Q: Serialize + Deserialize<'static> + Send + 'static,
     R: DeserializeOwned + Send + 'static,
 {
     /// Calls the service that reads requests from `writer`'s far end and answers on
@@ -104,6 +113,59 @@ where
         Rd: Read + Send + 'static,
         Wr: Write + Send + 'static,
     {
+        Remote::over_pinned(reader, writer, None)
+    }
+
+    /// As [`over`](Remote::over), with the service's identity pinned (see
+    /// [`stream_identities`]); `None` traces both item types.
+    ///
+    /// # Errors
+    ///
+    /// As [`over`](Remote::over).
+    ///
+    /// ```
+    /// use std::os::unix::net::UnixStream;
+    /// use consumer::{Client, serve};
+    /// use consumer_process::{Identity, Remote, serve_requests_pinned};
+    ///
+    /// let pin = Identity::named("squares", 1);
+    /// let (here, there) = UnixStream::pair()?;
+    /// let theirs = Some(pin.clone());
+    /// let far = std::thread::spawn(move || {
+    ///     serve_requests_pinned(there.try_clone()?, there, serve(|n: u64| n * n), theirs)
+    /// });
+    /// let mut client = Client::new(Remote::<u64, u64>::over_pinned(here.try_clone()?, here, Some(pin))?);
+    /// assert_eq!(client.call(12)?, 144);
+    /// client.close()?;
+    /// assert_eq!(far.join().unwrap()?, 1);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn over_pinned<Rd, Wr>(
+        reader: Rd,
+        writer: Wr,
+        pin: Option<Identity>,
+    ) -> Result<Remote<Q, R>, Error>
+    where
+        Rd: Read + Send + 'static,
+        Wr: Write + Send + 'static,
+    {
+        let (ask, answer) = stream_identities(pin.as_ref());
+        let requests = pin_sender(Sender::new(Box::new(writer) as BoxWrite), ask).shared();
+        Remote::start(reader, requests, None, answer)
+    }
+
+    /// Starts the reply reader on `reader` for calls sent through `requests`;
+    /// `child`: the process serving them, whose end explains a broken connection;
+    /// `answer`: the reply stream's pinned identity, if any.
+    pub(crate) fn start<Rd>(
+        reader: Rd,
+        requests: SharedSender<(u64, Q), BoxWrite>,
+        child: Option<Arc<Watch>>,
+        answer: Option<Identity>,
+    ) -> Result<Remote<Q, R>, Error>
+    where
+        Rd: Read + Send + 'static,
+    {
         let shared = Arc::new(Shared {
             calls: Mutex::new(Calls {
                 waiting: HashMap::new(),
@@ -111,6 +173,7 @@ where
             }),
             next_id: AtomicU64::new(0),
             reader: Mutex::new(None),
+            child,
         });
         let span = tracing::info_span!("process.remote", runner = "process");
         let thread = {
@@ -119,13 +182,13 @@ where
                 .name("consumer-remote".into())
                 .spawn(move || {
                     let _entered = span.enter();
-                    read_replies(reader, &shared);
+                    read_replies(reader, answer, &shared);
                 })
                 .map_err(|e| crate::io::io_error("starting the reply reader", e))?
         };
         *shared.reader.lock().unwrap_or_else(|p| p.into_inner()) = Some(thread);
         Ok(Remote {
-            requests: Sender::new(Box::new(writer) as BoxWrite).shared(),
+            requests,
             shared,
             _body: PhantomData,
         })
@@ -134,7 +197,7 @@ where
 
 /// The reader thread: replies to their callers until the connection ends, then
 /// fails every call still waiting.
-fn read_replies<R>(reader: impl Read, shared: &Shared<R>)
+fn read_replies<R>(reader: impl Read, identity: Option<Identity>, shared: &Shared<R>)
 where
     R: DeserializeOwned + Send + 'static,
 {
@@ -153,10 +216,18 @@ where
         }
         Ok(())
     });
-    let outcome = Receiver::new(reader).run::<(u64, WireAnswer<R>), _>(deliver);
-    let why = match outcome {
-        Ok(_) => Error::new(ErrorKind::Disconnected, "the service closed the connection"),
-        Err(e) => Error::new(
+    let outcome =
+        pin_receiver(Receiver::new(reader), identity).run::<(u64, WireAnswer<R>), _>(deliver);
+    // A child that died says how: its exit status or signal.
+    let died = outcome
+        .as_ref()
+        .err()
+        .and_then(|_| shared.child.as_ref()?.ended_error_within(DYING))
+        .filter(|e| e.kind() == ErrorKind::Exit);
+    let why = match (outcome, died) {
+        (_, Some(died)) => died,
+        (Ok(_), None) => Error::new(ErrorKind::Disconnected, "the service closed the connection"),
+        (Err(e), None) => Error::new(
             ErrorKind::Disconnected,
             format!("the connection failed: {e}"),
         ),
@@ -272,10 +343,36 @@ pub fn serve_requests<Q, R, S>(
 ) -> Result<u64, Error>
 where
     Q: DeserializeOwned + 'static,
-    R: Serialize + Send + 'static,
+    R: Serialize + Deserialize<'static> + Send + 'static,
     S: Consumer<Request<Q, R>>,
 {
-    let mut replies = Sender::<(u64, WireAnswer<R>), BoxWrite>::new(Box::new(writer)).shared();
+    serve_requests_pinned(reader, writer, service, None)
+}
+
+/// As [`serve_requests`], with the service's identity pinned (see
+/// [`stream_identities`]); `None` traces both item types.
+///
+/// # Errors
+///
+/// As [`serve_requests`].
+///
+/// # Examples
+///
+/// See [`Remote::over_pinned`].
+pub fn serve_requests_pinned<Q, R, S>(
+    reader: impl Read,
+    writer: impl Write + Send + 'static,
+    service: S,
+    pin: Option<Identity>,
+) -> Result<u64, Error>
+where
+    Q: DeserializeOwned + 'static,
+    R: Serialize + Deserialize<'static> + Send + 'static,
+    S: Consumer<Request<Q, R>>,
+{
+    let (ask, answer) = stream_identities(pin.as_ref());
+    let replies = Sender::<(u64, WireAnswer<R>), BoxWrite>::new(Box::new(writer));
+    let mut replies = pin_sender(replies, answer).shared();
     let writer = replies.clone();
     let feed = Feed::new(service, move |id, answer| {
         // The connection may be gone; then the caller has failed the call already.
@@ -283,10 +380,43 @@ where
             tracing::debug!(id, error = %e.error(), "a reply could not be sent");
         }
     });
-    let outcome = Receiver::new(reader).run::<(u64, Q), _>(feed);
+    let outcome = pin_receiver(Receiver::new(reader), ask).run::<(u64, Q), _>(feed);
     // Answers given after this point have no one to go to: the caller's side fails
     // them when the reply stream ends.
     let closed = replies.close();
     let received = outcome?;
     closed.map(|()| received)
+}
+
+/// The identities of a request/reply connection's two streams under a pin: the
+/// request stream takes the pin itself, the reply stream its
+/// [`part("reply")`](Identity::part) (for a pin that is no
+/// [`named`](Identity::named) one, the reply type is traced). Without a pin both
+/// item types are traced: `None, None`.
+///
+/// ```
+/// use consumer_process::{Identity, stream_identities};
+///
+/// let pin = Identity::named("pricing", 2);
+/// let (ask, answer) = stream_identities(Some(&pin));
+/// assert_eq!(ask, Some(pin));
+/// assert_eq!(answer, Some(Identity::named("pricing.reply", 2)));
+/// assert_eq!(stream_identities(None), (None, None));
+/// ```
+pub fn stream_identities(pin: Option<&Identity>) -> (Option<Identity>, Option<Identity>) {
+    (pin.cloned(), pin.and_then(|p| p.part("reply")))
+}
+
+fn pin_sender<T, W: Write>(tx: Sender<T, W>, identity: Option<Identity>) -> Sender<T, W> {
+    match identity {
+        Some(id) => tx.identity(id),
+        None => tx,
+    }
+}
+
+fn pin_receiver<Rd: Read>(rx: Receiver<Rd>, identity: Option<Identity>) -> Receiver<Rd> {
+    match identity {
+        Some(id) => rx.identity(id),
+        None => rx,
+    }
 }

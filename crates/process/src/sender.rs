@@ -157,7 +157,7 @@ pub struct Sender<T, W: Write, C: Codec = Bincode> {
     _item: PhantomData<fn(T)>,
 }
 
-impl<T: 'static, W: Write> Sender<T, W> {
+impl<T: serde::Deserialize<'static> + 'static, W: Write> Sender<T, W> {
     /// A sender over `out` with the default codec ([`Bincode`]) and no report channel.
     ///
     /// ```
@@ -169,7 +169,7 @@ impl<T: 'static, W: Write> Sender<T, W> {
     }
 }
 
-impl<T: 'static, W: Write, C: Codec> Sender<T, W, C> {
+impl<T: serde::Deserialize<'static> + 'static, W: Write, C: Codec> Sender<T, W, C> {
     /// A sender over `out` that encodes with `codec`.
     ///
     /// ```
@@ -487,6 +487,10 @@ impl<T: Serialize + 'static, W: Write + Send + 'static, C: Codec> Consumer<T> fo
         self.send_many(items, true)
     }
 
+    fn send_batch(&mut self, items: &mut dyn Iterator<Item = T>) -> Result<(), SendError<T>> {
+        self.send_many(items, true)
+    }
+
     fn flush(&mut self) -> Result<(), Error> {
         self.write_out()
     }
@@ -591,6 +595,9 @@ impl<T: Serialize + 'static, W: Write + Send + 'static, C: Codec> Consumer<T>
         let waiting = &self.inner.waiting;
         let mut sender = self.lock();
         sender.send_many(items, waiting.load(Ordering::Relaxed) == 0)
+    }
+    fn send_batch(&mut self, items: &mut dyn Iterator<Item = T>) -> Result<(), SendError<T>> {
+        Consumer::send_all(self, items)
     }
 
     fn flush(&mut self) -> Result<(), Error> {

@@ -35,7 +35,7 @@ async fn read_into<R: AsyncRead + Unpin>(dec: &mut Decoder, r: &mut R) -> Result
 async fn handshake<R: AsyncRead + Unpin>(
     dec: &mut Decoder,
     r: &mut R,
-) -> Result<[u8; consumer_wire::HANDSHAKE_LEN], Error> {
+) -> Result<consumer_wire::Handshake, Error> {
     loop {
         if let Some(hs) = dec.handshake()? {
             return Ok(hs);
@@ -111,7 +111,7 @@ pub struct AsyncSender<T, W: AsyncWrite + Unpin, C: Codec = Bincode> {
     _item: PhantomData<fn(T)>,
 }
 
-impl<T: 'static, W: AsyncWrite + Unpin> AsyncSender<T, W> {
+impl<T: serde::Deserialize<'static> + 'static, W: AsyncWrite + Unpin> AsyncSender<T, W> {
     /// A sender over `out` with the default codec ([`Bincode`]) and no report channel.
     ///
     /// ```
@@ -123,7 +123,9 @@ impl<T: 'static, W: AsyncWrite + Unpin> AsyncSender<T, W> {
     }
 }
 
-impl<T: 'static, W: AsyncWrite + Unpin, C: Codec> AsyncSender<T, W, C> {
+impl<T: serde::Deserialize<'static> + 'static, W: AsyncWrite + Unpin, C: Codec>
+    AsyncSender<T, W, C>
+{
     /// A sender over `out` that encodes with `codec`.
     ///
     /// ```

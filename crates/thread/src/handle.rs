@@ -398,6 +398,9 @@ impl<T> Consumer<T> for Handle<T> {
     {
         Handle::send_all(self, items)
     }
+    fn send_batch(&mut self, items: &mut dyn Iterator<Item = T>) -> Result<(), SendError<T>> {
+        Handle::send_all(self, items)
+    }
     fn name(&self) -> &str {
         Handle::name(self)
     }

@@ -201,6 +201,9 @@ impl<C, T> Consumer<T> for Runner<C, T> {
     {
         self.handle.send_all(items)
     }
+    fn send_batch(&mut self, items: &mut dyn Iterator<Item = T>) -> Result<(), SendError<T>> {
+        self.handle.send_all(items)
+    }
     fn name(&self) -> &str {
         self.handle.name()
     }

@@ -12,7 +12,7 @@
 use consumer::{Error, ErrorKind};
 
 use crate::codec::Codec;
-use crate::frame::{self, Frame, HANDSHAKE_LEN, Kind, protocol};
+use crate::frame::{self, DESCRIPTION_MAX, Frame, HANDSHAKE_LEN, Handshake, Kind, protocol};
 
 /// Bodies grow at most this much per read, so a lying length prefix cannot make the
 /// decoder allocate more than a MiB beyond what the peer actually sent.
@@ -113,7 +113,7 @@ enum Ready {
 
 impl Decoder {
     /// A decoder that accepts frames up to `max` bytes and reads through a buffer of
-    /// `buffer` bytes (at least 64).
+    /// `buffer` bytes (at least the longest handshake, 1042 bytes).
     ///
     /// ```
     /// let dec = consumer_wire::Decoder::new(1 << 20, 16 << 10);
@@ -121,7 +121,7 @@ impl Decoder {
     /// ```
     pub fn new(max: u32, buffer: usize) -> Decoder {
         Decoder {
-            buf: vec![0u8; buffer.max(64)].into_boxed_slice(),
+            buf: vec![0u8; buffer.max(HANDSHAKE_LEN + DESCRIPTION_MAX)].into_boxed_slice(),
             pos: 0,
             filled: 0,
             pending: 0,
@@ -188,8 +188,8 @@ impl Decoder {
     /// for bytes.
     ///
     /// ```
-    /// let mut dec = consumer_wire::Decoder::new(1 << 20, 1024);
-    /// assert_eq!(dec.read_target().first.len(), 1024);
+    /// let mut dec = consumer_wire::Decoder::new(1 << 20, 4096);
+    /// assert_eq!(dec.read_target().first.len(), 4096);
     /// ```
     pub fn read_target(&mut self) -> ReadTarget<'_> {
         self.consume_pending();
@@ -247,25 +247,28 @@ impl Decoder {
         }
     }
 
-    /// The peer's handshake, once its bytes are in; `None` until then.
+    /// The peer's handshake, once its bytes are in; `None` until then. The magic
+    /// and version are checked as soon as their bytes come, the description's length
+    /// before anything waits for it (see [`Handshake::parse`]); whether the codec and
+    /// item type fit is [`Handshake::check`]'s business.
     ///
     /// # Errors
     ///
-    /// None yet: the checks are [`Handshake::check`](crate::Handshake::check)'s. The
-    /// `Result` leaves room for them.
+    /// [`Protocol`](ErrorKind::Protocol): not this protocol, another version, a
+    /// description over [`DESCRIPTION_MAX`](crate::DESCRIPTION_MAX).
     ///
     /// ```
     /// let mut dec = consumer_wire::Decoder::new(1 << 20, 1024);
     /// assert!(dec.handshake()?.is_none());
     /// # Ok::<(), consumer::Error>(())
     /// ```
-    pub fn handshake(&mut self) -> Result<Option<[u8; HANDSHAKE_LEN]>, Error> {
-        let Some(b) = self.buffered().first_chunk::<HANDSHAKE_LEN>().copied() else {
+    pub fn handshake(&mut self) -> Result<Option<Handshake>, Error> {
+        let Some((hs, len)) = Handshake::parse(self.buffered())? else {
             return Ok(None);
         };
-        self.consume(HANDSHAKE_LEN);
+        self.consume(len);
         self.greeted = true;
-        Ok(Some(b))
+        Ok(Some(hs))
     }
 
     /// The next whole frame, or `None` when more bytes are needed.
@@ -471,9 +474,14 @@ impl Decoder {
                     ErrorKind::Disconnected,
                     "handshake: the stream ended before the handshake",
                 ),
-                k => protocol(format!(
-                    "handshake: truncated after {k} of {HANDSHAKE_LEN} bytes"
-                )),
+                k => {
+                    let b = self.buffered();
+                    let len = match b.get(16..18) {
+                        Some(l) => HANDSHAKE_LEN + usize::from(u16::from_le_bytes([l[0], l[1]])),
+                        None => HANDSHAKE_LEN,
+                    };
+                    protocol(format!("handshake: truncated after {k} of {len} bytes"))
+                }
             });
         }
         match buffered {

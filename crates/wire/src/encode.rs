@@ -90,7 +90,7 @@ impl Pace {
 ///
 /// let mut enc = Encoder::new(Bincode, Identity::of::<u8>());
 /// enc.item(&1u8)?;
-/// assert_eq!(enc.buffer().len(), 16 + 5 + 1); // handshake, one frame
+/// assert_eq!(enc.buffer().len(), 18 + 2 + 5 + 1); // handshake (`u8`), one frame
 /// # Ok::<(), consumer::Error>(())
 /// ```
 #[derive(Debug)]
@@ -209,7 +209,7 @@ impl<C: Codec> Encoder<C> {
     /// ```
     /// let mut enc = consumer_wire::Encoder::new(consumer_wire::Bincode, consumer_wire::Identity::of::<u8>());
     /// enc.end();
-    /// assert_eq!(enc.take().len(), 16 + 5);
+    /// assert_eq!(enc.take().len(), 18 + 2 + 5); // handshake (`u8`), end frame
     /// ```
     pub fn take(&mut self) -> Vec<u8> {
         std::mem::take(&mut self.buf)
@@ -233,16 +233,13 @@ impl<C: Codec> Encoder<C> {
     /// The handshake, and the tracing context when it changed, go in front of the
     /// first frame of a batch.
     fn prepare(&mut self) {
+        let mut head = 0;
         if !self.opened {
             self.opened = true;
-            let hs = Handshake {
-                codec: C::ID,
-                flags: self.flags,
-                fingerprint: self.identity.fingerprint(),
-            };
-            self.buf.extend_from_slice(&hs.encode());
+            Handshake::new(C::ID, self.flags, &self.identity).encode_into(&mut self.buf);
+            head = self.buf.len();
         }
-        if self.buf.len() <= frame::HANDSHAKE_LEN {
+        if self.buf.len() <= head.max(frame::HANDSHAKE_LEN) {
             let span = current_span_id();
             if span != self.context.span {
                 self.context = Context {

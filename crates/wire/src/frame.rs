@@ -1,8 +1,9 @@
 //! The frame layer: handshake, length-prefixed frames, the receiver's report.
 //!
 //! ```text
-//! handshake (16 bytes, once):  "CnSm" | version u16 | codec u8 | flags u8 | fingerprint u64
-//! frame:                       length u32 | kind u8 | body (length - 1 bytes)
+//! handshake (once): "CnSm" | version u16 (2) | codec u8 | flags u8 | fingerprint u64
+//!                     | description length u16 (at most 1024) | description (UTF-8)
+//! frame:              length u32 | kind u8 | body (length - 1 bytes)
 //!   kind 1 Item      body = the codec's encoding of one item
 //!   kind 2 Context   body = sender pid u32 | sender span id u64 (0: none)
 //!   kind 3 End       body = empty: the sender closed
@@ -21,10 +22,22 @@ use consumer::{Error, ErrorKind};
 
 /// The first four bytes of every connection.
 pub(crate) const MAGIC: [u8; 4] = *b"CnSm";
-/// The wire protocol's version; a peer speaking another one is refused.
-pub(crate) const VERSION: u16 = 1;
-/// The handshake's size in bytes.
-pub const HANDSHAKE_LEN: usize = 16;
+/// The wire protocol's version; a peer speaking another one is refused. Version 2
+/// added the item type's description to the handshake.
+pub(crate) const VERSION: u16 = 2;
+/// The handshake's fixed part in bytes; the item type's description follows it.
+///
+/// ```
+/// assert_eq!(consumer_wire::HANDSHAKE_LEN, 18);
+/// ```
+pub const HANDSHAKE_LEN: usize = 18;
+/// The longest item type description a handshake carries, in bytes: a sender cuts
+/// a longer one, a receiver refuses a longer length before it waits for the bytes.
+///
+/// ```
+/// assert_eq!(consumer_wire::DESCRIPTION_MAX, 1024);
+/// ```
+pub const DESCRIPTION_MAX: usize = 1024;
 /// Handshake flag: the sender waits for a report frame at the end of the stream.
 pub const FLAG_REPORT: u8 = 1;
 
@@ -80,18 +93,21 @@ pub(crate) fn fnv1a(parts: &[&[u8]]) -> u64 {
     h
 }
 
-/// What a connection opens with: the codec, the flags, the item type's fingerprint.
+/// What a connection opens with: the codec, the flags, the item type's fingerprint
+/// and its description (for the refusal's message).
 ///
 /// ```
 /// use consumer_wire::{Bincode, Codec, Handshake, Identity};
 ///
 /// let id = Identity::of::<u32>();
-/// let hs = Handshake { codec: Bincode::ID, flags: 0, fingerprint: id.fingerprint() };
-/// let back = Handshake::check(&hs.encode(), (Bincode::ID, Bincode::NAME), &id)?;
-/// assert_eq!(back, hs);
+/// let hs = Handshake::new(Bincode::ID, 0, &id);
+/// let (back, len) = Handshake::parse(&hs.encode())?.expect("all bytes are in");
+/// assert_eq!((&back, len), (&hs, hs.encode().len()));
+/// back.check((Bincode::ID, Bincode::NAME), &id)?;
+/// assert!(back.check((Bincode::ID, Bincode::NAME), &Identity::of::<u64>()).is_err());
 /// # Ok::<(), consumer::Error>(())
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Handshake {
     /// The codec's [`ID`](crate::Codec::ID).
     pub codec: u8,
@@ -99,63 +115,135 @@ pub struct Handshake {
     pub flags: u8,
     /// The item type's [`Identity::fingerprint`](crate::Identity::fingerprint).
     pub fingerprint: u64,
+    /// The item type's [`Identity::description`](crate::Identity::description), at
+    /// most [`DESCRIPTION_MAX`] bytes (cut, and marked `…`, by the sender).
+    pub description: String,
 }
 
 impl Handshake {
+    /// The handshake a sender of items of the type `identity` names opens with.
+    ///
+    /// ```
+    /// let hs = consumer_wire::Handshake::new(1, 0, &consumer_wire::Identity::named("n", 1));
+    /// assert_eq!(hs.description, "n v1");
+    /// ```
+    pub fn new(codec: u8, flags: u8, identity: &crate::Identity) -> Handshake {
+        let mut description = identity.description().to_owned();
+        if description.len() > DESCRIPTION_MAX {
+            description.truncate(floor_char_boundary(&description, DESCRIPTION_MAX - 3));
+            description.push('…');
+        }
+        Handshake {
+            codec,
+            flags,
+            fingerprint: identity.fingerprint(),
+            description,
+        }
+    }
+
     /// The handshake's bytes.
-    pub fn encode(&self) -> [u8; HANDSHAKE_LEN] {
-        let mut b = [0u8; HANDSHAKE_LEN];
-        b[..4].copy_from_slice(&MAGIC);
-        b[4..6].copy_from_slice(&VERSION.to_le_bytes());
-        b[6] = self.codec;
-        b[7] = self.flags;
-        b[8..].copy_from_slice(&self.fingerprint.to_le_bytes());
+    ///
+    /// ```
+    /// let hs = consumer_wire::Handshake::new(1, 0, &consumer_wire::Identity::named("n", 1));
+    /// assert_eq!(hs.encode().len(), consumer_wire::HANDSHAKE_LEN + 4);
+    /// ```
+    pub fn encode(&self) -> Vec<u8> {
+        let mut b = Vec::with_capacity(HANDSHAKE_LEN + self.description.len());
+        self.encode_into(&mut b);
         b
     }
 
-    /// Parses a peer's handshake and checks it against what this end expects: this
-    /// protocol, the codec `(id, name)`, the item type's identity.
+    /// Appends the handshake's bytes to `buf`.
+    pub(crate) fn encode_into(&self, b: &mut Vec<u8>) {
+        // `new` cut it; a hand-made one is cut here, at a byte: the length is protocol.
+        let description =
+            &self.description.as_bytes()[..self.description.len().min(DESCRIPTION_MAX)];
+        b.extend_from_slice(&MAGIC);
+        b.extend_from_slice(&VERSION.to_le_bytes());
+        b.push(self.codec);
+        b.push(self.flags);
+        b.extend_from_slice(&self.fingerprint.to_le_bytes());
+        b.extend_from_slice(&(description.len() as u16).to_le_bytes());
+        b.extend_from_slice(description);
+    }
+
+    /// Parses a handshake at the front of `b`: `None` until all of it is there,
+    /// else the handshake and its length in bytes. The magic and the version are
+    /// checked as soon as their bytes are in, the description's length before
+    /// anything waits for it.
     ///
     /// # Errors
     ///
-    /// [`Protocol`](ErrorKind::Protocol), saying what differs.
-    pub fn check(
-        b: &[u8; HANDSHAKE_LEN],
-        codec: (u8, &str),
-        identity: &crate::Identity,
-    ) -> Result<Handshake, Error> {
-        let fingerprint = identity.fingerprint();
-        if b[..4] != MAGIC {
+    /// [`Protocol`](ErrorKind::Protocol): not this protocol, another version, a
+    /// description longer than [`DESCRIPTION_MAX`].
+    ///
+    /// ```
+    /// use consumer_wire::Handshake;
+    ///
+    /// assert!(Handshake::parse(b"CnSm")?.is_none());
+    /// assert!(Handshake::parse(b"HTTP/1.1").is_err());
+    /// # Ok::<(), consumer::Error>(())
+    /// ```
+    pub fn parse(b: &[u8]) -> Result<Option<(Handshake, usize)>, Error> {
+        let magic = &b[..b.len().min(4)];
+        if magic != &MAGIC[..magic.len()] {
             return Err(protocol(format!(
-                "handshake: bad magic {:02x?} (expected {:02x?}): the peer does not speak this protocol",
-                &b[..4],
+                "handshake: bad magic {magic:02x?} (expected {:02x?}): the peer does not speak this protocol",
                 MAGIC
             )));
         }
-        let version = u16::from_le_bytes([b[4], b[5]]);
-        if version != VERSION {
+        if let Some(v) = b.get(4..6) {
+            let version = u16::from_le_bytes([v[0], v[1]]);
+            if version != VERSION {
+                return Err(protocol(format!(
+                    "handshake: the peer speaks protocol version {version}, this end version {VERSION}"
+                )));
+            }
+        }
+        let Some(head) = b.first_chunk::<HANDSHAKE_LEN>() else {
+            return Ok(None);
+        };
+        let len = usize::from(u16::from_le_bytes([head[16], head[17]]));
+        if len > DESCRIPTION_MAX {
             return Err(protocol(format!(
-                "handshake: the peer speaks protocol version {version}, this end version {VERSION}"
+                "handshake: the item type's description takes {len} bytes, more than {DESCRIPTION_MAX}"
             )));
         }
-        if b[6] != codec.0 {
+        let Some(description) = b.get(HANDSHAKE_LEN..HANDSHAKE_LEN + len) else {
+            return Ok(None);
+        };
+        let hs = Handshake {
+            codec: head[6],
+            flags: head[7],
+            fingerprint: u64::from_le_bytes(head[8..16].try_into().expect("8 bytes")),
+            description: String::from_utf8_lossy(description).into_owned(),
+        };
+        Ok(Some((hs, HANDSHAKE_LEN + len)))
+    }
+
+    /// Checks a peer's handshake against what this end expects: the codec
+    /// `(id, name)` and the item type's identity.
+    ///
+    /// # Errors
+    ///
+    /// [`Protocol`](ErrorKind::Protocol), saying what differs; for another item
+    /// type, both sides' descriptions.
+    pub fn check(&self, codec: (u8, &str), identity: &crate::Identity) -> Result<(), Error> {
+        if self.codec != codec.0 {
             return Err(protocol(format!(
                 "handshake: the peer encodes with codec #{}, this end decodes with {} (#{})",
-                b[6], codec.1, codec.0
+                self.codec, codec.1, codec.0
             )));
         }
-        let theirs = u64::from_le_bytes(b[8..].try_into().expect("8 bytes"));
-        if theirs != fingerprint {
+        let ours = identity.fingerprint();
+        if self.fingerprint != ours {
             return Err(protocol(format!(
-                "handshake: item type fingerprint {theirs:016x} does not match this end's \
-                 {fingerprint:016x} ({identity}): the peer sends another type"
+                "handshake: the peer sends `{}`, this end expects `{identity}` (item type \
+                 fingerprints {:016x} and {ours:016x})",
+                self.description, self.fingerprint
             )));
         }
-        Ok(Handshake {
-            codec: b[6],
-            flags: b[7],
-            fingerprint: theirs,
-        })
+        Ok(())
     }
 }
 

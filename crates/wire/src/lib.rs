@@ -12,8 +12,9 @@
 //! # The format
 //!
 //! ```text
-//! handshake (16 bytes, once):  "CnSm" | version u16 | codec u8 | flags u8 | fingerprint u64
-//! frame:                       length u32 | kind u8 | body (length - 1 bytes)
+//! handshake (once): "CnSm" | version u16 (2) | codec u8 | flags u8 | fingerprint u64
+//!                     | description length u16 (at most 1024) | description (UTF-8)
+//! frame:              length u32 | kind u8 | body (length - 1 bytes)
 //!   kind 1 Item      body = the codec's encoding of one item
 //!   kind 2 Context   body = sender pid u32 | sender span id u64 (0: none)
 //!   kind 3 End       body = empty: the sender closed
@@ -53,7 +54,7 @@
 //! let mut dec = Decoder::new(consumer_wire::DEFAULT_MAX_FRAME, 4096);
 //! dec.read_target().first[..bytes.len()].copy_from_slice(&bytes);
 //! dec.filled(bytes.len());
-//! rx.handshake(&dec.handshake()?.expect("16 bytes are in"))?;
+//! rx.handshake(&dec.handshake()?.expect("the handshake is in"))?;
 //! while rx.step(&mut dec)? {}
 //! assert_eq!(rx.finish(Ok(())).0?, 2);
 //! assert_eq!(got, ["ten", "nine"]);
@@ -74,14 +75,15 @@ mod encode;
 mod frame;
 mod identity;
 mod receive;
+mod trace;
 
 pub use call::{Feed, WireAnswer};
 pub use codec::{Bincode, Codec, Postcard};
 pub use decode::{Decoder, REPORT_MAX, ReadTarget};
 pub use encode::{BATCH_BYTES, DIRECT_BYTES, Encoder, Heard, Outbound, Pace, outcome_of};
 pub use frame::{
-    Context, DEFAULT_MAX_FRAME, FLAG_REPORT, Frame, HANDSHAKE_LEN, Handshake, MAX_FRAME_CEILING,
-    Report, error_from_wire, error_to_wire, protocol_error,
+    Context, DEFAULT_MAX_FRAME, DESCRIPTION_MAX, FLAG_REPORT, Frame, HANDSHAKE_LEN, Handshake,
+    MAX_FRAME_CEILING, Report, error_from_wire, error_to_wire, protocol_error,
 };
 pub use identity::Identity;
 pub use receive::Inbound;

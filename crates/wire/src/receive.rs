@@ -10,7 +10,7 @@ use consumer::{Consumer, Error, ErrorKind, Inline};
 use serde::de::DeserializeOwned;
 
 use crate::codec::Codec;
-use crate::frame::{self, Frame, HANDSHAKE_LEN, Handshake, Report};
+use crate::frame::{self, Frame, Handshake, Report};
 use crate::{Decoder, Identity};
 
 /// A receiver's state machine: the far end of an [`Outbound`](crate::Outbound).
@@ -107,14 +107,18 @@ where
     ///
     /// # Errors
     ///
-    /// [`Protocol`](ErrorKind::Protocol): another protocol, codec or item type.
+    /// [`Protocol`](ErrorKind::Protocol): another codec or item type (naming both
+    /// sides' item types).
     ///
     /// ```
-    /// let mut rx = consumer_wire::Inbound::<u8, _, _>::new(Vec::new(), consumer_wire::Bincode, consumer_wire::Identity::of::<u8>());
-    /// assert!(rx.handshake(&[0; 16]).is_err());
+    /// use consumer_wire::{Handshake, Identity, Inbound};
+    ///
+    /// let mut rx = Inbound::<u8, _, _>::new(Vec::new(), consumer_wire::Bincode, Identity::of::<u8>());
+    /// let e = rx.handshake(&Handshake::new(1, 0, &Identity::of::<String>())).unwrap_err();
+    /// assert!(e.to_string().contains("the peer sends `String`, this end expects `u8`"), "{e}");
     /// ```
-    pub fn handshake(&mut self, hs: &[u8; HANDSHAKE_LEN]) -> Result<Handshake, Error> {
-        Handshake::check(hs, (C::ID, C::NAME), &self.identity)
+    pub fn handshake(&mut self, hs: &Handshake) -> Result<(), Error> {
+        hs.check((C::ID, C::NAME), &self.identity)
     }
 
     /// Takes the next frame from `dec`, if one is ready, and acts on it: `Ok(true)`

@@ -53,6 +53,7 @@ fn keys_are_checked_when_made() {
     assert!(e.to_string().contains("cannot read key file"), "{e}");
 }
 
+#[cfg(feature = "tokio")]
 #[tokio::test(flavor = "current_thread")]
 async fn async_ends_agree_and_refuse_a_wrong_key() {
     let auth = Auth::new(key(3));
@@ -73,6 +74,7 @@ async fn async_ends_agree_and_refuse_a_wrong_key() {
     assert!(s.is_err());
 }
 
+#[cfg(feature = "tokio")]
 #[tokio::test(flavor = "current_thread")]
 async fn a_silent_async_peer_times_out() {
     let auth = Auth::new(key(5)).timeout(Duration::from_millis(50));

@@ -1,4 +1,5 @@
 //! Integration tests of the core crate: one binary, one module per topic.
 
+mod batch;
 mod conformance;
 mod contract;

@@ -12,11 +12,18 @@ use consumer::{Consumer, ConsumerExt, Error, ErrorKind, Inline, SendError};
 use consumer_net::{Address, Conn, Connector, PrivateDir, Server, Serving};
 use consumer_process::Sender;
 
+use consumer::testing::{Held, Holding};
+
 use crate::support::{Forward, Guarded, PATIENCE, fails_at_three, key, keyed, loopback};
 
 /// A sender to a server that feeds one probe, holding the server while any clone
 /// lives.
-type Remote = Forward<Conn, Serving>;
+type Remote = Forward<Conn, Holds>;
+
+/// The server a [`Remote`] holds; dropped (shut down) with the last clone.
+struct Holds(#[allow(dead_code, reason = "held for its drop")] Serving);
+
+impl Held for Holds {}
 
 /// Serves `probe` (to the first connection only) at `addr`, and connects to it.
 fn remote(probe: Probe, server: Server, connector: impl Fn(&Address) -> Connector) -> Remote {
@@ -28,9 +35,9 @@ fn remote(probe: Probe, server: Server, connector: impl Fn(&Address) -> Connecto
         .sender::<Item>()
         .expect("connect")
         .shared();
-    Forward {
-        tx,
-        held: Arc::new(serving),
+    Holding {
+        inner: tx,
+        held: Arc::new(Holds(serving)),
     }
 }
 

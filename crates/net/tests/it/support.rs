@@ -2,14 +2,14 @@
 //! guarded TCP server that reports what it refused, and a consumer that forwards to
 //! a shared sender while holding what must outlive it.
 
-use std::io::{Read, Write};
+use std::io::Read;
 use std::net::TcpStream;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::Duration;
 
-use consumer::testing::Item;
-use consumer::{Consumer, Error, ErrorKind, SendError};
+use consumer::testing::{Holding, Item};
+use consumer::{Consumer, Error, ErrorKind};
 use consumer_auth::AuthKey;
 use consumer_net::{Address, Connector, Server, Serving};
 use consumer_process::SharedSender;
@@ -147,47 +147,9 @@ impl<S: Listening> Guarded<S> {
     }
 }
 
-/// What a [`Forward`] holds for as long as any clone lives, and does once the
-/// sender has closed.
-pub(crate) trait Held {
-    fn after_close(&self) {}
-}
-
-impl Held for Serving {}
-
 /// A consumer of the suite's items that forwards them to a shared sender, holding `H`
 /// while any clone lives.
-pub(crate) struct Forward<W: Write, H> {
-    // Field order matters: the sender goes before what it holds.
-    pub(crate) tx: SharedSender<Item, W>,
-    pub(crate) held: Arc<H>,
-}
-
-impl<W: Write + Send + 'static, H> Clone for Forward<W, H> {
-    fn clone(&self) -> Self {
-        Forward {
-            tx: self.tx.clone(),
-            held: Arc::clone(&self.held),
-        }
-    }
-}
-
-impl<W: Write + Send + 'static, H: Held> Consumer<Item> for Forward<W, H> {
-    fn send(&mut self, item: Item) -> Result<(), SendError<Item>> {
-        self.tx.send(item)
-    }
-    fn send_all<I: IntoIterator<Item = Item>>(&mut self, items: I) -> Result<(), SendError<Item>> {
-        self.tx.send_all(items)
-    }
-    fn flush(&mut self) -> Result<(), Error> {
-        self.tx.flush()
-    }
-    fn close(&mut self) -> Result<(), Error> {
-        let r = self.tx.close();
-        self.held.after_close();
-        r
-    }
-}
+pub(crate) type Forward<W, H> = Holding<SharedSender<Item, W>, H>;
 
 /// A child process that is killed and reaped however the test ends.
 pub(crate) struct KillOnDrop(pub(crate) std::process::Child);

@@ -5,13 +5,16 @@
 use std::io::Read;
 use std::ops::Deref;
 use std::sync::atomic::Ordering;
-use std::sync::{Mutex, mpsc};
+use std::sync::{Arc, Mutex, mpsc};
 use std::time::Duration;
 
+use consumer::testing::{Item, Suite};
 use consumer::{Consumer, Error, ErrorKind, Inline};
-use consumer_net::{Address, AsyncServing, Connector, PrivateDir, Server};
+use consumer_net::{Address, AsyncServing, Conn, Connector, PrivateDir, Server};
 
-use crate::support::{self, PATIENCE, fails_at_three, key, keyed, loopback, rt};
+use consumer::testing::{Held, Holding};
+
+use crate::support::{self, Forward, PATIENCE, fails_at_three, key, keyed, loopback, rt};
 
 /// Runs `f` on `rt`, failing the test if it takes longer than [`PATIENCE`].
 fn within<F: std::future::Future>(rt: &tokio::runtime::Runtime, f: F) -> F::Output {
@@ -333,4 +336,90 @@ fn an_async_server_answers_calls_from_many_threads_and_a_panic_fails_its_call() 
         assert_eq!(e.kind(), ErrorKind::Panicked, "{e}");
         within(&rt, serving.shutdown()).unwrap();
     });
+}
+
+/// An async server and the runtime it runs on, shut down once the suite's sender
+/// has closed (or the last clone is dropped); the shutdown's outcome is kept, so
+/// closing again says the same.
+struct OnRuntime {
+    serving: Mutex<Option<AsyncServing>>,
+    shut: Mutex<Option<Result<(), Error>>>,
+    rt: tokio::runtime::Runtime,
+    _dir: PrivateDir,
+}
+
+impl OnRuntime {
+    fn start(serve: impl FnOnce(Server) -> Result<AsyncServing, Error>) -> Arc<OnRuntime> {
+        let rt = rt();
+        let dir = PrivateDir::new("tokio-suite").unwrap();
+        let server = Server::bind(&Address::Unix(dir.join("sock"))).unwrap();
+        let serving = {
+            let _in = rt.enter();
+            serve(server).expect("serve")
+        };
+        Arc::new(OnRuntime {
+            serving: Mutex::new(Some(serving)),
+            shut: Mutex::new(None),
+            rt,
+            _dir: dir,
+        })
+    }
+
+    fn connect(self: Arc<Self>) -> Forward<Conn, OnRuntime> {
+        let addr = self
+            .serving
+            .lock()
+            .unwrap()
+            .as_ref()
+            .unwrap()
+            .local_addr()
+            .clone();
+        let tx = Connector::new(addr)
+            .sender::<Item>()
+            .expect("connect")
+            .shared();
+        Holding {
+            inner: tx,
+            held: self,
+        }
+    }
+}
+
+impl Held for OnRuntime {
+    fn after_close(&self) -> Result<(), Error> {
+        let mut shut = self.shut.lock().unwrap();
+        if let Some(serving) = self.serving.lock().unwrap().take() {
+            *shut = Some(self.rt.block_on(serving.shutdown()));
+        }
+        shut.clone().unwrap_or(Ok(()))
+    }
+}
+
+impl Drop for OnRuntime {
+    fn drop(&mut self) {
+        let _ = self.after_close();
+    }
+}
+
+#[test]
+fn an_async_server_passes_the_suite() {
+    Suite::new("net-serve-async")
+        .items(2_000)
+        .run(|probe: consumer::testing::Probe| {
+            let probe = Mutex::new(Some(probe));
+            OnRuntime::start(move |server| {
+                server.serve_async(move || probe.lock().unwrap().take().expect("one connection"))
+            })
+            .connect()
+        });
+}
+
+#[test]
+fn an_async_server_feeding_a_shared_consumer_passes_the_suite() {
+    // The shared consumer is closed by the shutdown, after the connection's end.
+    Suite::new("net-serve-shared-async")
+        .items(2_000)
+        .run(|probe: consumer::testing::Probe| {
+            OnRuntime::start(|server| server.serve_shared_async(probe)).connect()
+        });
 }

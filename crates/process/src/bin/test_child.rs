@@ -5,13 +5,24 @@
 //!   stdout (`item P SEQ`, `close`) and injects FAULT (`none`, `panic-at:N`,
 //!   `fail-at:N`, `panic-on-close`, `fail-on-close`), for the conformance suite;
 //! - `sink`: serves `u64` items, printing nothing;
+//! - `probe-fifo PATH FAULT`: as `probe`, but serves the FIFO at PATH (one-way: no
+//!   report goes back; a failure is the exit status);
 //! - `fifo PATH`: serves `u64` items from the FIFO at PATH, then prints how many;
+//! - `verdict`: serves `(u32, u64)` items from stdin, then prints `ok N` or `err KIND` on
+//!   stdout and exits 0 or 1;
+//! - `cut N`: writes a stream of N `(u32, u64)` items `(0, 0..N)` on stdout without its end frame,
+//!   prints `written` on stderr, then waits to be killed (a writer that dies between
+//!   two writes);
 //! - `exit CODE`: serves `u64` items, then exits with CODE;
 //! - `abort`: serves `u64` items, then aborts (SIGABRT);
 //! - `grandchild`: starts `hold` sharing its stdin, prints the grandchild's pid,
 //!   then serves `u64` items;
 //! - `echo`: serves `u64` items, writing each back on stdout (8 bytes, little-endian),
 //!   for the latency benchmark; `raw-echo` does the same with raw 8-byte reads;
+//! - `service`: serves `u64` requests on its stdin socket, answering `n * 2`,
+//!   panicking on 13;
+//! - `hold-service`: serves `u64` requests without answering them, printing
+//!   `held N` on stdout after the Nth;
 //! - `hold`: holds its stdin open for a minute without reading;
 //! - `stubborn`: never reads and never exits by itself.
 
@@ -64,7 +75,34 @@ fn main() -> ExitCode {
     let arg = args.get(1).cloned().unwrap_or_default();
     let served = match args.first().map(String::as_str) {
         Some("probe") => serve_stdin(EchoProbe { fault: arg }).map(drop),
+        Some("probe-fifo") => {
+            let fault = args.get(2).cloned().unwrap_or_default();
+            consumer_process::serve_fifo(std::path::Path::new(&arg), EchoProbe { fault }).map(drop)
+        }
         Some("sink") => serve_stdin(sink()).map(drop),
+        Some("verdict") => {
+            let got = serve_stdin(Vec::<(u32, u64)>::new());
+            match &got {
+                Ok(n) => println!("ok {n}"),
+                Err(e) => println!("err {:?}", e.kind()),
+            }
+            got.map(drop)
+        }
+        Some("cut") => {
+            let n: u64 = arg.parse().unwrap_or(10);
+            let mut tx = consumer_process::Sender::new(std::io::stdout());
+            let written = tx
+                .send_all((0..n).map(|seq| (0u32, seq)))
+                .map_err(|e| e.into_error())
+                .and_then(|()| tx.flush());
+            // Never closed: the stream has no end frame. Then die by the parent's hand.
+            std::mem::forget(tx);
+            eprintln!("written");
+            if written.is_ok() {
+                std::thread::sleep(Duration::from_secs(60));
+            }
+            written
+        }
         Some("fifo") => {
             let got = consumer_process::serve_fifo(std::path::Path::new(&arg), sink());
             // The parent checks the count on our stdout.
@@ -108,6 +146,20 @@ fn main() -> ExitCode {
                 }
             }
             Ok(())
+        }
+        Some("service") => consumer_process::serve_stdin_requests(consumer::serve(|n: u64| {
+            assert_ne!(n, 13, "the service panics on 13");
+            n * 2
+        }))
+        .map(drop),
+        Some("hold-service") => {
+            let mut held: Vec<consumer::Request<u64, u64>> = Vec::new();
+            consumer_process::serve_stdin_requests(consumer::from_fn(move |r| {
+                held.push(r);
+                println!("held {}", held.len());
+                let _ = std::io::stdout().flush();
+            }))
+            .map(drop)
         }
         Some("hold") | Some("stubborn") => {
             std::thread::sleep(Duration::from_secs(60));

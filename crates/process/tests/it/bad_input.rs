@@ -24,6 +24,12 @@ fn receive(bytes: &[u8]) -> (consumer::Error, Vec<u64>) {
     (e, got)
 }
 
+/// The handshake's length at the front of a stream: 18 fixed bytes and the item
+/// type's description.
+fn hs(bytes: &[u8]) -> usize {
+    consumer_wire::HANDSHAKE_LEN + usize::from(u16::from_le_bytes([bytes[16], bytes[17]]))
+}
+
 fn assert_protocol(e: &consumer::Error, words: &[&str]) {
     assert_eq!(e.kind(), ErrorKind::Protocol, "{e}");
     let m = e.message().expect("a message");
@@ -35,20 +41,20 @@ fn assert_protocol(e: &consumer::Error, words: &[&str]) {
 #[test]
 fn a_truncated_frame_names_the_frame() {
     let bytes = stream(&[1, 2, 3]);
-    // Handshake (16) + context frame? no: items start at 16; cut inside the last frame.
+    // Cut inside the last frame.
     let cut = &bytes[..bytes.len() - 7];
     let (e, got) = receive(cut);
     assert_protocol(&e, &["truncated"]);
     assert!(got.len() < 3);
     // Cut inside a length prefix.
-    let (e, _) = receive(&bytes[..18]);
+    let (e, _) = receive(&bytes[..hs(&bytes) + 2]);
     assert_protocol(&e, &["frame 1", "length bytes"]);
 }
 
 #[test]
 fn an_oversized_length_is_refused_before_allocating() {
     let mut bytes = stream(&[]);
-    bytes.truncate(16); // the handshake only
+    bytes.truncate(hs(&bytes)); // the handshake only
     bytes.extend_from_slice(&u32::MAX.to_le_bytes());
     bytes.push(1);
     let (e, got) = receive(&bytes);
@@ -67,7 +73,7 @@ fn an_oversized_length_is_refused_before_allocating() {
 fn a_lying_length_costs_only_the_bytes_sent() {
     // 1 GiB announced (the ceiling), nine bytes sent: truncated, not an allocation.
     let mut bytes = stream(&[]);
-    bytes.truncate(16);
+    bytes.truncate(hs(&bytes));
     bytes.extend_from_slice(&(1u32 << 30).to_le_bytes());
     bytes.extend_from_slice(&[1, 0, 0, 0, 0, 0, 0, 0, 0]);
     let e = Receiver::new(&bytes[..])
@@ -98,20 +104,35 @@ fn a_wrong_handshake_says_what_is_wrong() {
     let e = Receiver::new(&good[..])
         .run::<i64, _>(Vec::new())
         .unwrap_err();
-    assert_protocol(&e, &["fingerprint", "i64"]);
+    assert_protocol(
+        &e,
+        &[
+            "the peer sends `u64`, this end expects `i64`",
+            "fingerprint",
+        ],
+    );
     let e = Receiver::with_codec(&good[..], Postcard)
         .run::<u64, _>(Vec::new())
         .unwrap_err();
     assert_protocol(&e, &["codec #1", "postcard"]);
     // A short or empty stream.
-    assert_protocol(&receive(&good[..10]).0, &["handshake", "10 of 16"]);
+    assert_protocol(&receive(&good[..10]).0, &["handshake", "10 of 18"]);
+    assert_protocol(&receive(&good[..19]).0, &["handshake", "19 of 21"]);
+    // An old peer (protocol 1) is told so, not left waiting.
+    let mut old = good.clone();
+    old[4] = 1;
+    assert_protocol(&receive(&old[..8]).0, &["version 1, this end version 2"]);
+    // A description longer than 1 KiB is refused from its length, before a wait.
+    let mut long = good[..16].to_vec();
+    long.extend_from_slice(&1025u16.to_le_bytes());
+    assert_protocol(&receive(&long).0, &["description", "1025 bytes", "1024"]);
     assert_eq!(receive(&[]).0.kind(), ErrorKind::Disconnected);
 }
 
 #[test]
 fn an_undecodable_payload_names_the_frame() {
     let mut bytes = stream(&[]);
-    bytes.truncate(16);
+    bytes.truncate(hs(&bytes));
     for payload in [&[7u8][..], &[0xff, 0xff][..]] {
         bytes.extend_from_slice(&(payload.len() as u32 + 1).to_le_bytes());
         bytes.push(1);
@@ -126,13 +147,13 @@ fn an_undecodable_payload_names_the_frame() {
 #[test]
 fn unknown_frame_kinds_and_stray_reports_are_refused() {
     let mut bytes = stream(&[]);
-    bytes.truncate(16);
+    bytes.truncate(hs(&bytes));
     bytes.extend_from_slice(&[1, 0, 0, 0, 9]);
     assert_protocol(&receive(&bytes).0, &["frame 1", "unknown frame kind 9"]);
-    bytes.truncate(16);
+    bytes.truncate(hs(&bytes));
     bytes.extend_from_slice(&[0, 0, 0, 0]);
     assert_protocol(&receive(&bytes).0, &["frame 1", "length 0"]);
-    bytes.truncate(16);
+    bytes.truncate(hs(&bytes));
     bytes.extend_from_slice(&[9, 0, 0, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0]);
     assert_protocol(&receive(&bytes).0, &["frame 1", "report"]);
 }
@@ -166,7 +187,7 @@ proptest! {
     #[test]
     fn random_bytes_never_panic(tail in proptest::collection::vec(any::<u8>(), 0..256)) {
         let mut bytes = stream(&[]);
-        bytes.truncate(16);
+        bytes.truncate(hs(&bytes));
         bytes.extend_from_slice(&tail);
         let _ = Receiver::new(&bytes[..]).run::<(u8, String, Vec<u64>), _>(Vec::new());
     }
@@ -211,8 +232,9 @@ fn a_byte_count_that_disagrees_with_the_frame_is_refused() {
     let mut bytes = byte_stream(&[100_000]);
     // Frame 1 starts after the handshake and, in front of it, no context frame (no
     // span): length (4), kind (1), then bincode's marker 252 and a u32 count.
-    assert_eq!(bytes[21], 252);
-    bytes[22] ^= 1;
+    let at = hs(&bytes) + 5;
+    assert_eq!(bytes[at], 252);
+    bytes[at + 1] ^= 1;
     let e = Receiver::new(&bytes[..])
         .run::<Vec<u8>, _>(Vec::new())
         .unwrap_err();

@@ -10,18 +10,20 @@ use consumer::testing::{Event, Fault, Item, Probe, ProbeLog, Suite};
 use consumer::{Consumer, ErrorKind};
 use consumer_process::{ChildPipe, Coprocess};
 
-use crate::support::{Forward, Held};
+use consumer::testing::{Held, Holding};
+
+use crate::support::Forward;
 
 const CHILD: &str = env!("CARGO_BIN_EXE_process-test-child");
 
-fn child(args: &[&str]) -> Command {
+pub(crate) fn child(args: &[&str]) -> Command {
     let mut cmd = Command::new(CHILD);
     cmd.args(args);
     cmd
 }
 
 /// Joins the thread relaying the child's events when the last handle goes.
-struct RelayGuard(Mutex<Option<JoinHandle<()>>>);
+pub(crate) struct RelayGuard(Mutex<Option<JoinHandle<()>>>);
 
 impl RelayGuard {
     fn join(&self) {
@@ -38,17 +40,18 @@ impl Drop for RelayGuard {
 }
 
 impl Held for RelayGuard {
-    fn after_close(&self) {
+    fn after_close(&self) -> Result<(), consumer::Error> {
         self.join();
+        Ok(())
     }
 }
 
 /// A probe running in a real child: the child prints its events, a thread here
 /// records them in the probe's log. Closing (or dropping the last clone) waits for
 /// the relay to reach the child's end of output, so the log is complete.
-type RealChild = Forward<ChildPipe, RelayGuard>;
+pub(crate) type RealChild = Forward<ChildPipe, RelayGuard>;
 
-fn fault_arg(fault: Option<Fault>) -> String {
+pub(crate) fn fault_arg(fault: Option<Fault>) -> String {
     match fault {
         None => "none".into(),
         Some(Fault::PanicAt(n)) => format!("panic-at:{n}"),
@@ -69,21 +72,31 @@ fn parse_event(line: &str) -> Event {
     }
 }
 
-fn real_child(probe: Probe) -> RealChild {
+/// `cmd`, started by `spawn`, runs a probe that prints its events on stdout; a
+/// thread here records them in `probe`'s log.
+pub(crate) fn relayed(
+    probe: &Probe,
+    mut cmd: Command,
+    spawn: impl FnOnce(Command) -> Result<Coprocess<Item>, consumer::Error>,
+) -> RealChild {
     let (out_r, out_w) = pipe().expect("pipe");
-    let mut cmd = child(&["probe", &fault_arg(probe.fault())]);
     cmd.stdout(out_w);
-    let tx = Coprocess::<Item>::spawn(cmd).expect("spawn").shared();
+    let tx = spawn(cmd).expect("spawn").shared();
     let log: ProbeLog = probe.log().clone();
     let relay = thread::spawn(move || {
         for line in BufReader::new(out_r).lines() {
             log.record(parse_event(&line.expect("child stdout")));
         }
     });
-    Forward {
-        tx,
+    Holding {
+        inner: tx,
         held: Arc::new(RelayGuard(Mutex::new(Some(relay)))),
     }
+}
+
+fn real_child(probe: Probe) -> RealChild {
+    let cmd = child(&["probe", &fault_arg(probe.fault())]);
+    relayed(&probe, cmd, Coprocess::spawn)
 }
 
 #[test]
@@ -94,7 +107,7 @@ fn passes_the_suite_with_a_real_child() {
 
 /// Runs `f` on another thread and fails the test if it does not finish in time: a
 /// watchdog, not a timed assertion.
-fn within<T: Send + 'static>(what: &str, f: impl FnOnce() -> T + Send + 'static) -> T {
+pub(crate) fn within<T: Send + 'static>(what: &str, f: impl FnOnce() -> T + Send + 'static) -> T {
     let (tx, rx) = mpsc::channel();
     thread::spawn(move || {
         let _ = tx.send(f());
@@ -114,7 +127,7 @@ fn wait_until_dead(pid: u32) {
     .expect("waitid");
 }
 
-fn kill9(pid: u32) {
+pub(crate) fn kill9(pid: u32) {
     use rustix::process::{Pid, Signal, kill_process};
     kill_process(Pid::from_raw(pid as i32).unwrap(), Signal::KILL).expect("kill");
 }
@@ -215,7 +228,7 @@ fn dropping_a_stubborn_child_kills_and_reaps_it_after_the_grace_period() {
 }
 
 /// `pid` is neither running nor a zombie waiting for us.
-fn assert_reaped(pid: u32) {
+pub(crate) fn assert_reaped(pid: u32) {
     use rustix::process::{Pid, WaitId, WaitIdOptions, waitid};
     let r = waitid(
         WaitId::Pid(Pid::from_raw(pid as i32).unwrap()),

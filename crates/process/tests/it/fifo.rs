@@ -1,10 +1,14 @@
-//! Named FIFOs: a child fed through one.
+//! Named FIFOs: a child fed through one, and the suite under the one-way profile.
 
 use std::io::Read;
 use std::process::Command;
+use std::sync::atomic::{AtomicU64, Ordering};
 
+use consumer::testing::{Profile, Suite};
 use consumer::{Consumer, ErrorKind};
 use consumer_process::{Coprocess, PrivateDir, make_fifo};
+
+use crate::child::{child, fault_arg, relayed};
 
 const CHILD: &str = env!("CARGO_BIN_EXE_process-test-child");
 
@@ -36,4 +40,22 @@ fn a_child_that_never_opens_the_fifo_fails_the_spawn() {
     let e = Coprocess::<u64>::spawn_fifo(cmd, &path).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Exit, "{e}");
     assert!(e.message().unwrap().contains("status 5"), "{e}");
+}
+
+#[test]
+fn passes_the_one_way_suite_with_a_real_child_behind_a_fifo() {
+    // A FIFO has no way back: the child's failure is its exit status, so the suite
+    // runs under the one-way profile, which says so and checks the weaker form.
+    let dir = PrivateDir::new("fifo-suite").unwrap();
+    let n = AtomicU64::new(0);
+    Suite::new("process-fifo")
+        .items(2_000)
+        .profile(Profile::one_way())
+        .run(|probe| {
+            let path = dir.join(format!("f{}", n.fetch_add(1, Ordering::Relaxed)));
+            make_fifo(&path).expect("mkfifo");
+            let mut cmd = child(&["probe-fifo"]);
+            cmd.arg(&path).arg(fault_arg(probe.fault()));
+            relayed(&probe, cmd, |cmd| Coprocess::spawn_fifo(cmd, &path))
+        });
 }

@@ -4,10 +4,15 @@ mod auto_flush;
 mod bad_input;
 mod child;
 mod fifo;
+mod identity;
 mod pipe;
 mod remote;
 mod round_trip;
+mod service;
 mod support;
 #[cfg(feature = "tokio")]
 mod tokio_io;
+#[cfg(feature = "tokio")]
+mod tokio_suite;
 mod tracing_context;
+mod truncated;

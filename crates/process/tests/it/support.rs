@@ -4,8 +4,7 @@
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 
-use consumer::testing::Item;
-use consumer::{Consumer, Error, SendError};
+use consumer::testing::{Holding, Item};
 use consumer_process::SharedSender;
 
 #[cfg(feature = "tokio")]
@@ -17,45 +16,9 @@ pub(crate) fn rt() -> tokio::runtime::Runtime {
         .unwrap()
 }
 
-/// What a [`Forward`] holds for as long as any clone lives, and does once the
-/// sender has closed.
-pub(crate) trait Held {
-    fn after_close(&self) {}
-}
-
 /// A consumer of the suite's items that forwards them to a shared sender, holding `H`
 /// while any clone lives.
-pub(crate) struct Forward<W: Write, H> {
-    // Field order matters: the sender goes before what it holds.
-    pub(crate) tx: SharedSender<Item, W>,
-    pub(crate) held: Arc<H>,
-}
-
-impl<W: Write + Send + 'static, H> Clone for Forward<W, H> {
-    fn clone(&self) -> Self {
-        Forward {
-            tx: self.tx.clone(),
-            held: Arc::clone(&self.held),
-        }
-    }
-}
-
-impl<W: Write + Send + 'static, H: Held> Consumer<Item> for Forward<W, H> {
-    fn send(&mut self, item: Item) -> Result<(), SendError<Item>> {
-        self.tx.send(item)
-    }
-    fn send_all<I: IntoIterator<Item = Item>>(&mut self, items: I) -> Result<(), SendError<Item>> {
-        self.tx.send_all(items)
-    }
-    fn flush(&mut self) -> Result<(), Error> {
-        self.tx.flush()
-    }
-    fn close(&mut self) -> Result<(), Error> {
-        let r = self.tx.close();
-        self.held.after_close();
-        r
-    }
-}
+pub(crate) type Forward<W, H> = Holding<SharedSender<Item, W>, H>;
 
 /// An in-memory byte stream a sender can own (a sender's stream is `Send +
 /// 'static`: it may go to its writer thread); clones share the bytes.

@@ -106,7 +106,7 @@ fn the_async_receiver_refuses_bad_input_like_the_sync_one() {
         };
         let e = run(good[..good.len() - 2].to_vec()).await;
         assert!(e.message().unwrap().contains("truncated"), "{e}");
-        let mut huge = good[..16].to_vec();
+        let mut huge = good[..18 + "u64".len()].to_vec();
         huge.extend_from_slice(&u32::MAX.to_le_bytes());
         let e = run(huge).await;
         assert!(

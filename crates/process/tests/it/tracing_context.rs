@@ -126,6 +126,11 @@ fn the_receive_span_links_to_the_senders_span() {
 fn the_child_span_carries_the_childs_pid() {
     let rec = Recorder::default();
     let pid = tracing::subscriber::with_default(rec.clone(), || {
+        // Other tests in this binary start children at the same time, without a
+        // subscriber: if one registered the `process` span's callsite while this
+        // recorder was being registered, tracing may have cached "never" for it.
+        // Recompute with the recorder in place.
+        tracing::callsite::rebuild_interest_cache();
         let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_process-test-child"));
         cmd.arg("sink");
         let mut c = Coprocess::<u64>::spawn(cmd).unwrap();
