@@ -30,9 +30,13 @@ use benchkit::{Compare, Unit};
 use consumer::{Client, Consumer, Error, SendError};
 use consumer_auth::AuthKey;
 use consumer_net::{Address, Conn, Connector, PrivateDir, Server};
-use consumer_process::{Flush, Receiver, Sender};
+use consumer_process::{Receiver, Sender};
 
+// The raw baselines' framing and our send loop, shared with the process benchmarks.
+#[path = "../../process/benches/common/mod.rs"]
 mod common;
+
+use common::Mode;
 
 /// A byte stream of either kind, for the raw loops.
 trait Stream: Read + Write + Send + 'static {
@@ -138,10 +142,10 @@ impl Consumer<u64> for Count {
 /// Ours: a fresh connection per round (connected and authenticated before the
 /// clock), `n` items, and `close`, which returns once the server's consumer has them
 /// all and has reported so.
-fn ours_small(connector: &Connector, n: u64, batch: bool) -> Duration {
+fn ours_small(connector: &Connector, n: u64, mode: Mode) -> Duration {
     let tx = connector.sender::<u64>().unwrap();
     let t = Instant::now();
-    let mut tx = common::send_small(tx, n, batch);
+    let mut tx = common::send_small(tx, n, mode);
     tx.close().unwrap();
     t.elapsed()
 }
@@ -177,12 +181,17 @@ fn raw_small_on(raw: &RawListener, n: u64) -> Duration {
 fn small_items(net: Net) {
     let serving = net.server.serve(|| Count(0)).unwrap();
     let name = net.name;
-    for (what, batch) in [("send-manual-flush", false), ("send_all", true)] {
+    for (what, mode, target) in [
+        ("send-manual-flush", Mode::Manual, 0.6),
+        ("send_all", Mode::Batch, 0.6),
+        // The default policy, one `send` per item and no flush call.
+        ("send-default-vs-bufwriter", Mode::Default, 0.5),
+    ] {
         Compare::new(&format!("net/{name}/u64/{what}"))
             .work(2_000_000)
-            .target(0.6)
+            .target(target)
             .run(
-                |n| ours_small(&net.connector, n, batch),
+                |n| ours_small(&net.connector, n, mode),
                 |n| raw_small_on(&net.raw, n),
             );
     }
@@ -191,7 +200,7 @@ fn small_items(net: Net) {
         // pair (ours against ours): accepting, the connection thread, the report.
         Compare::new("net/unix/u64/server-vs-socketpair")
             .work(2_000_000)
-            .run(|n| ours_small(&net.connector, n, false), ours_pair);
+            .run(|n| ours_small(&net.connector, n, Mode::Manual), ours_pair);
     }
     serving.shutdown().unwrap();
 }
@@ -201,11 +210,7 @@ fn ours_pair(n: u64) -> Duration {
     let (a, b) = UnixStream::pair().unwrap();
     let rx = thread::spawn(move || Receiver::new(Conn::from(b)).run::<u64, _>(Count(0)));
     let t = Instant::now();
-    let mut tx = Sender::new(Conn::from(a)).flush_policy(Flush::Manual);
-    for i in 0..n {
-        tx.send(i).unwrap();
-    }
-    tx.flush().unwrap();
+    let mut tx = common::send_small(Sender::new(Conn::from(a)), n, Mode::Manual);
     tx.close().unwrap();
     drop(tx);
     rx.join().unwrap().unwrap();

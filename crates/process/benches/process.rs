@@ -20,6 +20,8 @@ use consumer_process::{Codec, Coprocess, Flush, Postcard, Receiver, Sender};
 
 mod common;
 
+use common::Mode;
+
 const CHILD: &str = env!("CARGO_BIN_EXE_process-test-child");
 
 /// The raw framed loop: the same bytes our sender writes, through a `BufWriter`.
@@ -80,7 +82,7 @@ fn ours_each(n: u64, policy: Flush) -> Duration {
     t.elapsed()
 }
 
-fn ours_small<C: Codec>(codec: C, n: u64, batch: bool) -> Duration {
+fn ours_small<C: Codec>(codec: C, n: u64, mode: Mode) -> Duration {
     let (r, w) = pipe().unwrap();
     let c2 = codec.clone();
     let rx = thread::spawn(move || {
@@ -90,7 +92,7 @@ fn ours_small<C: Codec>(codec: C, n: u64, batch: bool) -> Duration {
         black_box(sum)
     });
     let t = Instant::now();
-    let mut tx = common::send_small(Sender::with_codec(w, codec), n, batch);
+    let mut tx = common::send_small(Sender::with_codec(w, codec), n, mode);
     tx.close().unwrap();
     drop(tx);
     rx.join().unwrap();
@@ -102,25 +104,25 @@ fn small_items() {
         .work(2_000_000)
         .target(0.6)
         .run(
-            |n| ours_small(consumer_process::Bincode, n, false),
+            |n| ours_small(consumer_process::Bincode, n, Mode::Manual),
             raw_framed,
         );
     Compare::new("process/u64/send_all")
         .work(2_000_000)
         .target(0.6)
         .run(
-            |n| ours_small(consumer_process::Bincode, n, true),
+            |n| ours_small(consumer_process::Bincode, n, Mode::Batch),
             raw_framed,
         );
     Compare::new("process/u64/send-manual-flush/postcard")
         .work(2_000_000)
-        .run(|n| ours_small(Postcard, n, false), raw_framed);
+        .run(|n| ours_small(Postcard, n, Mode::Manual), raw_framed);
     // The default policy (`Flush::Auto`), one `send` per item and no flush call:
     // coalesced while a write is in flight, against the buffered raw loop.
     Compare::new("process/u64/send-default-vs-bufwriter")
         .work(2_000_000)
         .target(0.5)
-        .run(|n| ours_each(n, Flush::Auto), raw_framed);
+        .run(|n| ours_small(consumer_process::Bincode, n, Mode::Default), raw_framed);
     // `Flush::WhenIdle`: a write per `send`, against a raw write per frame.
     Compare::new("process/u64/send-when-idle-vs-raw-write-each")
         .work(200_000)

@@ -123,11 +123,13 @@
 
 mod child;
 mod child_service;
+mod doorbell;
 mod io;
 mod link;
 mod private;
 mod receiver;
 mod remote;
+mod sync;
 mod sender;
 #[cfg(feature = "tokio")]
 mod tokio_io;

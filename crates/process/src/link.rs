@@ -1,35 +1,49 @@
 //! The blocking sender's writer: holds the byte stream, writes a lone item in-line,
 //! and coalesces a stream of items in a writer thread of its own.
 //!
-//! A producer hands over the frames of one `send`. When no write is in flight,
-//! nothing is queued and the producer was away longer than the last write took
-//! ([`Pace`]), it writes them itself and returns: a lone item leaves at once, with
-//! no thread in the way. Otherwise the frames join a queue and the writer thread
-//! (started on first need, named `consumer-process-writer`) writes everything
-//! queued in one write, again and again while more piles up during the write in
-//! flight: a stream of `send`s costs no syscall per item, and no timer holds
-//! anything back. The queue is bounded ([`QUEUE_BYTES`]): past it the producer
-//! waits for the write in flight (backpressure).
+//! A producer hands over the frames of one `send`. When nothing is waiting to be
+//! written, no write is in flight and the producer was away longer than the last
+//! write took ([`Pace`]), it writes them itself and returns: a lone item leaves at
+//! once, with no thread in the way. Otherwise the frames go into a ring (a
+//! single-producer, single-consumer byte queue: no lock on the way of a byte) and
+//! the writer thread (started on first need, named `consumer-process-writer`)
+//! writes everything in the ring in one vectored write, straight from the ring,
+//! again and again while more piles up during the write in flight: a stream of
+//! `send`s costs no syscall and no lock per item, and no timer holds anything back.
+//! A large frame (a byte vector of at least [`DIRECT_BYTES`], or anything of at
+//! least [`BATCH_BYTES`]) is written in-line from where it lies, once what was
+//! queued before it is out: copying it would cost more than its syscall. The ring
+//! is bounded ([`QUEUE_BYTES`]): past it the producer waits for the writer
+//! (backpressure).
+//!
+//! After a write the writer thread looks at the ring a few more times, yielding the
+//! CPU in between, before it sleeps: a producer in full flow finds it awake and does
+//! not need to wake it. Who wakes whom is the [`Doorbell`]'s protocol, model-checked.
 //!
 //! Only one producer at a time calls in (the sender is `&mut`, a `SharedSender`
-//! locks it); the writer thread is the only other party. Whoever writes takes the
-//! stream out of the shared state for the duration of the write, so no lock is
-//! held across a syscall.
+//! locks it); the writer thread is the only other party. The byte stream sits in a
+//! mutex held by whoever writes, for the duration of the write.
 
 use std::io::{self, Write};
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::thread::JoinHandle;
 use std::time::Instant;
 
-use consumer_wire::{BATCH_BYTES, Pace};
+use consumer_wire::{BATCH_BYTES, DIRECT_BYTES, Pace};
+use parking_lot::Mutex;
 
+use crate::doorbell::Doorbell;
 use crate::io::write_all_vectored;
 
-/// How many bytes may wait for the writer thread while a write is in flight; a
-/// producer that would go past it waits. (One item's frame may exceed it on its
-/// own: it is queued whole, bounded by the frame limit.)
+/// How many bytes may wait for the writer thread; a producer that would go past it
+/// waits.
 pub(crate) const QUEUE_BYTES: usize = 4 * BATCH_BYTES;
+
+/// How many times the writer thread looks for more work, yielding in between,
+/// before it sleeps.
+const LOOKS: u32 = 64;
 
 /// Why the link refused bytes.
 #[derive(Debug)]
@@ -37,150 +51,155 @@ pub(crate) enum LinkError {
     /// This call's own in-line write failed: its items never fully left.
     Now(io::Error),
     /// An earlier queued write failed (after its `send`s returned `Ok`); this call's
-    /// bytes were not taken. `unwritten` accepted items never fully left.
+    /// bytes were not taken. `unwritten` accepted items may not have fully left.
     Earlier { error: io::Error, unwritten: u64 },
     /// The stream is gone (closed).
     Closed,
 }
 
-struct State<W> {
-    /// The byte stream; out while a write is in flight, gone after `shut`.
-    out: Option<W>,
-    /// Frames waiting for the writer thread.
-    queue: Vec<u8>,
-    /// How many items `queue` holds.
-    queued: u64,
-    /// The writer thread's last buffer, handed back empty to become the next queue.
-    spare: Vec<u8>,
-    /// The writer thread has work (set by the producer that queues, cleared by the
-    /// thread when the queue is empty after a write).
-    busy: bool,
-    /// The writer thread should end once idle.
-    stop: bool,
-    pace: Pace,
-    /// A queued write failed; reported once, to the next caller.
-    failed: Option<(io::Error, u64)>,
-}
+/// A counter alone on its cache line: one side writes it, the other reads it once
+/// a batch.
+#[derive(Default)]
+#[repr(align(128))]
+struct Padded(AtomicU64);
 
-struct Shared<W> {
-    state: Mutex<State<W>>,
-    /// The writer thread waits here for work.
-    work: Condvar,
-    /// The producer waits here for room in the queue, or for the thread to be idle.
-    idle: Condvar,
-}
-
-impl<W> Shared<W> {
-    fn lock(&self) -> MutexGuard<'_, State<W>> {
-        // The state is consistent at every unlock, and no user code runs under it.
-        self.state.lock().unwrap_or_else(|p| p.into_inner())
+impl std::ops::Deref for Padded {
+    type Target = AtomicU64;
+    fn deref(&self) -> &AtomicU64 {
+        &self.0
     }
 }
 
-/// The byte stream, and the writer thread once it is needed.
+/// The byte stream and how long its writes take; held by whoever writes.
+struct Out<W> {
+    w: Option<W>,
+    pace: Pace,
+}
+
+struct Shared<W> {
+    out: Mutex<Out<W>>,
+    bell: Doorbell,
+    /// Items whose bytes the producer pushed, in all (published before `pushed`).
+    items_pushed: Padded,
+    /// Items whose bytes the writer thread wrote, in all (a lower bound).
+    items_written: Padded,
+    /// A queued write failed: the writer thread drops what follows.
+    failed: AtomicBool,
+    failure: Mutex<Option<io::Error>>,
+}
+
+/// The byte stream, the ring, and the writer thread once it is needed.
 pub(crate) struct Link<W> {
     shared: Arc<Shared<W>>,
+    ring: rtrb::Producer<u8>,
+    /// The ring's other end, until the writer thread takes it.
+    reader: Option<rtrb::Consumer<u8>>,
     thread: Option<JoinHandle<()>>,
+    /// Bytes and items pushed into the ring, in all.
+    pushed: u64,
+    items: u64,
 }
 
 impl<W: Write> Link<W> {
     pub(crate) fn new(out: W) -> Link<W> {
+        let (ring, reader) = rtrb::RingBuffer::new(QUEUE_BYTES);
         Link {
             shared: Arc::new(Shared {
-                state: Mutex::new(State {
-                    out: Some(out),
-                    queue: Vec::new(),
-                    queued: 0,
-                    spare: Vec::new(),
-                    busy: false,
-                    stop: false,
+                out: Mutex::new(Out {
+                    w: Some(out),
                     pace: Pace::default(),
-                    failed: None,
                 }),
-                work: Condvar::new(),
-                idle: Condvar::new(),
+                bell: Doorbell::default(),
+                items_pushed: Padded::default(),
+                items_written: Padded::default(),
+                failed: AtomicBool::new(false),
+                failure: Mutex::new(None),
             }),
+            ring,
+            reader: Some(reader),
             thread: None,
+            pushed: 0,
+            items: 0,
         }
     }
 
-    /// Calls `f` with the stream, unless it is closed or being written to.
+    /// Calls `f` with the stream, unless it is closed (waits for a write in flight).
     pub(crate) fn with_out<R>(&self, f: impl FnOnce(&W) -> R) -> Option<R> {
-        self.shared.lock().out.as_ref().map(f)
+        self.shared.out.lock().w.as_ref().map(f)
     }
 
-    /// Waits until the writer thread is idle, so that every byte handed over was
-    /// written (or failed).
-    fn settle(&self) -> MutexGuard<'_, State<W>> {
-        let mut st = self.shared.lock();
-        while st.busy {
-            st = self.shared.idle.wait(st).unwrap_or_else(|p| p.into_inner());
-        }
-        st
+    /// Everything pushed is written (or dropped after a failure).
+    fn settled(&self) -> bool {
+        self.shared.bell.written() == self.pushed
+    }
+
+    /// Waits until everything pushed is written (or dropped).
+    fn settle(&self) {
+        self.shared.bell.wait_written(self.pushed);
     }
 
     /// Reports a failed queued write, once.
-    fn check(st: &mut State<W>) -> Result<(), LinkError> {
-        match st.failed.take() {
-            Some((error, unwritten)) => Err(LinkError::Earlier { error, unwritten }),
-            None => Ok(()),
+    fn check(&self) -> Result<(), LinkError> {
+        if !self.shared.failed.load(Ordering::Acquire) {
+            return Ok(());
+        }
+        match self.shared.failure.lock().take() {
+            Some(error) => Err(LinkError::Earlier {
+                error,
+                unwritten: self.items - self.shared.items_written.load(Ordering::Acquire),
+            }),
+            // Reported already; the sender is failed and says so itself.
+            None => Err(LinkError::Closed),
         }
     }
 
     /// Writes `head` then `tail` in-line, after whatever was queued.
     pub(crate) fn write_now(&mut self, head: &[u8], tail: &[u8]) -> Result<(), LinkError> {
-        let mut st = self.settle();
-        Self::check(&mut st)?;
-        self.write_in_line(st, head, tail)
+        self.settle();
+        self.check()?;
+        self.write_in_line(head, tail)
     }
 
-    /// The write itself, without the lock; `st` shows nothing in flight.
-    fn write_in_line(
-        &self,
-        mut st: MutexGuard<'_, State<W>>,
-        head: &[u8],
-        tail: &[u8],
-    ) -> Result<(), LinkError> {
-        let Some(mut out) = st.out.take() else {
+    /// The write itself, in the caller's thread; nothing is queued.
+    fn write_in_line(&self, head: &[u8], tail: &[u8]) -> Result<(), LinkError> {
+        let mut out = self.shared.out.lock();
+        let Out { w, pace } = &mut *out;
+        let Some(w) = w.as_mut() else {
             return Err(LinkError::Closed);
         };
-        drop(st);
         let start = Instant::now();
-        let r = write_all_vectored(&mut out, head, tail).and_then(|()| out.flush());
-        let end = Instant::now();
-        let mut st = self.shared.lock();
-        st.out = Some(out);
-        st.pace.wrote(start, end);
+        let r = write_all_vectored(w, head, tail).and_then(|()| w.flush());
+        pace.wrote(start, Instant::now());
         r.map_err(LinkError::Now)
     }
 
     /// Waits for every byte handed over to be written.
     pub(crate) fn flush(&mut self) -> Result<(), LinkError> {
-        Self::check(&mut self.settle())
+        self.settle();
+        self.check()
     }
 
     /// Ends the writer thread, once every byte handed over was written, and gives
-    /// the stream back to be dropped (after a failure, the failure is dropped too:
-    /// the caller has heard of it already or is past caring).
+    /// the stream back to be dropped.
     pub(crate) fn shut(&mut self) -> Option<W> {
-        let out = {
-            let mut st = self.settle();
-            st.stop = true;
-            st.out.take()
-        };
-        self.shared.work.notify_one();
+        self.settle();
+        self.end_thread();
+        self.shared.out.lock().w.take()
+    }
+
+    fn end_thread(&mut self) {
         if let Some(thread) = self.thread.take() {
+            self.shared.bell.stop();
             let _ = thread.join();
         }
-        out
     }
 }
 
 impl<W: Write + Send + 'static> Link<W> {
     /// Hands over the frames of `items` items (`head`, then `tail`): written
     /// in-line when the link is idle and the producer alone (`alone` and the pace
-    /// agree), else queued for the writer thread, waiting for room when the queue
-    /// is full.
+    /// agree) or the frame is large, else pushed to the ring for the writer thread,
+    /// waiting for room when the ring is full.
     pub(crate) fn send(
         &mut self,
         head: &[u8],
@@ -188,106 +207,150 @@ impl<W: Write + Send + 'static> Link<W> {
         items: u64,
         alone: bool,
     ) -> Result<(), LinkError> {
-        let mut st = self.shared.lock();
-        Self::check(&mut st)?;
-        if !st.busy && alone && st.pace.in_line(Instant::now()) {
-            return self.write_in_line(st, head, tail);
+        self.check()?;
+        let len = head.len() + tail.len();
+        if tail.len() >= DIRECT_BYTES || len >= BATCH_BYTES {
+            // Large: from where it lies, after what is queued.
+            return self.write_now(head, tail);
         }
-        if self.thread.is_none() {
-            drop(st);
-            match self.spawn() {
-                Ok(thread) => self.thread = Some(thread),
-                Err(e) => {
-                    tracing::debug!(error = %e, "no writer thread: writing in-line");
-                    return self.write_now(head, tail);
+        let writer_awake = self.thread.is_some() && !self.shared.bell.writer_asleep();
+        if alone && !writer_awake && self.settled() {
+            // Idle: a lone item goes now, unless items come faster than writes end.
+            // (An awake writer thread is looking at the ring: a stream is on.)
+            let now = Instant::now();
+            if let Some(out) = self.shared.out.try_lock() {
+                if out.pace.in_line(now) {
+                    drop(out);
+                    return self.write_in_line(head, tail);
                 }
             }
-            st = self.shared.lock();
         }
-        while st.busy && st.queue.len() >= QUEUE_BYTES {
-            st = self.shared.idle.wait(st).unwrap_or_else(|p| p.into_inner());
+        if self.thread.is_none() {
+            self.spawn();
+            if self.thread.is_none() {
+                return self.write_now(head, tail);
+            }
         }
-        Self::check(&mut st)?;
-        if st.out.is_none() && !st.busy {
-            return Err(LinkError::Closed);
+        self.push(head)?;
+        if !tail.is_empty() {
+            self.push(tail)?;
         }
-        st.queue.extend_from_slice(head);
-        st.queue.extend_from_slice(tail);
-        st.queued += items;
-        if !st.busy {
-            st.busy = true;
-            drop(st);
-            self.shared.work.notify_one();
+        self.items += items;
+        self.shared.items_pushed.store(self.items, Ordering::Release);
+        self.shared.bell.pushed(self.pushed);
+        Ok(())
+    }
+
+    /// Copies `bytes` into the ring, waiting for room as needed.
+    fn push(&mut self, mut bytes: &[u8]) -> Result<(), LinkError> {
+        while !bytes.is_empty() {
+            let (_, rest) = self.ring.push_partial_slice(bytes);
+            self.pushed += (bytes.len() - rest.len()) as u64;
+            bytes = rest;
+            if !bytes.is_empty() {
+                // Full: let the writer see what is there, and wait for room.
+                self.shared.bell.pushed(self.pushed);
+                let room = (QUEUE_BYTES - bytes.len().min(QUEUE_BYTES)) as u64;
+                self.shared
+                    .bell
+                    .wait_written(self.pushed.saturating_sub(room));
+                self.check()?;
+            }
         }
         Ok(())
     }
 
-    fn spawn(&self) -> io::Result<JoinHandle<()>> {
+    fn spawn(&mut self) {
+        let Some(reader) = self.reader.take() else {
+            return;
+        };
         let shared = Arc::clone(&self.shared);
         let span = tracing::debug_span!("process.writer");
-        std::thread::Builder::new()
+        let (tx, rx) = std::sync::mpsc::channel();
+        let spawned = std::thread::Builder::new()
             .name("consumer-process-writer".to_owned())
-            .spawn(move || span.in_scope(|| run(&shared)))
+            .spawn(move || {
+                shared.bell.writer_is(std::thread::current());
+                let _ = tx.send(());
+                span.in_scope(|| run(&shared, reader));
+            });
+        match spawned {
+            Ok(thread) => {
+                // The doorbell knows the writer before the first push rings it.
+                let _ = rx.recv();
+                self.thread = Some(thread);
+            }
+            // No thread: every write is in-line, as with `Flush::WhenIdle`.
+            Err(e) => tracing::warn!(error = %e, "no writer thread: writing in-line"),
+        }
     }
 }
 
-/// The writer thread: writes whatever is queued, until told to stop.
-fn run<W: Write>(shared: &Shared<W>) {
-    let mut st = shared.lock();
+/// The writer thread: writes whatever is in the ring, until told to stop.
+fn run<W: Write>(shared: &Shared<W>, mut ring: rtrb::Consumer<u8>) {
+    let mut written = 0u64;
+    let mut looks = 0;
     loop {
-        while !st.busy && !st.stop {
-            st = shared.work.wait(st).unwrap_or_else(|p| p.into_inner());
-        }
-        if !st.busy {
+        // Before the ring's length: every item counted here has its bytes in it.
+        let items = shared.items_pushed.load(Ordering::Acquire);
+        let n = ring.slots();
+        if n == 0 {
+            if looks < LOOKS {
+                // Look again soon: a producer in full flow will have pushed more.
+                looks += 1;
+                std::thread::yield_now();
+                continue;
+            }
+            looks = 0;
+            // The doorbell's count before the ring's: a push after this is rung.
+            let seen = shared.bell.pushed_total();
+            if ring.slots() > 0 || shared.bell.wait_pushed(seen) {
+                continue;
+            }
             return;
         }
-        let mut batch = std::mem::take(&mut st.spare);
-        std::mem::swap(&mut batch, &mut st.queue);
-        let items = std::mem::take(&mut st.queued);
-        let out = st.out.take();
-        drop(st);
-        // Room in the queue again.
-        shared.idle.notify_one();
-        let start = Instant::now();
-        let (out, r) = write_batch(out, &batch);
-        let end = Instant::now();
-        st = shared.lock();
-        st.out = out;
-        st.pace.wrote(start, end);
-        batch.clear();
-        st.spare = batch;
-        if let Err(e) = r {
-            tracing::debug!(error = %e, items, "a queued write failed");
-            let unwritten = items + std::mem::take(&mut st.queued);
-            st.queue.clear();
-            st.failed = Some((e, unwritten));
+        looks = 0;
+        let chunk = ring.read_chunk(n).expect("n slots are there");
+        if !shared.failed.load(Ordering::Relaxed) {
+            let (a, b) = chunk.as_slices();
+            match write_batch(&shared.out, a, b) {
+                Ok(()) => shared.items_written.store(items, Ordering::Release),
+                Err(e) => {
+                    tracing::debug!(error = %e, "a queued write failed");
+                    *shared.failure.lock() = Some(e);
+                    shared.failed.store(true, Ordering::Release);
+                }
+            }
         }
-        if st.queue.is_empty() {
-            st.busy = false;
-            shared.idle.notify_one();
-        }
+        chunk.commit_all();
+        written += n as u64;
+        shared.bell.wrote(written);
     }
 }
 
-/// One batch, written and flushed; a panicking writer is a failed write (the
-/// stream is dropped: its state is unknown).
-fn write_batch<W: Write>(out: Option<W>, batch: &[u8]) -> (Option<W>, io::Result<()>) {
-    let Some(mut out) = out else {
-        return (None, Err(io::ErrorKind::NotConnected.into()));
+/// One batch, written and flushed; a panicking stream is a failed write (and is
+/// dropped: its state is unknown).
+fn write_batch<W: Write>(out: &Mutex<Out<W>>, a: &[u8], b: &[u8]) -> io::Result<()> {
+    let mut out = out.lock();
+    let Out { w, pace } = &mut *out;
+    let Some(stream) = w.as_mut() else {
+        return Err(io::ErrorKind::NotConnected.into());
     };
-    match catch_unwind(AssertUnwindSafe(|| {
-        write_all_vectored(&mut out, batch, &[]).and_then(|()| out.flush())
-    })) {
-        Ok(r) => (Some(out), r),
-        Err(_) => (None, Err(io::Error::other("the byte stream panicked"))),
-    }
+    let start = Instant::now();
+    let r = catch_unwind(AssertUnwindSafe(|| {
+        write_all_vectored(stream, a, b).and_then(|()| stream.flush())
+    }));
+    pace.wrote(start, Instant::now());
+    r.unwrap_or_else(|_| {
+        *w = None;
+        Err(io::Error::other("the byte stream panicked"))
+    })
 }
 
 impl<W> Drop for Link<W> {
     fn drop(&mut self) {
         if let Some(thread) = self.thread.take() {
-            self.shared.lock().stop = true;
-            self.shared.work.notify_one();
+            self.shared.bell.stop();
             let _ = thread.join();
         }
     }

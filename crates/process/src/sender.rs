@@ -1,6 +1,5 @@
 //! The sending end: a `Consumer<T: Serialize>` over any `Write`.
 
-use std::any::Any;
 use std::fmt;
 use std::io::{self, Read, Write};
 use std::marker::PhantomData;
@@ -324,7 +323,7 @@ impl<T, W: Write, C: Codec> Sender<T, W, C> {
         // A large byte vector is not copied when it is written in-line: its header
         // goes in the buffer, and the buffer and the bytes leave in one vectored
         // write.
-        if let Some(bytes) = (item as &dyn Any).downcast_ref::<Vec<u8>>() {
+        if let Some(bytes) = consumer_wire::as_bytes(item) {
             if bytes.len() >= DIRECT_BYTES && self.wire.encoder().bytes_header(bytes.len())? {
                 self.framed += 1;
                 return self.hand_over(bytes, alone);

@@ -260,6 +260,7 @@ impl Codec for Postcard {
     }
 }
 
+#[cold]
 fn undecodable(codec: &str, e: impl std::fmt::Display) -> Error {
     Error::new(
         ErrorKind::Protocol,
@@ -267,10 +268,16 @@ fn undecodable(codec: &str, e: impl std::fmt::Display) -> Error {
     )
 }
 
+#[inline]
 fn trailing(codec: &str, used: usize, len: usize) -> Result<(), Error> {
     if used == len {
         return Ok(());
     }
+    leftover(codec, used, len)
+}
+
+#[cold]
+fn leftover(codec: &str, used: usize, len: usize) -> Result<(), Error> {
     Err(Error::new(
         ErrorKind::Protocol,
         format!(

@@ -163,14 +163,17 @@ impl Decoder {
     /// ```
     /// assert_eq!(consumer_wire::Decoder::new(64, 64).frame_number(), 0);
     /// ```
+    #[inline]
     pub fn frame_number(&self) -> u64 {
         self.frame
     }
 
+    #[inline]
     fn buffered(&self) -> &[u8] {
         &self.buf[self.pos..self.filled]
     }
 
+    #[inline]
     fn consume(&mut self, n: usize) {
         self.pos += n;
         if self.pos == self.filled {
@@ -179,6 +182,7 @@ impl Decoder {
         }
     }
 
+    #[inline]
     fn consume_pending(&mut self) {
         let pending = std::mem::take(&mut self.pending);
         self.consume(pending);
@@ -191,6 +195,7 @@ impl Decoder {
     /// let mut dec = consumer_wire::Decoder::new(1 << 20, 4096);
     /// assert_eq!(dec.read_target().first.len(), 4096);
     /// ```
+    #[inline]
     pub fn read_target(&mut self) -> ReadTarget<'_> {
         self.consume_pending();
         match self.large {
@@ -231,6 +236,7 @@ impl Decoder {
     /// dec.read_target().first[..3].copy_from_slice(b"abc");
     /// dec.filled(3);
     /// ```
+    #[inline]
     pub fn filled(&mut self, n: usize) {
         match &mut self.large {
             Large::None => self.filled = (self.filled + n).min(self.buf.len()),
@@ -284,7 +290,22 @@ impl Decoder {
     /// assert!(dec.next_frame()?.is_none());
     /// # Ok::<(), consumer::Error>(())
     /// ```
+    #[inline]
     pub fn next_frame(&mut self) -> Result<Option<Frame<'_>>, Error> {
+        // The common case, in a few instructions: a whole frame at the front of the
+        // buffer, nothing pending elsewhere.
+        if self.ready.is_none() && matches!(self.large, Large::None) {
+            self.consume_pending();
+            if let Some(&len_bytes) = self.buffered().first_chunk::<4>() {
+                let len = u32::from_le_bytes(len_bytes) as usize;
+                if len != 0 && len <= self.max as usize && len <= self.filled - self.pos - 4 {
+                    self.frame += 1;
+                    self.pending = 4 + len;
+                    let at = self.pos + 4;
+                    return frame::parse(self.frame, &self.buf[at..at + len]).map(Some);
+                }
+            }
+        }
         if self.poll()? {
             return self.take().map(Some);
         }
@@ -304,6 +325,7 @@ impl Decoder {
     /// assert!(!dec.poll()?);
     /// # Ok::<(), consumer::Error>(())
     /// ```
+    #[inline]
     pub fn poll(&mut self) -> Result<bool, Error> {
         self.advance(None::<&crate::Bincode>)
     }
@@ -322,6 +344,7 @@ impl Decoder {
     /// assert!(!dec.poll_bytes(&consumer_wire::Bincode)?);
     /// # Ok::<(), consumer::Error>(())
     /// ```
+    #[inline]
     pub fn poll_bytes<C: Codec>(&mut self, codec: &C) -> Result<bool, Error> {
         self.advance(Some(codec))
     }
@@ -337,6 +360,7 @@ impl Decoder {
     /// let mut dec = consumer_wire::Decoder::new(1 << 20, 1024);
     /// assert!(dec.take().is_err());
     /// ```
+    #[inline]
     pub fn take(&mut self) -> Result<Frame<'_>, Error> {
         match self.ready.take() {
             None => Err(Error::new(

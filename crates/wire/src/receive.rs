@@ -140,16 +140,18 @@ where
         if self.ended {
             return Ok(false);
         }
-        let ready = if TypeId::of::<T>() == TypeId::of::<Vec<u8>>() {
-            dec.poll_bytes(&self.codec)?
+        let frame = if TypeId::of::<T>() == TypeId::of::<Vec<u8>>() {
+            if !dec.poll_bytes(&self.codec)? {
+                return Ok(false);
+            }
+            dec.take()?
         } else {
-            dec.poll()?
+            match dec.next_frame()? {
+                Some(frame) => frame,
+                None => return Ok(false),
+            }
         };
-        if !ready {
-            return Ok(false);
-        }
-        let n = dec.frame_number();
-        let item: T = match dec.take()? {
+        let item: T = match frame {
             Frame::End => {
                 self.ended = true;
                 return Ok(false);
@@ -160,15 +162,16 @@ where
                 return Ok(true);
             }
             Frame::Report(_) => {
+                let n = dec.frame_number();
                 return Err(frame::protocol(format!(
                     "frame {n}: a report frame from the sender"
                 )));
             }
             Frame::Bytes(bytes) => cast(bytes),
-            Frame::Item(bytes) => decode(&self.codec, bytes).map_err(|e| {
-                let message = format!("frame {n}: {}", e.message().unwrap_or_default());
-                e.with_message(message)
-            })?,
+            Frame::Item(bytes) => match decode(&self.codec, bytes) {
+                Ok(item) => item,
+                Err(e) => return Err(in_frame(dec.frame_number(), e)),
+            },
         };
         self.received += 1;
         self.consumer.send(item).map_err(|e| e.into_error())?;
@@ -229,6 +232,13 @@ fn receive_span(consumer: &str) -> tracing::Span {
         sender_pid = tracing::field::Empty,
         sender_span = tracing::field::Empty,
     )
+}
+
+/// An error's message prefixed with the frame it is about.
+#[cold]
+fn in_frame(n: u64, e: Error) -> Error {
+    let message = format!("frame {n}: {}", e.message().unwrap_or_default());
+    e.with_message(message)
 }
 
 /// Decodes one item; byte vectors skip serde's call per byte.

@@ -1,5 +1,5 @@
 //! What the bench targets share (a subdirectory module, so not a bench target of its
-//! own): the raw baselines' framing, the very bytes our sender writes for `u64`
+//! own; `crates/net`'s benchmarks include it too): the raw baselines' framing, the very bytes our sender writes for `u64`
 //! items, written and parsed by hand; and our side's small-item send loop.
 
 use std::hint::black_box;
@@ -8,21 +8,36 @@ use std::io::{Read, Write};
 use consumer::Consumer;
 use consumer_process::{Codec, Flush, Sender};
 
-/// Ours: sends the items `0..n` in one `send_all` (`batch`), or one `send` at a
-/// time with the flush policy manual and a flush at the end; the caller closes.
+/// How our side sends the items.
+#[derive(Clone, Copy)]
+pub(crate) enum Mode {
+    /// One `send_all`.
+    Batch,
+    /// One `send` at a time, flush policy manual, a flush at the end.
+    Manual,
+    /// One `send` at a time with the default policy, no flush call.
+    Default,
+}
+
+/// Ours: sends the items `0..n` as `mode` says; the caller closes.
 pub(crate) fn send_small<W: Write + Send + 'static, C: Codec>(
     mut tx: Sender<u64, W, C>,
     n: u64,
-    batch: bool,
+    mode: Mode,
 ) -> Sender<u64, W, C> {
-    if batch {
-        tx.send_all(0..n).unwrap();
-    } else {
-        tx = tx.flush_policy(Flush::Manual);
-        for i in 0..n {
-            tx.send(i).unwrap();
+    match mode {
+        Mode::Batch => tx.send_all(0..n).unwrap(),
+        Mode::Manual | Mode::Default => {
+            if let Mode::Manual = mode {
+                tx = tx.flush_policy(Flush::Manual);
+            }
+            for i in 0..n {
+                tx.send(i).unwrap();
+            }
+            if let Mode::Manual = mode {
+                tx.flush().unwrap();
+            }
         }
-        tx.flush().unwrap();
     }
     tx
 }

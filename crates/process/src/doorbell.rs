@@ -1,0 +1,201 @@
+//! The wake-up protocol between a sender's producer and its writer thread: two byte
+//! counters and two sleepers, with no lock on the way of a byte.
+//!
+//! The producer adds bytes to the ring and then says how many it has pushed in all
+//! ([`pushed`](Doorbell::pushed)); the writer thread writes them and says how many
+//! it has written in all ([`wrote`](Doorbell::wrote)). Either side that finds nothing
+//! to do sleeps; the other wakes it only when it is asleep. The classic lost
+//! wake-up (both look before the other's store is seen) is excluded by sequentially
+//! consistent stores and loads on both sides: of "I pushed" / "is the writer asleep?"
+//! and "I am asleep" / "was more pushed?", one side always sees the other's store.
+//! Model-checked by `tests/loom_doorbell.rs`.
+//!
+//! The producer rings once per `send`, so its side is made cheap with an asymmetric
+//! fence where Linux offers one (`membarrier`, private expedited): the producer
+//! publishes with a plain release store and a compiler fence, and the writer thread,
+//! before it sleeps (rarely: after a stream, not per item), forces a full barrier on
+//! every thread of the process. That gives the same guarantee as a sequentially
+//! consistent store on the producer's side (one side always sees the other), at the
+//! price of a syscall per sleep instead of a locked instruction per item, which
+//! would wait for every store to the ring to drain. Without `membarrier` (and in the
+//! loom model) both sides use sequentially consistent operations.
+
+use crate::sync::{AtomicBool, AtomicU64, Mutex, Ordering, Thread, current, park};
+
+/// See the module docs. What each side writes sits on a cache line of its own, so
+/// a producer in full flow and a busy writer thread do not pull one line back and
+/// forth for every item.
+#[derive(Debug, Default)]
+pub(crate) struct Doorbell {
+    producer: Padded<Side>,
+    writer: Padded<Side>,
+    /// The writer thread should end once everything pushed is written.
+    stop: AtomicBool,
+}
+
+/// One side's counter and sleeper.
+#[derive(Debug, Default)]
+struct Side {
+    /// Bytes pushed (the producer's) or taken off the ring (the writer thread's:
+    /// written, or dropped after a failed write), in all.
+    bytes: AtomicU64,
+    /// This side sleeps, or is about to.
+    asleep: AtomicBool,
+    /// Who to wake.
+    thread: Mutex<Option<Thread>>,
+}
+
+/// A value alone on its cache line (two lines: some CPUs fetch lines in pairs).
+#[derive(Debug, Default)]
+#[repr(align(128))]
+struct Padded<T>(T);
+
+impl<T> std::ops::Deref for Padded<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+impl Doorbell {
+    // The producer's side.
+
+    /// The producer has pushed `total` bytes in all: wake the writer if it sleeps.
+    #[inline]
+    pub(crate) fn pushed(&self, total: u64) {
+        let asleep = if fence::asymmetric() {
+            self.producer.bytes.store(total, Ordering::Release);
+            fence::light();
+            self.writer.asleep.load(Ordering::Relaxed)
+        } else {
+            self.producer.bytes.store(total, Ordering::SeqCst);
+            self.writer.asleep.load(Ordering::SeqCst)
+        };
+        if asleep {
+            wake(&self.writer.thread);
+        }
+    }
+
+    /// Whether the writer thread sleeps (or is about to): it will not look at the
+    /// ring again until rung. A hint, for choosing who writes; never for waking.
+    #[inline]
+    pub(crate) fn writer_asleep(&self) -> bool {
+        self.writer.asleep.load(Ordering::Relaxed)
+    }
+
+    /// Bytes written (or dropped) so far.
+    #[inline]
+    pub(crate) fn written(&self) -> u64 {
+        self.writer.bytes.load(Ordering::SeqCst)
+    }
+
+    /// Sleeps until at least `total` bytes are written (or dropped).
+    pub(crate) fn wait_written(&self, total: u64) {
+        while self.written() < total {
+            *lock(&self.producer.thread) = Some(current());
+            self.producer.asleep.store(true, Ordering::SeqCst);
+            if self.written() < total {
+                park();
+            }
+            self.producer.asleep.store(false, Ordering::SeqCst);
+        }
+    }
+
+    /// Tells the writer thread to end once everything pushed is written.
+    pub(crate) fn stop(&self) {
+        self.stop.store(true, Ordering::SeqCst);
+        wake(&self.writer.thread);
+    }
+
+    // The writer thread's side.
+
+    /// Says which thread writes; before the first `wait_pushed`.
+    pub(crate) fn writer_is(&self, thread: Thread) {
+        *lock(&self.writer.thread) = Some(thread);
+    }
+
+    /// Bytes pushed so far.
+    #[inline]
+    pub(crate) fn pushed_total(&self) -> u64 {
+        self.producer.bytes.load(Ordering::SeqCst)
+    }
+
+    /// Sleeps until more than `seen` bytes were pushed (`true`), or the producer
+    /// said stop and everything is written (`false`).
+    pub(crate) fn wait_pushed(&self, seen: u64) -> bool {
+        loop {
+            if self.pushed_total() > seen {
+                return true;
+            }
+            if self.stop.load(Ordering::SeqCst) {
+                return false;
+            }
+            self.writer.asleep.store(true, Ordering::SeqCst);
+            fence::heavy();
+            if self.pushed_total() == seen && !self.stop.load(Ordering::SeqCst) {
+                park();
+            }
+            self.writer.asleep.store(false, Ordering::SeqCst);
+        }
+    }
+
+    /// The writer thread has taken `total` bytes off the ring in all: wake the
+    /// producer if it waits.
+    #[inline]
+    pub(crate) fn wrote(&self, total: u64) {
+        self.writer.bytes.store(total, Ordering::SeqCst);
+        if self.producer.asleep.load(Ordering::SeqCst) {
+            wake(&self.producer.thread);
+        }
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> crate::sync::MutexGuard<'_, T> {
+    crate::sync::lock(m)
+}
+
+fn wake(who: &Mutex<Option<Thread>>) {
+    if let Some(t) = lock(who).as_ref() {
+        t.unpark();
+    }
+}
+
+/// The asymmetric fence: a compiler fence on the hot side, `membarrier` on the cold.
+#[cfg(not(loom))]
+mod fence {
+    use std::sync::OnceLock;
+    use std::sync::atomic::{Ordering, compiler_fence};
+
+    use rustix::thread::{MembarrierCommand, membarrier};
+
+    /// Whether this process may use it (registered once, on first use).
+    pub(super) fn asymmetric() -> bool {
+        static REGISTERED: OnceLock<bool> = OnceLock::new();
+        *REGISTERED.get_or_init(|| membarrier(MembarrierCommand::RegisterPrivateExpedited).is_ok())
+    }
+
+    /// The producer's side: keeps the compiler from reordering.
+    #[inline(always)]
+    pub(super) fn light() {
+        compiler_fence(Ordering::SeqCst);
+    }
+
+    /// The sleeper's side: a full barrier on every thread of the process.
+    pub(super) fn heavy() {
+        if asymmetric() && membarrier(MembarrierCommand::PrivateExpedited).is_err() {
+            // Registered, so this does not fail; if it ever did, a full fence here
+            // would not be enough, so say so loudly in debug builds.
+            debug_assert!(false, "membarrier failed after registration");
+        }
+    }
+}
+
+/// In the model: sequentially consistent operations on both sides.
+#[cfg(loom)]
+mod fence {
+    pub(super) fn asymmetric() -> bool {
+        false
+    }
+    pub(super) fn light() {}
+    pub(super) fn heavy() {}
+}
