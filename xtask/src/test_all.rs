@@ -10,6 +10,7 @@ const LOOM: &[(&str, &str)] = &[
     ("consumer-coroutine", "loom_control"),
     ("consumer-thread", "loom_gate"),
     ("consumer-thread", "loom_oneshot"),
+    ("consumer-process", "loom_doorbell"),
 ];
 
 /// The library crates users depend on one by one.

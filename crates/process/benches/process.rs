@@ -122,7 +122,10 @@ fn small_items() {
     Compare::new("process/u64/send-default-vs-bufwriter")
         .work(2_000_000)
         .target(0.5)
-        .run(|n| ours_small(consumer_process::Bincode, n, Mode::Default), raw_framed);
+        .run(
+            |n| ours_small(consumer_process::Bincode, n, Mode::Default),
+            raw_framed,
+        );
     // `Flush::WhenIdle`: a write per `send`, against a raw write per frame.
     Compare::new("process/u64/send-when-idle-vs-raw-write-each")
         .work(200_000)

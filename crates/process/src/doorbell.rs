@@ -20,13 +20,15 @@
 //! would wait for every store to the ring to drain. Without `membarrier` (and in the
 //! loom model) both sides use sequentially consistent operations.
 
-use crate::sync::{AtomicBool, AtomicU64, Mutex, Ordering, Thread, current, park};
+#![cfg_attr(not(loom), allow(unreachable_pub))]
+
+use crate::sync::{AtomicBool, AtomicU64, Mutex, Ordering, Thread, current, fence, park};
 
 /// See the module docs. What each side writes sits on a cache line of its own, so
 /// a producer in full flow and a busy writer thread do not pull one line back and
 /// forth for every item.
 #[derive(Debug, Default)]
-pub(crate) struct Doorbell {
+pub struct Doorbell {
     producer: Padded<Side>,
     writer: Padded<Side>,
     /// The writer thread should end once everything pushed is written.
@@ -62,16 +64,10 @@ impl Doorbell {
 
     /// The producer has pushed `total` bytes in all: wake the writer if it sleeps.
     #[inline]
-    pub(crate) fn pushed(&self, total: u64) {
-        let asleep = if fence::asymmetric() {
-            self.producer.bytes.store(total, Ordering::Release);
-            fence::light();
-            self.writer.asleep.load(Ordering::Relaxed)
-        } else {
-            self.producer.bytes.store(total, Ordering::SeqCst);
-            self.writer.asleep.load(Ordering::SeqCst)
-        };
-        if asleep {
+    pub fn pushed(&self, total: u64) {
+        self.producer.bytes.store(total, Ordering::Release);
+        fence::light();
+        if self.writer.asleep.load(Ordering::Relaxed) {
             wake(&self.writer.thread);
         }
     }
@@ -79,30 +75,31 @@ impl Doorbell {
     /// Whether the writer thread sleeps (or is about to): it will not look at the
     /// ring again until rung. A hint, for choosing who writes; never for waking.
     #[inline]
-    pub(crate) fn writer_asleep(&self) -> bool {
+    pub fn writer_asleep(&self) -> bool {
         self.writer.asleep.load(Ordering::Relaxed)
     }
 
     /// Bytes written (or dropped) so far.
     #[inline]
-    pub(crate) fn written(&self) -> u64 {
-        self.writer.bytes.load(Ordering::SeqCst)
+    pub fn written(&self) -> u64 {
+        self.writer.bytes.load(Ordering::Acquire)
     }
 
     /// Sleeps until at least `total` bytes are written (or dropped).
-    pub(crate) fn wait_written(&self, total: u64) {
+    pub fn wait_written(&self, total: u64) {
         while self.written() < total {
             *lock(&self.producer.thread) = Some(current());
-            self.producer.asleep.store(true, Ordering::SeqCst);
+            self.producer.asleep.store(true, Ordering::Relaxed);
+            fence(Ordering::SeqCst);
             if self.written() < total {
                 park();
             }
-            self.producer.asleep.store(false, Ordering::SeqCst);
+            self.producer.asleep.store(false, Ordering::Relaxed);
         }
     }
 
     /// Tells the writer thread to end once everything pushed is written.
-    pub(crate) fn stop(&self) {
+    pub fn stop(&self) {
         self.stop.store(true, Ordering::SeqCst);
         wake(&self.writer.thread);
     }
@@ -110,19 +107,19 @@ impl Doorbell {
     // The writer thread's side.
 
     /// Says which thread writes; before the first `wait_pushed`.
-    pub(crate) fn writer_is(&self, thread: Thread) {
+    pub fn writer_is(&self, thread: Thread) {
         *lock(&self.writer.thread) = Some(thread);
     }
 
     /// Bytes pushed so far.
     #[inline]
-    pub(crate) fn pushed_total(&self) -> u64 {
-        self.producer.bytes.load(Ordering::SeqCst)
+    pub fn pushed_total(&self) -> u64 {
+        self.producer.bytes.load(Ordering::Acquire)
     }
 
     /// Sleeps until more than `seen` bytes were pushed (`true`), or the producer
     /// said stop and everything is written (`false`).
-    pub(crate) fn wait_pushed(&self, seen: u64) -> bool {
+    pub fn wait_pushed(&self, seen: u64) -> bool {
         loop {
             if self.pushed_total() > seen {
                 return true;
@@ -130,21 +127,22 @@ impl Doorbell {
             if self.stop.load(Ordering::SeqCst) {
                 return false;
             }
-            self.writer.asleep.store(true, Ordering::SeqCst);
+            self.writer.asleep.store(true, Ordering::Relaxed);
             fence::heavy();
             if self.pushed_total() == seen && !self.stop.load(Ordering::SeqCst) {
                 park();
             }
-            self.writer.asleep.store(false, Ordering::SeqCst);
+            self.writer.asleep.store(false, Ordering::Relaxed);
         }
     }
 
     /// The writer thread has taken `total` bytes off the ring in all: wake the
     /// producer if it waits.
     #[inline]
-    pub(crate) fn wrote(&self, total: u64) {
-        self.writer.bytes.store(total, Ordering::SeqCst);
-        if self.producer.asleep.load(Ordering::SeqCst) {
+    pub fn wrote(&self, total: u64) {
+        self.writer.bytes.store(total, Ordering::Release);
+        fence(Ordering::SeqCst);
+        if self.producer.asleep.load(Ordering::Relaxed) {
             wake(&self.producer.thread);
         }
     }
@@ -160,42 +158,53 @@ fn wake(who: &Mutex<Option<Thread>>) {
     }
 }
 
-/// The asymmetric fence: a compiler fence on the hot side, `membarrier` on the cold.
+/// The fence pair between "I pushed" / "is the writer asleep?" and "I am asleep" /
+/// "was more pushed?": on Linux an asymmetric pair (a compiler fence on the hot side,
+/// `membarrier` on the cold); elsewhere, and in the model, a sequentially
+/// consistent fence on each side.
 #[cfg(not(loom))]
 mod fence {
     use std::sync::OnceLock;
-    use std::sync::atomic::{Ordering, compiler_fence};
+    use std::sync::atomic::{Ordering, compiler_fence, fence};
 
     use rustix::thread::{MembarrierCommand, membarrier};
 
-    /// Whether this process may use it (registered once, on first use).
-    pub(super) fn asymmetric() -> bool {
+    /// Whether this process may use `membarrier` (registered once, on first use).
+    fn asymmetric() -> bool {
         static REGISTERED: OnceLock<bool> = OnceLock::new();
         *REGISTERED.get_or_init(|| membarrier(MembarrierCommand::RegisterPrivateExpedited).is_ok())
     }
 
-    /// The producer's side: keeps the compiler from reordering.
+    /// The producer's side, once per push.
     #[inline(always)]
     pub(super) fn light() {
-        compiler_fence(Ordering::SeqCst);
+        if asymmetric() {
+            compiler_fence(Ordering::SeqCst);
+        } else {
+            fence(Ordering::SeqCst);
+        }
     }
 
-    /// The sleeper's side: a full barrier on every thread of the process.
+    /// The sleeper's side, once per sleep: a full barrier on every thread of the
+    /// process (or, without `membarrier`, on this one, the producer fencing too).
     pub(super) fn heavy() {
-        if asymmetric() && membarrier(MembarrierCommand::PrivateExpedited).is_err() {
-            // Registered, so this does not fail; if it ever did, a full fence here
-            // would not be enough, so say so loudly in debug builds.
-            debug_assert!(false, "membarrier failed after registration");
+        if !asymmetric() || membarrier(MembarrierCommand::PrivateExpedited).is_err() {
+            fence(Ordering::SeqCst);
         }
     }
 }
 
-/// In the model: sequentially consistent operations on both sides.
+/// In the model: a sequentially consistent fence on each side (loom checks fences,
+/// not the kernel's `membarrier`).
 #[cfg(loom)]
 mod fence {
-    pub(super) fn asymmetric() -> bool {
-        false
+    use crate::sync::{Ordering, fence};
+
+    pub(super) fn light() {
+        fence(Ordering::SeqCst);
     }
-    pub(super) fn light() {}
-    pub(super) fn heavy() {}
+
+    pub(super) fn heavy() {
+        fence(Ordering::SeqCst);
+    }
 }

@@ -129,8 +129,8 @@ mod link;
 mod private;
 mod receiver;
 mod remote;
-mod sync;
 mod sender;
+mod sync;
 #[cfg(feature = "tokio")]
 mod tokio_io;
 
@@ -145,3 +145,11 @@ pub use remote::{Remote, serve_requests, serve_requests_pinned, stream_identitie
 pub use sender::{Flush, Sender, SharedSender};
 #[cfg(feature = "tokio")]
 pub use tokio_io::{AsyncReceiver, AsyncSender};
+
+/// The model-checked wake-up protocol, exported only to the loom model in
+/// `tests/loom_doorbell.rs`.
+#[cfg(loom)]
+#[doc(hidden)]
+pub mod __loom {
+    pub use crate::doorbell::Doorbell;
+}

@@ -236,7 +236,9 @@ impl<W: Write + Send + 'static> Link<W> {
             self.push(tail)?;
         }
         self.items += items;
-        self.shared.items_pushed.store(self.items, Ordering::Release);
+        self.shared
+            .items_pushed
+            .store(self.items, Ordering::Release);
         self.shared.bell.pushed(self.pushed);
         Ok(())
     }
@@ -270,7 +272,7 @@ impl<W: Write + Send + 'static> Link<W> {
         let spawned = std::thread::Builder::new()
             .name("consumer-process-writer".to_owned())
             .spawn(move || {
-                shared.bell.writer_is(std::thread::current());
+                shared.bell.writer_is(crate::sync::current());
                 let _ = tx.send(());
                 span.in_scope(|| run(&shared, reader));
             });
