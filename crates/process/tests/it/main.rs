@@ -14,5 +14,4 @@ mod support;
 mod tokio_io;
 #[cfg(feature = "tokio")]
 mod tokio_suite;
-mod tracing_context;
 mod truncated;

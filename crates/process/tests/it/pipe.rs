@@ -84,13 +84,31 @@ fn delivers_every_item_in_order_under_load() {
 
 #[test]
 fn a_receiver_that_stops_reading_breaks_the_sender_without_a_report() {
+    // Writing per send: the very next send fails, its item handed back.
     let (items_r, items_w) = pipe().expect("pipe");
-    let mut tx = Sender::new(items_w);
+    let mut tx = Sender::new(items_w).flush_policy(Flush::WhenIdle);
     tx.send(1u64).expect("first send");
     drop(items_r);
     let e = tx.send(2).expect_err("send to a closed pipe");
     assert_eq!(e.kind(), ErrorKind::Disconnected, "{}", e.error());
     assert_eq!(e.into_item(), Some(2));
+    assert_eq!(tx.close().unwrap_err().kind(), ErrorKind::Disconnected);
+
+    // The default may have queued the next items for its writer thread: the break
+    // shows on a later send (whose item comes back) or at the latest on close.
+    let (items_r, items_w) = pipe().expect("pipe");
+    let mut tx = Sender::new(items_w);
+    tx.send(1u64).expect("first send");
+    drop(items_r);
+    let failed = (2..10_000u64).find_map(|n| tx.send(n).err().map(|e| (n, e)));
+    if let Some((n, e)) = failed {
+        assert_eq!(e.kind(), ErrorKind::Disconnected, "{}", e.error());
+        assert_eq!(
+            e.into_item(),
+            Some(n),
+            "the failing send's own item comes back"
+        );
+    }
     assert_eq!(tx.close().unwrap_err().kind(), ErrorKind::Disconnected);
 }
 

@@ -1,4 +1,9 @@
 //! The sender's span context travels in the frame envelope; spans carry pids.
+//!
+//! A test binary of its own: tracing's callsite interest and level filter are
+//! process-wide, so tests in the shared binary that start children and spans
+//! without a subscriber raced with the recorder here. This one installs its
+//! recorder as the global default, once, before any span exists.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -51,6 +56,17 @@ impl Recorder {
     }
 }
 
+/// The one recorder of this binary, installed as the global default.
+fn recorder() -> Recorder {
+    static REC: std::sync::OnceLock<Recorder> = std::sync::OnceLock::new();
+    REC.get_or_init(|| {
+        let rec = Recorder::default();
+        tracing::subscriber::set_global_default(rec.clone()).expect("the first subscriber");
+        rec
+    })
+    .clone()
+}
+
 thread_local! {
     static CURRENT: std::cell::RefCell<Vec<u64>> = const { std::cell::RefCell::new(Vec::new()) };
 }
@@ -92,21 +108,17 @@ impl Subscriber for Recorder {
 
 #[test]
 fn the_receive_span_links_to_the_senders_span() {
-    let rec = Recorder::default();
-    let bytes = crate::support::Bytes::default();
-    let producer_span = tracing::subscriber::with_default(rec.clone(), || {
+    let rec = recorder();
+    let (r, w) = std::io::pipe().unwrap();
+    let producer_span = {
         let span = tracing::info_span!("producer");
         let _in = span.enter();
-        let mut tx = Sender::new(bytes.clone());
+        let mut tx = Sender::new(w);
         tx.send(1u64).unwrap();
         tx.close().unwrap();
         span.id().unwrap().into_u64()
-    });
-    tracing::subscriber::with_default(rec.clone(), || {
-        Receiver::new(&bytes.take()[..])
-            .run::<u64, _>(Vec::new())
-            .unwrap();
-    });
+    };
+    Receiver::new(r).run::<u64, _>(Vec::new()).unwrap();
     assert_eq!(
         rec.value("process.receive", "sender_span"),
         Some(producer_span),
@@ -124,20 +136,12 @@ fn the_receive_span_links_to_the_senders_span() {
 
 #[test]
 fn the_child_span_carries_the_childs_pid() {
-    let rec = Recorder::default();
-    let pid = tracing::subscriber::with_default(rec.clone(), || {
-        // Other tests in this binary start children at the same time, without a
-        // subscriber: if one registered the `process` span's callsite while this
-        // recorder was being registered, tracing may have cached "never" for it.
-        // Recompute with the recorder in place.
-        tracing::callsite::rebuild_interest_cache();
-        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_process-test-child"));
-        cmd.arg("sink");
-        let mut c = Coprocess::<u64>::spawn(cmd).unwrap();
-        c.send(1).unwrap();
-        let pid = c.pid().unwrap();
-        c.close().unwrap();
-        pid
-    });
+    let rec = recorder();
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_process-test-child"));
+    cmd.arg("sink");
+    let mut c = Coprocess::<u64>::spawn(cmd).unwrap();
+    c.send(1).unwrap();
+    let pid = c.pid().unwrap();
+    c.close().unwrap();
     assert_eq!(rec.value("process", "pid"), Some(u64::from(pid)));
 }
