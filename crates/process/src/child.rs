@@ -186,19 +186,8 @@ impl<T: serde::Deserialize<'static> + 'static, C: Codec> Sender<T, ChildPipe, C>
     /// # Ok::<(), consumer::Error>(())
     /// ```
     pub fn spawn_with_codec(cmd: Command, codec: C) -> Result<Self, Error> {
-        let SocketChild {
-            pipe,
-            reader,
-            child,
-            watch,
-            span,
-        } = SocketChild::start(cmd, false)?;
-        let peer = ChildPeer {
-            back: Some((reader, Decoder::for_reports())),
-            child: Some(child),
-            watch,
-            span,
-        };
+        let (pipe, reader, mut peer) = SocketChild::start(cmd, false)?.split();
+        peer.back = Some((reader, Decoder::for_reports()));
         Ok(Sender::with_codec(pipe, codec).with_peer(Box::new(peer)))
     }
 
@@ -346,6 +335,18 @@ pub(crate) struct SocketChild {
 }
 
 impl SocketChild {
+    /// The parent's ends: the pipe to write to, the socket's reading half, and the
+    /// child's supervision (with no report channel: set `back` for one).
+    pub(crate) fn split(self) -> (ChildPipe, ChildReader, ChildPeer) {
+        let peer = ChildPeer {
+            back: None,
+            child: Some(self.child),
+            watch: self.watch,
+            span: self.span,
+        };
+        (self.pipe, self.reader, peer)
+    }
+
     /// Starts `cmd` on a socket pair. `duplex`: the child writes a stream of its
     /// own back (replies), so readable data on the socket is not an early report.
     pub(crate) fn start(mut cmd: Command, duplex: bool) -> Result<SocketChild, Error> {
@@ -631,6 +632,11 @@ pub(crate) struct ChildPeer {
 }
 
 impl ChildPeer {
+    /// What watches the child.
+    pub(crate) fn watch(&self) -> Arc<Watch> {
+        Arc::clone(&self.watch)
+    }
+
     /// Waits for the child (killing it past the drop deadline, if one is set) and
     /// reaps it.
     fn reap(&mut self) -> Option<io::Result<ExitStatus>> {

@@ -16,7 +16,7 @@ use consumer::{Consumer, Error, ErrorKind, Request};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::child::{ChildPeer, ShutOnDrop, SocketChild, lock};
+use crate::child::{ShutOnDrop, SocketChild, lock};
 use crate::io::io_error;
 use crate::remote::{BoxWrite, Remote, serve_requests};
 use crate::sender::Sender;
@@ -64,19 +64,8 @@ where
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn spawn(cmd: Command) -> Result<Remote<Q, R>, Error> {
-        let SocketChild {
-            pipe,
-            reader,
-            child,
-            watch,
-            span,
-        } = SocketChild::start(cmd, true)?;
-        let peer = ChildPeer {
-            back: None,
-            child: Some(child),
-            watch: watch.clone(),
-            span,
-        };
+        let (pipe, reader, peer) = SocketChild::start(cmd, true)?.split();
+        let watch = peer.watch();
         let requests = Sender::new(Box::new(pipe) as BoxWrite)
             .with_peer(Box::new(peer))
             .shared();

@@ -50,21 +50,6 @@ pub(crate) fn fill(dec: &mut Decoder, r: &mut impl Read) -> Result<bool, Error> 
     }
 }
 
-/// Reads the peer's handshake.
-pub(crate) fn handshake(
-    dec: &mut Decoder,
-    r: &mut impl Read,
-) -> Result<consumer_wire::Handshake, Error> {
-    loop {
-        if let Some(hs) = dec.handshake()? {
-            return Ok(hs);
-        }
-        if read_into(dec, r)? == 0 {
-            dec.end_of_input()?;
-        }
-    }
-}
-
 /// Reads one frame of a report channel and says what it was.
 pub(crate) fn hear(dec: &mut Decoder, r: &mut impl Read) -> Heard {
     let n = dec.frame_number() + 1;

@@ -7,7 +7,7 @@ use consumer::{Consumer, Error};
 use consumer_wire::{Bincode, Codec, Decoder, Identity, Inbound};
 use serde::de::DeserializeOwned;
 
-use crate::io::{handshake, read_into};
+use crate::io::read_into;
 
 /// The receiver's read buffer: frames that fit are parsed where they lie. Small, so
 /// that most of a large byte vector goes from the stream straight into its item;
@@ -56,9 +56,7 @@ pub(crate) const READ_BUFFER: usize = 16 << 10;
 /// ```
 pub struct Receiver<R: Read, C: Codec = Bincode> {
     input: R,
-    dec: Decoder,
-    codec: C,
-    identity: Option<Identity>,
+    incoming: Incoming<C>,
     report: Option<Box<dyn Write + Send>>,
 }
 
@@ -86,9 +84,7 @@ impl<R: Read, C: Codec> Receiver<R, C> {
     pub fn with_codec(input: R, codec: C) -> Receiver<R, C> {
         Receiver {
             input,
-            dec: Decoder::new(consumer_wire::DEFAULT_MAX_FRAME, READ_BUFFER),
-            codec,
-            identity: None,
+            incoming: Incoming::new(codec),
             report: None,
         }
     }
@@ -103,7 +99,7 @@ impl<R: Read, C: Codec> Receiver<R, C> {
     /// # drop(rx);
     /// ```
     pub fn identity(mut self, identity: Identity) -> Receiver<R, C> {
-        self.identity = Some(identity);
+        self.incoming.identity = Some(identity);
         self
     }
 
@@ -115,7 +111,7 @@ impl<R: Read, C: Codec> Receiver<R, C> {
     /// # drop(rx);
     /// ```
     pub fn max_frame(mut self, bytes: u32) -> Receiver<R, C> {
-        self.dec.set_max(bytes);
+        self.incoming.dec.set_max(bytes);
         self
     }
 
@@ -145,18 +141,11 @@ impl<R: Read, C: Codec> Receiver<R, C> {
         T: DeserializeOwned + 'static,
         K: Consumer<T>,
     {
-        let Receiver {
-            mut input,
-            mut dec,
-            codec,
-            identity,
-            report,
-        } = self;
-        let identity = identity.unwrap_or_else(Identity::of::<T>);
-        let mut rx = Inbound::new(consumer, codec, identity);
+        let (mut dec, mut rx) = self.incoming.start(consumer);
+        let (mut input, report) = (self.input, self.report);
         let span = rx.span().clone();
         let _entered = span.enter();
-        let outcome = pump(&mut dec, &mut input, &mut rx);
+        let outcome = (|| drive!(rx, dec, read_into(&mut dec, &mut input)))();
         // Stop reading before anything else, so that a sender blocked on a full pipe
         // sees the break at once.
         drop(input);
@@ -169,26 +158,49 @@ impl<R: Read, C: Codec> Receiver<R, C> {
     }
 }
 
-/// Reads and delivers until the end frame, the end of the input, or a failure.
-fn pump<T, K, C>(
-    dec: &mut Decoder,
-    r: &mut impl Read,
-    rx: &mut Inbound<T, K, C>,
-) -> Result<(), Error>
-where
-    T: DeserializeOwned + 'static,
-    K: Consumer<T>,
-    C: Codec,
-{
-    rx.handshake(&handshake(dec, r)?)?;
-    loop {
-        while rx.step(dec)? {}
-        if rx.ended() {
-            return Ok(());
+/// The loop that drives a receiving machine, for the blocking and the async
+/// receiver alike (`$read` reads once into the decoder, awaiting if need be): what
+/// the bytes allow, then a read, until the end frame or the end of the input.
+macro_rules! drive {
+    ($rx:ident, $dec:ident, $read:expr) => {
+        loop {
+            if $rx.advance(&mut $dec)? {
+                break Ok(());
+            }
+            if $read? == 0 {
+                break $dec.end_of_input();
+            }
         }
-        if read_into(dec, r)? == 0 {
-            return dec.end_of_input();
+    };
+}
+pub(crate) use drive;
+
+/// What both receivers, blocking and async, hold until they run: the decoder, the
+/// codec, and the identity to expect.
+#[derive(Debug)]
+pub(crate) struct Incoming<C> {
+    pub(crate) dec: Decoder,
+    codec: C,
+    pub(crate) identity: Option<Identity>,
+}
+
+impl<C: Codec> Incoming<C> {
+    pub(crate) fn new(codec: C) -> Incoming<C> {
+        Incoming {
+            dec: Decoder::new(consumer_wire::DEFAULT_MAX_FRAME, READ_BUFFER),
+            codec,
+            identity: None,
         }
+    }
+
+    /// The decoder and the receiving machine for a run delivering to `consumer`.
+    pub(crate) fn start<T, K>(self, consumer: K) -> (Decoder, Inbound<T, K, C>)
+    where
+        T: DeserializeOwned + 'static,
+        K: Consumer<T>,
+    {
+        let identity = self.identity.unwrap_or_else(Identity::of::<T>);
+        (self.dec, Inbound::new(consumer, self.codec, identity))
     }
 }
 
@@ -196,8 +208,8 @@ impl<R: Read, C: Codec> fmt::Debug for Receiver<R, C> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Receiver")
             .field("codec", &C::NAME)
-            .field("identity", &self.identity)
-            .field("frame", &self.dec.frame_number())
+            .field("identity", &self.incoming.identity)
+            .field("frame", &self.incoming.dec.frame_number())
             .field("reports", &self.report.is_some())
             .finish()
     }

@@ -4,14 +4,14 @@ use std::fmt;
 use std::marker::PhantomData;
 
 use consumer::{Consumer, Error, ErrorKind, SendError};
-use consumer_wire::{BATCH_BYTES, Bincode, Codec, Decoder, Heard, Identity, Inbound, Outbound};
+use consumer_wire::{BATCH_BYTES, Bincode, Codec, Decoder, Heard, Identity, Outbound};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tracing::Instrument;
 
 use crate::io::io_error;
-use crate::receiver::READ_BUFFER;
+use crate::receiver::{Incoming, drive};
 use crate::sender::Flush;
 
 /// One read into the decoder's target; the number of bytes, 0 at the end of the
@@ -29,21 +29,6 @@ async fn read_into<R: AsyncRead + Unpin>(dec: &mut Decoder, r: &mut R) -> Result
     };
     dec.filled(got);
     Ok(got)
-}
-
-/// Reads the peer's handshake.
-async fn handshake<R: AsyncRead + Unpin>(
-    dec: &mut Decoder,
-    r: &mut R,
-) -> Result<consumer_wire::Handshake, Error> {
-    loop {
-        if let Some(hs) = dec.handshake()? {
-            return Ok(hs);
-        }
-        if read_into(dec, r).await? == 0 {
-            dec.end_of_input()?;
-        }
-    }
 }
 
 /// Reads one frame of a report channel and says what it was.
@@ -391,9 +376,7 @@ type BoxWrite = Box<dyn AsyncWrite + Unpin + Send>;
 /// ```
 pub struct AsyncReceiver<R: AsyncRead + Unpin, C: Codec = Bincode> {
     input: R,
-    dec: Decoder,
-    codec: C,
-    identity: Option<Identity>,
+    incoming: Incoming<C>,
     report: Option<BoxWrite>,
 }
 
@@ -421,9 +404,7 @@ impl<R: AsyncRead + Unpin, C: Codec> AsyncReceiver<R, C> {
     pub fn with_codec(input: R, codec: C) -> AsyncReceiver<R, C> {
         AsyncReceiver {
             input,
-            dec: Decoder::new(consumer_wire::DEFAULT_MAX_FRAME, READ_BUFFER),
-            codec,
-            identity: None,
+            incoming: Incoming::new(codec),
             report: None,
         }
     }
@@ -437,7 +418,7 @@ impl<R: AsyncRead + Unpin, C: Codec> AsyncReceiver<R, C> {
     /// # drop(rx);
     /// ```
     pub fn identity(mut self, identity: Identity) -> Self {
-        self.identity = Some(identity);
+        self.incoming.identity = Some(identity);
         self
     }
 
@@ -448,7 +429,7 @@ impl<R: AsyncRead + Unpin, C: Codec> AsyncReceiver<R, C> {
     /// # drop(rx);
     /// ```
     pub fn max_frame(mut self, bytes: u32) -> Self {
-        self.dec.set_max(bytes);
+        self.incoming.dec.set_max(bytes);
         self
     }
 
@@ -474,18 +455,11 @@ impl<R: AsyncRead + Unpin, C: Codec> AsyncReceiver<R, C> {
         T: DeserializeOwned + 'static,
         K: Consumer<T>,
     {
-        let AsyncReceiver {
-            mut input,
-            mut dec,
-            codec,
-            identity,
-            report,
-        } = self;
-        let identity = identity.unwrap_or_else(Identity::of::<T>);
-        let mut rx = Inbound::new(consumer, codec, identity);
+        let (mut dec, mut rx) = self.incoming.start(consumer);
+        let (mut input, report) = (self.input, self.report);
         let span = rx.span().clone();
-        let outcome = pump(&mut dec, &mut input, &mut rx)
-            .instrument(span.clone())
+        let outcome = async { drive!(rx, dec, read_into(&mut dec, &mut input).await) }
+            .instrument(span)
             .await;
         drop(input);
         let (outcome, frame) = rx.finish(outcome);
@@ -498,36 +472,12 @@ impl<R: AsyncRead + Unpin, C: Codec> AsyncReceiver<R, C> {
     }
 }
 
-/// Reads and delivers until the end frame, the end of the input, or a failure.
-async fn pump<T, K, C, R>(
-    dec: &mut Decoder,
-    r: &mut R,
-    rx: &mut Inbound<T, K, C>,
-) -> Result<(), Error>
-where
-    T: DeserializeOwned + 'static,
-    K: Consumer<T>,
-    C: Codec,
-    R: AsyncRead + Unpin,
-{
-    rx.handshake(&handshake(dec, r).await?)?;
-    loop {
-        while rx.step(dec)? {}
-        if rx.ended() {
-            return Ok(());
-        }
-        if read_into(dec, r).await? == 0 {
-            return dec.end_of_input();
-        }
-    }
-}
-
 impl<R: AsyncRead + Unpin, C: Codec> fmt::Debug for AsyncReceiver<R, C> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("AsyncReceiver")
             .field("codec", &C::NAME)
-            .field("identity", &self.identity)
-            .field("frame", &self.dec.frame_number())
+            .field("identity", &self.incoming.identity)
+            .field("frame", &self.incoming.dec.frame_number())
             .finish()
     }
 }

@@ -43,6 +43,8 @@ pub struct Inbound<T, K: Consumer<T>, C> {
     identity: Identity,
     received: u64,
     ended: bool,
+    /// The peer's handshake came and was accepted.
+    greeted: bool,
     span: tracing::Span,
     _item: PhantomData<fn(T)>,
 }
@@ -68,6 +70,7 @@ where
             identity,
             received: 0,
             ended: false,
+            greeted: false,
             span,
             _item: PhantomData,
         }
@@ -119,6 +122,34 @@ where
     /// ```
     pub fn handshake(&mut self, hs: &Handshake) -> Result<(), Error> {
         hs.check((C::ID, C::NAME), &self.identity)
+    }
+
+    /// Does everything `dec`'s bytes allow — the handshake first, then every whole
+    /// frame — and says whether the stream is over: `Ok(true)` after the end frame,
+    /// `Ok(false)` when more bytes are needed. The whole loop of a driver is: advance;
+    /// if not over, read into the decoder; at the end of input, ask the decoder
+    /// ([`Decoder::end_of_input`]) what that means.
+    ///
+    /// # Errors
+    ///
+    /// As [`handshake`](Inbound::handshake) and [`step`](Inbound::step).
+    ///
+    /// ```
+    /// let mut rx = consumer_wire::Inbound::<u8, _, _>::new(Vec::new(), consumer_wire::Bincode, consumer_wire::Identity::of::<u8>());
+    /// let mut dec = consumer_wire::Decoder::new(1024, 1024);
+    /// assert!(!rx.advance(&mut dec)?); // nothing read yet
+    /// # Ok::<(), consumer::Error>(())
+    /// ```
+    pub fn advance(&mut self, dec: &mut Decoder) -> Result<bool, Error> {
+        if !self.greeted {
+            let Some(hs) = dec.handshake()? else {
+                return Ok(false);
+            };
+            self.handshake(&hs)?;
+            self.greeted = true;
+        }
+        while self.step(dec)? {}
+        Ok(self.ended)
     }
 
     /// Takes the next frame from `dec`, if one is ready, and acts on it: `Ok(true)`
