@@ -392,6 +392,27 @@ macro_rules! prim {
     )*};
 }
 
+impl De<'_> {
+    /// A struct or tuple struct named `name` with `body`: entered, its fields
+    /// visited in order, left.
+    fn structure<'de, V: Visitor<'de>>(
+        self,
+        name: &'static str,
+        body: Body,
+        visitor: V,
+    ) -> Result<V::Value> {
+        self.t.enter(self.slot, name, Def::Struct(body))?;
+        let slots = struct_slots(self.t, name);
+        let value = visitor.visit_seq(Elems {
+            t: &mut *self.t,
+            slots,
+            next: 0,
+        });
+        self.t.leave();
+        value
+    }
+}
+
 impl<'de> de::Deserializer<'de> for De<'_> {
     type Error = TraceError;
 
@@ -528,16 +549,7 @@ impl<'de> de::Deserializer<'de> for De<'_> {
     ) -> Result<V::Value> {
         self.t.step()?;
         let cs = self.t.new_slots(len);
-        self.t
-            .enter(self.slot, name, Def::Struct(Body::Tuple(cs)))?;
-        let slots = struct_slots(self.t, name);
-        let value = visitor.visit_seq(Elems {
-            t: &mut *self.t,
-            slots,
-            next: 0,
-        });
-        self.t.leave();
-        value
+        self.structure(name, Body::Tuple(cs), visitor)
     }
 
     fn deserialize_map<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
@@ -562,16 +574,7 @@ impl<'de> de::Deserializer<'de> for De<'_> {
     ) -> Result<V::Value> {
         self.t.step()?;
         let fs = self.t.fields(fields);
-        self.t
-            .enter(self.slot, name, Def::Struct(Body::Struct(fs)))?;
-        let slots = struct_slots(self.t, name);
-        let value = visitor.visit_seq(Elems {
-            t: &mut *self.t,
-            slots,
-            next: 0,
-        });
-        self.t.leave();
-        value
+        self.structure(name, Body::Struct(fs), visitor)
     }
 
     fn deserialize_enum<V: Visitor<'de>>(
