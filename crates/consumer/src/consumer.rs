@@ -67,6 +67,28 @@ use crate::{Error, ErrorKind, SendError};
 /// c.close()?;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
+///
+/// A `send` that does I/O writes `?` through [`or_item`](crate::ResultExt::or_item),
+/// which hands the item back with the error (format arguments only borrow it):
+///
+/// ```
+/// use consumer::{Consumer, ResultExt as _, SendError};
+/// use std::io::Write;
+///
+/// struct Log(Vec<u8>);
+///
+/// impl Consumer<String> for Log {
+///     fn send(&mut self, line: String) -> Result<(), SendError<String>> {
+///         writeln!(self.0, "{line}").or_item(line)?;
+///         Ok(())
+///     }
+/// }
+///
+/// let mut log = Log(Vec::new());
+/// log.send("started".into())?;
+/// assert_eq!(log.0, b"started\n");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub trait Consumer<T> {
     /// Delivers one item.
     ///

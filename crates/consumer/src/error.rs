@@ -514,3 +514,65 @@ impl<T> StdError for SendError<T> {
         Some(&self.error)
     }
 }
+
+/// `?` inside [`send`](crate::Consumer::send): turns any failure into a
+/// [`SendError`] that hands the item back.
+///
+/// A consumer whose `send` does I/O cannot write `?` on an `io::Result`: a
+/// `SendError<T>` must carry the item, and an `io::Error` does not have it.
+/// [`or_item`](ResultExt::or_item) attaches it. Format arguments such as `{line}`
+/// only borrow the item, so it is still yours to hand over:
+///
+/// ```
+/// use consumer::{Consumer, ResultExt as _, SendError};
+/// use std::io::Write;
+///
+/// struct Lines<W>(W);
+///
+/// impl<W: Write> Consumer<String> for Lines<W> {
+///     fn send(&mut self, line: String) -> Result<(), SendError<String>> {
+///         writeln!(self.0, "{line}").or_item(line)?;
+///         Ok(())
+///     }
+/// }
+///
+/// let mut out = Lines(Vec::new());
+/// out.send("hello".to_string())?;
+/// assert_eq!(out.0, b"hello\n");
+///
+/// // A writer that fails: the line comes back with the error.
+/// let mut buf = [0u8; 2];
+/// let mut full = Lines(&mut buf[..]);
+/// let err = full.send("too long".to_string()).unwrap_err();
+/// assert_eq!(err.kind(), consumer::ErrorKind::Io);
+/// assert_eq!(err.into_item().as_deref(), Some("too long"));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+///
+/// The error is converted as [`Error::from`] does: an `io::Error`'s kind maps to
+/// [`Disconnected`](ErrorKind::Disconnected) for a broken pipe or reset,
+/// [`Timeout`](ErrorKind::Timeout) for a timeout, [`Io`](ErrorKind::Io) otherwise, and
+/// keeps the `io::Error` as its source.
+pub trait ResultExt<R> {
+    /// On `Err(e)`, a [`SendError`] that hands `item` back with `e` as its error; on
+    /// `Ok(r)`, `Ok(r)` (and `item` is dropped: the consumer has used it).
+    ///
+    /// ```
+    /// use consumer::{ErrorKind, ResultExt as _};
+    ///
+    /// let failed: Result<(), _> = Err(ErrorKind::Full);
+    /// let err = failed.or_item(7).unwrap_err();
+    /// assert_eq!(err.kind(), ErrorKind::Full);
+    /// assert_eq!(err.into_item(), Some(7));
+    ///
+    /// let fine: Result<u8, ErrorKind> = Ok(1);
+    /// assert_eq!(fine.or_item("unused").ok(), Some(1));
+    /// ```
+    fn or_item<T>(self, item: T) -> Result<R, SendError<T>>;
+}
+
+impl<R, E: Into<Error>> ResultExt<R> for Result<R, E> {
+    fn or_item<T>(self, item: T) -> Result<R, SendError<T>> {
+        self.map_err(|e| SendError::new(item, e))
+    }
+}

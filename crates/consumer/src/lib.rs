@@ -102,6 +102,6 @@ pub use adapters::{ConsumerExt, Filter, FilterMap, Inspect, Map};
 pub use broadcast::{Broadcast, Key};
 pub use call::{Client, Pending, Reply, Request, Serve, serve};
 pub use consumer::{Consumer, short_type_name};
-pub use error::{Error, ErrorKind, SendError};
+pub use error::{Error, ErrorKind, ResultExt, SendError};
 pub use from_fn::{FromFn, from_fn, try_from_fn};
 pub use inline::{Inline, Shared};
