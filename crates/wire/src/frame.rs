@@ -227,7 +227,17 @@ impl Handshake {
     /// # Errors
     ///
     /// [`Protocol`](ErrorKind::Protocol), saying what differs; for another item
-    /// type, both sides' descriptions.
+    /// type, both sides' descriptions, and the likely fix when they differ only in
+    /// number types (an unsuffixed literal is an `i32`):
+    ///
+    /// ```
+    /// use consumer_wire::{Handshake, Identity};
+    ///
+    /// let peer = Handshake::new(1, 0, &Identity::of::<i32>());
+    /// let e = peer.check((1, "bincode"), &Identity::of::<u32>()).unwrap_err();
+    /// assert!(e.to_string().contains("the peer sends `i32`, this end expects `u32`"));
+    /// assert!(e.to_string().contains("write `1u32` (or annotate the type)"));
+    /// ```
     pub fn check(&self, codec: (u8, &str), identity: &crate::Identity) -> Result<(), Error> {
         if self.codec != codec.0 {
             return Err(protocol(format!(
@@ -237,14 +247,66 @@ impl Handshake {
         }
         let ours = identity.fingerprint();
         if self.fingerprint != ours {
+            let hint = number_hint(&self.description, identity.description())
+                .map(|h| format!("; hint: {h}"))
+                .unwrap_or_default();
             return Err(protocol(format!(
                 "handshake: the peer sends `{}`, this end expects `{identity}` (item type \
-                 fingerprints {:016x} and {ours:016x})",
+                 fingerprints {:016x} and {ours:016x}){hint}",
                 self.description, self.fingerprint
             )));
         }
         Ok(())
     }
+}
+
+/// When two item types differ only in their number types (`i32` against `u32`, or
+/// `(i32, String)` against `(u64, String)`), the likely cause and its fix: most
+/// often an unsuffixed literal, which Rust makes an `i32` (or an `f64`).
+fn number_hint(peer: &str, ours: &str) -> Option<String> {
+    const NUMBERS: &[&str] = &[
+        "i8", "i16", "i32", "i64", "i128", "isize", "u8", "u16", "u32", "u64", "u128", "usize",
+        "f32", "f64",
+    ];
+    // Words (identifiers, number types) and single punctuation characters.
+    fn tokens(s: &str) -> Vec<&str> {
+        let mut out = Vec::new();
+        let mut rest = s.trim_start();
+        while let Some(c) = rest.chars().next() {
+            let len = if c.is_alphanumeric() || c == '_' {
+                rest.find(|c: char| !(c.is_alphanumeric() || c == '_'))
+                    .unwrap_or(rest.len())
+            } else {
+                c.len_utf8()
+            };
+            out.push(&rest[..len]);
+            rest = rest[len..].trim_start();
+        }
+        out
+    }
+    let (peer, ours) = (tokens(peer), tokens(ours));
+    if peer.len() != ours.len() {
+        return None;
+    }
+    let differ: Vec<(&str, &str)> = peer.into_iter().zip(ours).filter(|(p, o)| p != o).collect();
+    let number = |t: &str| NUMBERS.contains(&t);
+    if differ.is_empty() || !differ.iter().all(|&(p, o)| number(p) && number(o)) {
+        return None;
+    }
+    let literal = |(p, o): (&str, &str)| match (p, o) {
+        ("i32", other) | (other, "i32") if !other.starts_with('f') => Some(format!(
+            "an unsuffixed integer literal is an `i32`: write `1{other}` (or annotate the type)"
+        )),
+        ("f64", "f32") | ("f32", "f64") => Some(
+            "an unsuffixed float literal is an `f64`: write `1.0f32` (or annotate the type)"
+                .to_string(),
+        ),
+        _ => None,
+    };
+    Some(differ.iter().find_map(|&d| literal(d)).unwrap_or_else(|| {
+        let (p, o) = differ[0];
+        format!("the two sides differ only in number types (`{p}` against `{o}`): make them agree")
+    }))
 }
 
 /// A [`Protocol`](ErrorKind::Protocol) error: the peer broke the wire's rules.
@@ -492,6 +554,48 @@ pub(crate) fn parse(frame: u64, bytes: &[u8]) -> Result<Frame<'_>, Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn number_types_that_differ_get_a_hint() {
+        let i32_hint =
+            "an unsuffixed integer literal is an `i32`: write `1u32` (or annotate the type)";
+        assert_eq!(number_hint("i32", "u32").as_deref(), Some(i32_hint));
+        assert_eq!(number_hint("u32", "i32").as_deref(), Some(i32_hint));
+        assert_eq!(
+            number_hint("(i32, String)", "(u32, String)").as_deref(),
+            Some(i32_hint)
+        );
+        assert_eq!(
+            number_hint("Order { id: u64, qty: i32 }", "Order { id: u64, qty: u32 }").as_deref(),
+            Some(i32_hint)
+        );
+        assert!(number_hint("f64", "f32").unwrap().contains("`1.0f32`"));
+        assert_eq!(
+            number_hint("u16", "u64").as_deref(),
+            Some(
+                "the two sides differ only in number types (`u16` against `u64`): make them agree"
+            )
+        );
+        // Anything but numbers differs: no guess.
+        assert_eq!(number_hint("i32", "String"), None);
+        assert_eq!(number_hint("(i32, u8)", "(u32, String)"), None);
+        assert_eq!(number_hint("Vec<i32>", "(u32)"), None);
+        assert_eq!(number_hint("u32", "u32"), None);
+    }
+
+    #[test]
+    fn a_handshake_for_i32_against_u32_says_which_type_each_side_has_and_the_fix() {
+        let peer = Handshake::new(1, 0, &crate::Identity::of::<i32>());
+        let e = peer
+            .check((1, "bincode"), &crate::Identity::of::<u32>())
+            .unwrap_err();
+        let m = e.to_string();
+        assert!(
+            m.contains("the peer sends `i32`, this end expects `u32`"),
+            "{m}"
+        );
+        assert!(m.ends_with("hint: an unsuffixed integer literal is an `i32`: write `1u32` (or annotate the type)"), "{m}");
+    }
 
     #[test]
     fn fnv_separates_parts() {
