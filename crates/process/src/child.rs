@@ -140,9 +140,17 @@ impl<T: serde::Deserialize<'static> + 'static> Coprocess<T> {
     /// Starts this very program again with `args`: the coprocess runs one of the
     /// program's own consumers, like Python multiprocessing's "spawn" start method.
     ///
+    /// Check the role first: a program that calls `spawn_self` before looking for its
+    /// role flag starts a child that does the same, without end. `spawn_self` refuses
+    /// that — in a process that `spawn_self` started with these same arguments, and
+    /// eight generations deep whatever the arguments — so the mistake ends in the
+    /// first grandchild with a [`Usage`](ErrorKind::Usage) error naming the fix. (A
+    /// child that really means to start its own copy passes a different argument.)
+    ///
     /// # Errors
     ///
-    /// [`Io`](ErrorKind::Io) when the program's path is unknown or it cannot start.
+    /// [`Io`](ErrorKind::Io) when the program's path is unknown or it cannot start;
+    /// [`Usage`](ErrorKind::Usage) when it would re-spawn itself without end.
     ///
     /// ```no_run
     /// let child = consumer_process::Coprocess::<u32>::spawn_self(["--coprocess"])?;
@@ -158,7 +166,8 @@ impl<T: serde::Deserialize<'static> + 'static> Coprocess<T> {
     }
 }
 
-/// This very program, to be run again with `args`.
+/// This very program, to be run again with `args`, refused when that would re-spawn
+/// without end (see [`SPAWNED_SELF`]).
 pub(crate) fn this_program<I, S>(args: I) -> Result<Command, Error>
 where
     I: IntoIterator<Item = S>,
@@ -166,9 +175,63 @@ where
 {
     let exe =
         std::env::current_exe().map_err(|e| io_error("finding this program to re-run it", e))?;
+    let args: Vec<std::ffi::OsString> = args.into_iter().map(|a| a.as_ref().into()).collect();
+    let print = fingerprint(&exe, &args);
+    let depth = match std::env::var(SPAWNED_SELF) {
+        Ok(v) => {
+            let (depth, parent_print) = v.split_once(' ').unwrap_or((&v, ""));
+            if parent_print == format!("{print:016x}") {
+                return Err(runaway(format!(
+                    "this process was itself started by spawn_self with the same arguments \
+                     {args:?}, so its child would do the same, without end"
+                )));
+            }
+            depth.parse::<u32>().unwrap_or(0)
+        }
+        Err(_) => 0,
+    };
+    if depth >= MAX_SPAWN_SELF_DEPTH {
+        return Err(runaway(format!(
+            "{depth} generations of this program have already started each other"
+        )));
+    }
     let mut cmd = Command::new(exe);
-    cmd.args(args);
+    cmd.args(&args)
+        .env(SPAWNED_SELF, format!("{} {print:016x}", depth + 1));
     Ok(cmd)
+}
+
+/// The environment variable `spawn_self` sets on its child: `DEPTH FINGERPRINT`, how
+/// many `spawn_self` generations lead to it and a hash of the program and arguments
+/// it was started with. A process that calls `spawn_self` with the very program and
+/// arguments it was started with has not checked its role (`--coprocess`) first: its
+/// child would do the same, without end. That call, and any at depth
+/// [`MAX_SPAWN_SELF_DEPTH`], fail with [`ErrorKind::Usage`] instead.
+const SPAWNED_SELF: &str = "CONSUMER_PROCESS_SPAWNED_SELF";
+
+/// How many generations of `spawn_self` may stack up, whatever their arguments.
+const MAX_SPAWN_SELF_DEPTH: u32 = 8;
+
+fn runaway(why: String) -> Error {
+    Error::new(
+        ErrorKind::Usage,
+        format!(
+            "spawn_self refused: {why}; check the role flag (say `--coprocess`) before \
+             calling spawn_self, and serve stdin when it is set"
+        ),
+    )
+}
+
+/// FNV-1a over the program's path and each argument (each ended by a 0 byte, which
+/// neither can contain): stable across runs and builds, unlike std's hasher.
+fn fingerprint(exe: &std::path::Path, args: &[std::ffi::OsString]) -> u64 {
+    use std::os::unix::ffi::OsStrExt;
+    let parts = std::iter::once(exe.as_os_str()).chain(args.iter().map(|a| a.as_os_str()));
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in parts.flat_map(|p| p.as_bytes().iter().copied().chain([0])) {
+        h = (h ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    h
 }
 
 impl<T: serde::Deserialize<'static> + 'static, C: Codec> Sender<T, ChildPipe, C> {

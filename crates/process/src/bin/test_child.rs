@@ -24,7 +24,10 @@
 //! - `hold-service`: serves `u64` requests without answering them, printing
 //!   `held N` on stdout after the Nth;
 //! - `hold`: holds its stdin open for a minute without reading;
-//! - `stubborn`: never reads and never exits by itself.
+//! - `stubborn`: never reads and never exits by itself;
+//! - `runaway`: the mistake of calling `spawn_self` before the role check — spawns
+//!   itself (`runaway`) and sends it one `u64`; prints `refused KIND: MESSAGE` on
+//!   stderr when `spawn_self` refuses.
 
 use std::io::Write;
 use std::process::{Command, ExitCode, Stdio};
@@ -161,6 +164,16 @@ fn main() -> ExitCode {
             }))
             .map(drop)
         }
+        Some("runaway") => match consumer_process::Coprocess::<u64>::spawn_self(["runaway"]) {
+            Ok(mut child) => child
+                .send(1)
+                .map_err(SendError::into_error)
+                .and_then(|()| child.close()),
+            Err(e) => {
+                eprintln!("refused {:?}: {e}", e.kind());
+                Err(e)
+            }
+        },
         Some("hold") | Some("stubborn") => {
             std::thread::sleep(Duration::from_secs(60));
             Ok(())

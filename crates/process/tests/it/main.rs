@@ -9,6 +9,7 @@ mod pipe;
 mod remote;
 mod round_trip;
 mod service;
+mod spawn_self;
 mod support;
 #[cfg(feature = "tokio")]
 mod tokio_io;
