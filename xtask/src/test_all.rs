@@ -25,6 +25,43 @@ const ALONE: &[&str] = &[
     "consumer-net",
 ];
 
+/// The crates of [`ALONE`] whose manifest declares `default` features, read from
+/// `crates/*/Cargo.toml` so the list stays true as manifests change.
+fn with_default_features() -> Result<Vec<String>> {
+    let mut found = Vec::new();
+    for dir in std::fs::read_dir(crate::cmd::root().join("crates"))? {
+        let manifest = dir?.path().join("Cargo.toml");
+        let Ok(text) = std::fs::read_to_string(&manifest) else {
+            continue;
+        };
+        match defaults(&text) {
+            (Some(name), true) if ALONE.contains(&name.as_str()) => found.push(name),
+            (None, _) => return Err(format!("{}: no package name", manifest.display()).into()),
+            _ => {}
+        }
+    }
+    found.sort();
+    Ok(found)
+}
+
+/// A manifest's package name, and whether its `[features]` name a non-empty
+/// `default` (enough TOML for our own manifests).
+fn defaults(manifest: &str) -> (Option<String>, bool) {
+    let (mut section, mut name, mut default) = ("", None, false);
+    for line in manifest.lines().map(str::trim) {
+        if line.starts_with('[') {
+            section = line;
+        } else if let Some((key, value)) = line.split_once('=') {
+            match (section, key.trim()) {
+                ("[package]", "name") => name = Some(value.trim().trim_matches('"').to_string()),
+                ("[features]", "default") => default = value.trim() != "[]",
+                _ => {}
+            }
+        }
+    }
+    (name, default)
+}
+
 pub(crate) fn run_all(skip: &[String]) -> Result {
     let want = |step: &str| !skip.iter().any(|s| s == step);
     if want("fmt") {
@@ -65,7 +102,28 @@ pub(crate) fn run_all(skip: &[String]) -> Result {
             let target = crate::cmd::root().join("target").join("alone");
             step(
                 &format!("alone {package}"),
-                cargo(&["test", "--quiet", "-p", package]).env("CARGO_TARGET_DIR", target),
+                cargo(&["test", "--quiet", "-p", package]).env("CARGO_TARGET_DIR", &target),
+            )?;
+        }
+        // And with no default features, for those that have any: that its tests
+        // compile is the check (their behaviour ran above and in `test`).
+        let with_defaults = with_default_features()?;
+        if with_defaults.is_empty() {
+            eprintln!("\n== alone --no-default-features: no library crate has default features");
+        }
+        for package in with_defaults {
+            let target = crate::cmd::root().join("target").join("alone");
+            step(
+                &format!("alone {package} --no-default-features"),
+                cargo(&[
+                    "check",
+                    "--quiet",
+                    "--tests",
+                    "--no-default-features",
+                    "-p",
+                    &package,
+                ])
+                .env("CARGO_TARGET_DIR", target),
             )?;
         }
     }
@@ -103,4 +161,26 @@ pub(crate) fn run(args: &[String]) -> Result {
         }
     }
     run_all(&skip)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::defaults;
+
+    #[test]
+    fn default_features_are_read_from_the_manifest() {
+        let with =
+            "[package]\nname = \"a\"\n[lib]\nname = \"b\"\n[features]\ndefault = [\"x\"]\nx = []\n";
+        assert_eq!(defaults(with), (Some("a".into()), true));
+        let empty = "[package]\nname = \"a\"\n[features]\ndefault = []\n";
+        assert_eq!(defaults(empty), (Some("a".into()), false));
+        let none = "[package]\nname = \"a\"\n[dependencies]\ndefault = 1\n";
+        assert_eq!(defaults(none), (Some("a".into()), false));
+    }
+
+    #[test]
+    fn every_crate_manifest_is_read() {
+        let found = super::with_default_features().expect("every manifest names its package");
+        assert!(found.iter().all(|p| super::ALONE.contains(&p.as_str())));
+    }
 }
