@@ -62,15 +62,14 @@ pub enum Placement {
 /// Configures a run: name, mailbox capacity, placement, runtime.
 ///
 /// ```
-/// use consumer::Consumer;
 /// use consumer_coroutine::{Builder, Placement};
 ///
-/// let mut task = Builder::new()
+/// let task = Builder::new()
 ///     .name("totals")
 ///     .capacity(64)
 ///     .placement(Placement::InLine)
 ///     .spawn(Vec::new())?;
-/// assert_eq!(Consumer::<u8>::name(&task), "totals");
+/// assert_eq!(task.name(), "totals");
 /// task.send(1u8)?;
 /// task.close()?;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -110,10 +109,8 @@ impl Builder {
     /// consumer's [`name`](Consumer::name).
     ///
     /// ```
-    /// use consumer::Consumer;
-    ///
     /// let task = consumer_coroutine::Builder::new().name("audit").spawn(Vec::<u8>::new())?;
-    /// assert_eq!(Consumer::<u8>::name(&task), "audit");
+    /// assert_eq!(task.name(), "audit");
     /// # Ok::<(), consumer::Error>(())
     /// ```
     pub fn name(mut self, name: impl Into<String>) -> Builder {
@@ -160,10 +157,8 @@ impl Builder {
     /// thread waits.
     ///
     /// ```
-    /// use consumer::Consumer;
-    ///
     /// let rt = tokio::runtime::Builder::new_current_thread().build()?;
-    /// let mut task = consumer_coroutine::Builder::new()
+    /// let task = consumer_coroutine::Builder::new()
     ///     .runtime(rt.handle().clone())
     ///     .spawn(Vec::new())?;
     /// task.send(1)?; // into the mailbox; the runtime runs the task when driven
@@ -179,9 +174,7 @@ impl Builder {
     /// [`Placement::InLine`]) and returns its handle.
     ///
     /// ```
-    /// use consumer::Consumer;
-    ///
-    /// let mut task = consumer_coroutine::Builder::new().spawn(Vec::new())?;
+    /// let task = consumer_coroutine::Builder::new().spawn(Vec::new())?;
     /// task.send("one")?;
     /// task.close()?;
     /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -213,10 +206,9 @@ impl Builder {
     /// Runs an [`AsyncConsumer`] as a task, awaiting its `send` in the task.
     ///
     /// ```
-    /// use consumer::Consumer;
     /// use consumer_coroutine::{AsAsync, Builder};
     ///
-    /// let mut task = Builder::new().spawn_async(AsAsync(Vec::new()))?;
+    /// let task = Builder::new().spawn_async(AsAsync(Vec::new()))?;
     /// task.send(1)?;
     /// task.close()?;
     /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -241,9 +233,7 @@ impl Builder {
     /// the handle sends into the inbox. See [`coroutine`](crate::coroutine()).
     ///
     /// ```
-    /// use consumer::Consumer;
-    ///
-    /// let mut task = consumer_coroutine::Builder::new()
+    /// let task = consumer_coroutine::Builder::new()
     ///     .name("printer")
     ///     .capacity(8)
     ///     .coroutine(|mut inbox| async move {

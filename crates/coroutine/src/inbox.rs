@@ -48,14 +48,14 @@ pub(crate) type Failure = Arc<OnceLock<Error>>;
 /// ```
 /// use consumer::{Consumer, Error, ErrorKind};
 ///
-/// let mut task = consumer_coroutine::coroutine(|mut inbox| async move {
+/// let task = consumer_coroutine::coroutine(|mut inbox| async move {
 ///     let mut sum = 0;
 ///     while let Some(n) = inbox.recv().await {
 ///         sum += n;
 ///     }
 ///     // The cleanup: runs before `close` returns, and may fail it.
 ///     if sum == 6 { Ok(()) } else { Err(Error::new(ErrorKind::Other, "bad sum")) }
-/// })?;
+/// });
 /// task.send_all([1, 2, 3])?;
 /// task.close()?;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -97,12 +97,10 @@ impl<T> Inbox<T> {
     /// received every item sent before it.
     ///
     /// ```
-    /// use consumer::Consumer;
-    ///
-    /// let mut task = consumer_coroutine::coroutine(|mut inbox| async move {
+    /// let task = consumer_coroutine::coroutine(|mut inbox| async move {
     ///     assert_eq!(inbox.recv().await, Some('a'));
     ///     assert_eq!(inbox.recv().await, None); // closed and empty
-    /// })?;
+    /// });
     /// task.send('a')?;
     /// task.close()?;
     /// # Ok::<(), Box<dyn std::error::Error>>(())

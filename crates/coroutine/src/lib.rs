@@ -25,7 +25,7 @@
 //!     println!("Kaboom!");
 //!     Ok(())
 //! });
-//! let mut task = consumer_coroutine::spawn(countdown)?;
+//! let task = consumer_coroutine::spawn(countdown);
 //! task.send_all((1..=3).rev())?; // T-minus 3, 2, 1 — printed by the task
 //! task.close()?;                  // Kaboom! — printed before close returns
 //! # Ok::<(), Box<dyn std::error::Error>>(())
@@ -48,15 +48,13 @@
 //! The notes' `n = (yield)` is an async body that reads its [`Inbox`]:
 //!
 //! ```
-//! use consumer::Consumer;
-//!
-//! let mut c = consumer_coroutine::coroutine(|mut inbox| async move {
+//! let c = consumer_coroutine::coroutine(|mut inbox| async move {
 //!     println!("Receiving countdown");
 //!     while let Some(n) = inbox.recv().await {
 //!         println!("T-minus {n}");
 //!     }
 //!     println!("Kaboom!"); // the GeneratorExit handler
-//! })?;
+//! });
 //! c.send(10)?; // no c.next() first
 //! c.send(9)?;
 //! c.close()?; // returns after "Kaboom!"
@@ -124,31 +122,32 @@ pub use task::Task;
 
 use std::future::Future;
 
-use consumer::{Consumer, Error};
+use consumer::Consumer;
 
 /// Runs `consumer` as a tokio task with the default [`Builder`]: on the blocking
 /// pool, with a mailbox of [`DEFAULT_CAPACITY`] items, on the current runtime (or
 /// the shared one).
 ///
 /// ```
-/// use consumer::Consumer;
-///
-/// let mut task = consumer_coroutine::spawn(Vec::new())?;
+/// let task = consumer_coroutine::spawn(Vec::new());
 /// task.send_all([1, 2, 3])?;
 /// task.close()?;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 ///
-/// # Errors
+/// # Panics
 ///
-/// [`ErrorKind::Io`](consumer::ErrorKind::Io) if the shared runtime is needed and
-/// cannot start.
-pub fn spawn<T, C>(consumer: C) -> Result<Task<T>, Error>
+/// If the shared runtime is needed and cannot start, as [`std::thread::spawn`] and
+/// `consumer_thread::spawn` panic when the OS cannot start a thread; use
+/// [`Builder::spawn`] to get the error instead.
+pub fn spawn<T, C>(consumer: C) -> Task<T>
 where
     T: Send + 'static,
     C: Consumer<T> + Send + 'static,
 {
-    Builder::new().spawn(consumer)
+    Builder::new()
+        .spawn(consumer)
+        .expect("failed to start the tokio runtime for a coroutine runner")
 }
 
 /// A coroutine that receives: runs `body` with an [`Inbox`] as a task, with the
@@ -162,31 +161,32 @@ where
 /// [`Panicked`](consumer::ErrorKind::Panicked).
 ///
 /// ```
-/// use consumer::Consumer;
 /// use std::sync::mpsc;
 ///
 /// let (cleaned, cleaned_up) = mpsc::channel();
-/// let mut task = consumer_coroutine::coroutine(|mut inbox| async move {
+/// let task = consumer_coroutine::coroutine(|mut inbox| async move {
 ///     while let Some(line) = inbox.recv().await {
 ///         println!("{line}");
 ///     }
 ///     cleaned.send("flushed and closed").unwrap();
-/// })?;
+/// });
 /// task.send("hello")?;
 /// task.close()?;
 /// assert_eq!(cleaned_up.try_recv(), Ok("flushed and closed")); // already done
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 ///
-/// # Errors
+/// # Panics
 ///
-/// As [`spawn`].
-pub fn coroutine<T, F, Fut>(body: F) -> Result<Task<T>, Error>
+/// As [`spawn`]; use [`Builder::coroutine`] to get the error instead.
+pub fn coroutine<T, F, Fut>(body: F) -> Task<T>
 where
     T: Send + 'static,
     F: FnOnce(Inbox<T>) -> Fut,
     Fut: Future + Send + 'static,
     Fut::Output: BodyResult,
 {
-    Builder::new().coroutine(body)
+    Builder::new()
+        .coroutine(body)
+        .expect("failed to start the tokio runtime for a coroutine runner")
 }

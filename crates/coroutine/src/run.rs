@@ -140,14 +140,14 @@ async fn close<T, G: Target<T>>(target: &mut G) -> Result<(), Error> {
 /// ```
 /// use consumer::{Consumer, Error, ErrorKind};
 ///
-/// let mut task = consumer_coroutine::coroutine(|mut inbox| async move {
+/// let task = consumer_coroutine::coroutine(|mut inbox| async move {
 ///     while let Some(n) = inbox.recv().await {
 ///         if n == 0 {
 ///             return Err(Error::new(ErrorKind::Other, "zero"));
 ///         }
 ///     }
 ///     Ok(())
-/// })?;
+/// });
 /// task.send(0u32)?;
 /// assert_eq!(task.close().unwrap_err().message(), Some("zero"));
 /// # Ok::<(), Box<dyn std::error::Error>>(())

@@ -78,9 +78,7 @@ pub(crate) type Outcome = Option<Result<(), Error>>;
 /// # Examples
 ///
 /// ```
-/// use consumer::Consumer;
-///
-/// let mut task = consumer_coroutine::spawn(Vec::new())?;
+/// let task = consumer_coroutine::spawn(Vec::new());
 /// task.send(1)?; // from a plain thread: no runtime needed
 /// task.close()?;
 /// assert!(task.send(2).unwrap_err().error().is_closed());
@@ -126,7 +124,7 @@ impl<T> Task<T> {
     /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// let rt = tokio::runtime::Runtime::new()?;
     /// rt.block_on(async {
-    ///     let task = consumer_coroutine::spawn(Vec::new())?;
+    ///     let task = consumer_coroutine::spawn(Vec::new());
     ///     task.send_async(1).await?;
     ///     task.close_async().await
     /// })?;
@@ -146,7 +144,7 @@ impl<T> Task<T> {
     /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// # let rt = tokio::runtime::Runtime::new()?;
     /// # rt.block_on(async {
-    /// let task = consumer_coroutine::spawn(Vec::new())?;
+    /// let task = consumer_coroutine::spawn(Vec::new());
     /// task.send_async(1).await?;
     /// task.flush_async().await?; // the Vec has the 1 now
     /// # task.close_async().await })?; Ok(()) }
@@ -181,7 +179,7 @@ impl<T> Task<T> {
     /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// # let rt = tokio::runtime::Runtime::new()?;
     /// # rt.block_on(async {
-    /// let task = consumer_coroutine::spawn(Vec::<u8>::new())?;
+    /// let task = consumer_coroutine::spawn(Vec::<u8>::new());
     /// task.close_async().await?;
     /// task.close_async().await?; // harmless
     /// # Ok::<(), consumer::Error>(()) })?; Ok(()) }
@@ -195,8 +193,7 @@ impl<T> Task<T> {
     /// Has the run ended (closed, failed, or its runtime gone)?
     ///
     /// ```
-    /// # use consumer::Consumer;
-    /// let mut task = consumer_coroutine::spawn(Vec::<u8>::new())?;
+    /// let task = consumer_coroutine::spawn(Vec::<u8>::new());
     /// assert!(!task.is_finished());
     /// task.close()?;
     /// assert!(task.is_finished());
@@ -275,17 +272,41 @@ fn place_for<T>(what: &str, item: T) -> Result<(Place, T), SendError<T>> {
     }
 }
 
-impl<T> Consumer<T> for Task<T> {
-    fn send(&mut self, item: T) -> Result<(), SendError<T>> {
+/// The blocking methods, inherent and taking `&self` (as on the thread runner's
+/// handle), so a shared `Task` sends without `mut` and without the trait in scope.
+impl<T> Task<T> {
+    /// Sends one item, waiting while the mailbox is full (see
+    /// [runtime compatibility](Task#runtime-compatibility)).
+    ///
+    /// # Errors
+    ///
+    /// After close or a failure, that error with the item back;
+    /// [`ErrorKind::Usage`] (item back) where this thread may not wait.
+    ///
+    /// ```
+    /// let task = consumer_coroutine::spawn(Vec::new());
+    /// task.send(1)?; // no `mut`, no trait import
+    /// task.close()?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn send(&self, item: T) -> Result<(), SendError<T>> {
         let (place, item) = place_for("send", item)?;
         self.inner.send_from(place, item)
     }
 
-    /// Checks the runtime context once, then sends each item as `send` does.
-    fn send_all<I>(&mut self, items: I) -> Result<(), SendError<T>>
-    where
-        I: IntoIterator<Item = T>,
-    {
+    /// Sends every item in order, checking the runtime context once.
+    ///
+    /// # Errors
+    ///
+    /// As [`send`](Task::send), for the first item refused.
+    ///
+    /// ```
+    /// let task = consumer_coroutine::spawn(Vec::new());
+    /// task.send_all(1..=3)?;
+    /// task.close()?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn send_all<I: IntoIterator<Item = T>>(&self, items: I) -> Result<(), SendError<T>> {
         let mut items = items.into_iter();
         let Some(first) = items.next() else {
             return Ok(());
@@ -295,21 +316,80 @@ impl<T> Consumer<T> for Task<T> {
         items.try_for_each(|item| self.inner.send_from(place, item))
     }
 
-    /// As `send_all`, so a boxed or wrapped `Task` checks the context once per batch too.
-    fn send_batch(&mut self, items: &mut dyn Iterator<Item = T>) -> Result<(), SendError<T>> {
-        self.send_all(items)
-    }
-
-    fn flush(&mut self) -> Result<(), Error> {
+    /// Waits until every item sent before has been handled, then calls the
+    /// consumer's `flush` (the blocking [`flush_async`](Task::flush_async)).
+    ///
+    /// # Errors
+    ///
+    /// The run's failure, the consumer's `flush` error, or [`ErrorKind::Usage`] where
+    /// this thread may not wait.
+    ///
+    /// ```
+    /// let task = consumer_coroutine::spawn(Vec::<u8>::new());
+    /// task.flush()?;
+    /// # Ok::<(), consumer::Error>(())
+    /// ```
+    pub fn flush(&self) -> Result<(), Error> {
         Place::here("flush")?.wait("flush", || self.flush_async())?
     }
 
-    fn close(&mut self) -> Result<(), Error> {
+    /// Closes for every clone and waits for the consumer's `close` (the blocking
+    /// [`close_async`](Task::close_async)).
+    ///
+    /// # Errors
+    ///
+    /// How the run ended, or [`ErrorKind::Usage`] where this thread may not wait.
+    ///
+    /// ```
+    /// let task = consumer_coroutine::spawn(Vec::<u8>::new());
+    /// task.close()?;
+    /// assert!(task.is_finished());
+    /// # Ok::<(), consumer::Error>(())
+    /// ```
+    pub fn close(&self) -> Result<(), Error> {
         Place::here("close")?.wait("close", || self.close_async())?
     }
 
-    fn name(&self) -> &str {
+    /// The name the run's span carries: [`Builder::name`](crate::Builder::name), or
+    /// the consumer's own.
+    ///
+    /// ```
+    /// let task = consumer_coroutine::Builder::new().name("audit").spawn(Vec::<u8>::new())?;
+    /// assert_eq!(task.name(), "audit");
+    /// # Ok::<(), consumer::Error>(())
+    /// ```
+    pub fn name(&self) -> &str {
         &self.inner.name
+    }
+}
+
+impl<T> Consumer<T> for Task<T> {
+    fn send(&mut self, item: T) -> Result<(), SendError<T>> {
+        Task::send(self, item)
+    }
+
+    fn send_all<I>(&mut self, items: I) -> Result<(), SendError<T>>
+    where
+        I: IntoIterator<Item = T>,
+    {
+        Task::send_all(self, items)
+    }
+
+    /// As `send_all`, so a boxed or wrapped `Task` checks the context once per batch too.
+    fn send_batch(&mut self, items: &mut dyn Iterator<Item = T>) -> Result<(), SendError<T>> {
+        Task::send_all(self, items)
+    }
+
+    fn flush(&mut self) -> Result<(), Error> {
+        Task::flush(self)
+    }
+
+    fn close(&mut self) -> Result<(), Error> {
+        Task::close(self)
+    }
+
+    fn name(&self) -> &str {
+        Task::name(self)
     }
 }
 

@@ -22,7 +22,7 @@ fn a_task_handle_is_a_broadcast_target() {
     let in_task = Inline::new(Vec::new()).shared();
     let in_line = Inline::new(Vec::new()).shared();
     let mut all = Broadcast::new();
-    all.register(consumer_coroutine::spawn(in_task.clone()).unwrap());
+    all.register(consumer_coroutine::spawn(in_task.clone()));
     all.register(in_line.clone());
     all.send_all(1..=3).unwrap();
     all.close().unwrap();
