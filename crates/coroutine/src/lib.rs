@@ -115,14 +115,17 @@ mod task;
 
 pub use async_consumer::{AsAsync, AsyncConsumer};
 pub use builder::{Builder, DEFAULT_CAPACITY, Placement};
+/// The core trait, re-exported so that rustc's "trait not in scope" hint for a handle
+/// of this crate names a path that compiles (without it, rustc names the core
+/// crate's private module). `use consumer::Consumer` is the same trait.
+#[doc(no_inline)]
+pub use consumer::Consumer;
 pub use inbox::Inbox;
 pub use run::BodyResult;
 pub use sink::TaskSink;
 pub use task::Task;
 
 use std::future::Future;
-
-use consumer::Consumer;
 
 /// Runs `consumer` as a tokio task with the default [`Builder`]: on the blocking
 /// pool, with a mailbox of [`DEFAULT_CAPACITY`] items, on the current runtime (or
