@@ -300,7 +300,13 @@ impl Builder {
             consumer = %name,
             placement,
         );
-        let run = run(Inbox::new(rx, Arc::clone(&failure), Arc::clone(&requests)));
+        let name: Arc<str> = Arc::from(name);
+        let run = run(Inbox::new(
+            rx,
+            Arc::clone(&failure),
+            Arc::clone(&requests),
+            Arc::clone(&name),
+        ));
         let reporter = Reporter(report);
         runtime.spawn(
             async move {
@@ -314,7 +320,7 @@ impl Builder {
             }
             .instrument(span),
         );
-        Ok(Task::new(tx, requests, failure, done, Arc::from(name)))
+        Ok(Task::new(tx, requests, failure, done, name))
     }
 }
 

@@ -40,10 +40,16 @@ pub(crate) type Outcome = Option<Result<(), Error>>;
 ///   without waiting, because waiting could stall the runtime that runs the
 ///   consumer. Use the `_async` methods in async code.
 ///
-/// Dropping the last clone waits for the close only outside any runtime. On a
-/// runtime's thread it starts the close and returns: the drop may come from the
-/// runtime's own shutdown, where waiting for another task could hang. Call
-/// [`close_async`](Task::close_async) to wait there.
+/// Dropping the last clone waits for the close outside any runtime and inside a
+/// multi-thread runtime, as the blocking calls do: the end of a `#[tokio::main]`
+/// loses nothing. It does not wait on a current-thread runtime's thread, nor during
+/// a runtime's shutdown (which drops tasks one by one, so waiting for another could
+/// hang): there it starts the close and returns, and the run finishes if the
+/// runtime runs on. If the runtime is dropped first, the accepted items still in the
+/// mailbox are lost, and said so: an error-level `tracing` event names the consumer
+/// and the count, and a live handle's next `send` or `close` returns
+/// [`ErrorKind::Disconnected`] with that [`undelivered`](Error::undelivered) count.
+/// Call [`close_async`](Task::close_async) before the end to lose nothing there.
 ///
 /// Inside a `tokio::task::LocalSet` on a multi-thread runtime, tokio forbids
 /// `block_in_place`, which we cannot tell beforehand: a call there that has to wait
@@ -229,12 +235,20 @@ impl<T> Inner<T> {
     /// Waits for the run to end.
     async fn outcome(&self) -> Result<(), Error> {
         let mut done = self.done.clone();
-        match done.wait_for(Option::is_some).await {
+        let outcome = match done.wait_for(Option::is_some).await {
             Ok(outcome) => outcome.clone().unwrap_or(Ok(())),
             Err(_) => Err(Error::new(
                 ErrorKind::Disconnected,
                 "the tokio runtime shut down before the consumer finished",
             )),
+        };
+        match outcome {
+            // The runtime dropped the run: its mailbox recorded how many items it lost.
+            Err(e) if e.kind() == ErrorKind::Disconnected && e.undelivered().is_none() => {
+                let lost = self.failure.get().filter(|f| f.undelivered().is_some());
+                Err(lost.cloned().unwrap_or(e))
+            }
+            outcome => outcome,
         }
     }
 
@@ -402,9 +416,11 @@ impl<T> Clone for Task<T> {
 }
 
 impl<T> Drop for Inner<T> {
-    /// The last clone is gone: close as `close` would, and wait if this thread is
-    /// outside any runtime. Inside one, the mailbox ends when `tx` drops and the task
-    /// finishes the drain and the close on its own, unwaited.
+    /// The last clone is gone: close as `close` would, and wait where that is safe
+    /// (see [`Place::for_drop`]). Elsewhere the mailbox ends when `tx` drops and the
+    /// task finishes the drain and the close on its own, unwaited; should the runtime
+    /// drop the run first, the mailbox reports the items it loses (an error-level
+    /// event naming the consumer and the count).
     fn drop(&mut self) {
         if let Some(place) = Place::for_drop() {
             let _ = place.wait("drop", || async {
