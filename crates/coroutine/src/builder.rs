@@ -12,8 +12,9 @@ use crate::block::{as_blocking_thread, park_on};
 use crate::control::Control;
 use crate::inbox::{Failure, Inbox, Requests};
 use crate::run::{AsyncTarget, BodyResult, SyncTarget, drive, watch_body};
+use crate::runner::{Returned, lock};
 use crate::task::Outcome;
-use crate::{AsyncConsumer, Task};
+use crate::{AsyncConsumer, Runner, Task};
 
 /// The mailbox's default capacity, in items.
 ///
@@ -184,7 +185,7 @@ impl Builder {
     ///
     /// [`ErrorKind::Usage`] for a capacity of 0; [`ErrorKind::Io`] if the shared
     /// runtime cannot start.
-    pub fn spawn<T, C>(self, consumer: C) -> Result<Task<T>, Error>
+    pub fn spawn<T, C>(self, consumer: C) -> Result<Runner<C, T>, Error>
     where
         T: Send + 'static,
         C: Consumer<T> + Send + 'static,
@@ -193,14 +194,19 @@ impl Builder {
             .name
             .clone()
             .unwrap_or_else(|| consumer.name().to_owned());
-        match self.placement {
-            Placement::InLine => {
-                self.start(name, "in-line", |inbox| drive(inbox, SyncTarget(consumer)))
-            }
-            Placement::BlockingPool => self.start(name, "blocking-pool", |inbox| {
-                on_blocking_pool(inbox, consumer)
+        let returned = Returned::default();
+        let back = Arc::clone(&returned);
+        let task = match self.placement {
+            Placement::InLine => self.start(name, "in-line", |inbox| async move {
+                let SyncTarget(consumer) = drive(inbox, SyncTarget(consumer)).await?;
+                *lock(&back) = Some(consumer);
+                Ok(())
             }),
-        }
+            Placement::BlockingPool => self.start(name, "blocking-pool", |inbox| {
+                on_blocking_pool(inbox, consumer, back)
+            }),
+        }?;
+        Ok(Runner::new(task, returned))
     }
 
     /// Runs an [`AsyncConsumer`] as a task, awaiting its `send` in the task.
@@ -217,7 +223,7 @@ impl Builder {
     /// # Errors
     ///
     /// As [`spawn`](Builder::spawn).
-    pub fn spawn_async<T, C>(self, consumer: C) -> Result<Task<T>, Error>
+    pub fn spawn_async<T, C>(self, consumer: C) -> Result<Runner<C, T>, Error>
     where
         T: Send + 'static,
         C: AsyncConsumer<T> + Send + 'static,
@@ -226,7 +232,14 @@ impl Builder {
             .name
             .clone()
             .unwrap_or_else(|| consumer.name().to_owned());
-        self.start(name, "in-line", |inbox| drive(inbox, AsyncTarget(consumer)))
+        let returned = Returned::default();
+        let back = Arc::clone(&returned);
+        let task = self.start(name, "in-line", |inbox| async move {
+            let AsyncTarget(consumer) = drive(inbox, AsyncTarget(consumer)).await?;
+            *lock(&back) = Some(consumer);
+            Ok(())
+        })?;
+        Ok(Runner::new(task, returned))
     }
 
     /// Runs a coroutine that receives: `body` gets the [`Inbox`] and runs as a task;
@@ -345,7 +358,11 @@ impl Drop for Reporter {
 /// Runs the consumer's whole loop on one blocking-pool thread, watched by this task:
 /// if the runtime drops the task (it is shutting down), the loop stops, so the
 /// runtime's shutdown does not wait forever for the thread.
-async fn on_blocking_pool<T, C>(mut inbox: Inbox<T>, consumer: C) -> Result<(), Error>
+async fn on_blocking_pool<T, C>(
+    mut inbox: Inbox<T>,
+    consumer: C,
+    back: Returned<C>,
+) -> Result<(), Error>
 where
     T: Send + 'static,
     C: Consumer<T> + Send + 'static,
@@ -354,7 +371,10 @@ where
     inbox.set_stop(stop);
     let span = tracing::Span::current();
     let job = tokio::task::spawn_blocking(move || {
-        span.in_scope(|| as_blocking_thread(|| park_on(drive(inbox, SyncTarget(consumer)))))
+        let SyncTarget(consumer) =
+            span.in_scope(|| as_blocking_thread(|| park_on(drive(inbox, SyncTarget(consumer)))))?;
+        *lock(&back) = Some(consumer);
+        Ok(())
     });
     match job.await {
         Ok(outcome) => outcome,

@@ -1,9 +1,18 @@
 //! Run any consumer as a tokio task, and write coroutines that receive.
 //!
 //! The notes' countdown runs here unchanged as a task: [`spawn`] takes any
-//! [`Consumer`] and returns a [`Task`] handle, which is itself a `Consumer`. Plain
-//! threads feed it with the blocking `send`; async code uses
-//! [`send_async`](Task::send_async). A bounded mailbox sits in between.
+//! [`Consumer`] and returns a [`Runner`], the first handle, which is itself a
+//! `Consumer`, makes [`Task`] handles for producers, and hands the consumer back at
+//! [`join`](Runner::join). Plain threads feed it with the blocking `send`; async
+//! code uses [`send_async`](Task::send_async). A bounded mailbox sits in between.
+//!
+//! The vocabulary is the thread runner's (`consumer-thread`): `spawn` (panics if
+//! the runner cannot start, as `std::thread::spawn` does), [`Builder::spawn`]
+//! (returns the error instead), a `Runner` with `handle`, `into_handle` and `join`,
+//! handles whose `send`, `send_all`, `flush` and `close` take `&self`. Where this
+//! runner differs, it is because a task is not a thread: the blocking calls refuse
+//! to wait on a current-thread runtime's thread (each has an `_async` twin), and the
+//! last handle's drop cannot wait everywhere (see [`Task`]).
 //!
 //! ```text
 //!   plain thread ──send──────┐                        ┌─ Placement::BlockingPool (default)
@@ -109,6 +118,7 @@ mod builder;
 mod control;
 mod inbox;
 mod run;
+mod runner;
 mod sink;
 mod sync;
 mod task;
@@ -122,6 +132,7 @@ pub use builder::{Builder, DEFAULT_CAPACITY, Placement};
 pub use consumer::Consumer;
 pub use inbox::Inbox;
 pub use run::BodyResult;
+pub use runner::Runner;
 pub use sink::TaskSink;
 pub use task::Task;
 
@@ -132,9 +143,9 @@ use std::future::Future;
 /// the shared one).
 ///
 /// ```
-/// let task = consumer_coroutine::spawn(Vec::new());
-/// task.send_all([1, 2, 3])?;
-/// task.close()?;
+/// let runner = consumer_coroutine::spawn(Vec::new());
+/// runner.send_all([1, 2, 3])?;
+/// assert_eq!(runner.join()?, [1, 2, 3]); // closes, waits, hands the consumer back
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 ///
@@ -143,7 +154,7 @@ use std::future::Future;
 /// If the shared runtime is needed and cannot start, as [`std::thread::spawn`] and
 /// `consumer_thread::spawn` panic when the OS cannot start a thread; use
 /// [`Builder::spawn`] to get the error instead.
-pub fn spawn<T, C>(consumer: C) -> Task<T>
+pub fn spawn<T, C>(consumer: C) -> Runner<C, T>
 where
     T: Send + 'static,
     C: Consumer<T> + Send + 'static,

@@ -86,10 +86,8 @@ impl<T: Send, C: AsyncConsumer<T> + Send> Target<T> for AsyncTarget<C> {
 
 /// Feeds `target` every item of `inbox`, in order, then closes it: the whole
 /// [lifecycle contract](consumer::Consumer#the-lifecycle-contract) on the task side.
-pub(crate) async fn drive<T, G: Target<T>>(
-    mut inbox: Inbox<T>,
-    mut target: G,
-) -> Result<(), Error> {
+/// Hands the target back after a clean close; after a failure it is dropped here.
+pub(crate) async fn drive<T, G: Target<T>>(mut inbox: Inbox<T>, mut target: G) -> Result<G, Error> {
     let stop = loop {
         match inbox.next().await {
             Event::Item(item) => match target.send(item).await {
@@ -103,7 +101,7 @@ pub(crate) async fn drive<T, G: Target<T>>(
                 }
                 Err(p) => break Stop::Panicked(Error::from_panic(p.as_ref(), 0)),
             },
-            Event::End => return close(&mut target).await,
+            Event::End => return close(&mut target).await.map(|()| target),
             Event::Abandoned => {
                 break Stop::Failed(Error::new(
                     ErrorKind::Disconnected,

@@ -15,6 +15,11 @@ pub(crate) type Outcome = Option<Result<(), Error>>;
 
 /// A handle to a consumer (or coroutine body) running as a tokio task.
 ///
+/// [`spawn`](crate::spawn()) returns a [`Runner`](crate::Runner), the first handle,
+/// which derefs to a `Task` and can also [`join`](crate::Runner::join);
+/// [`Runner::handle`](crate::Runner::handle) makes more, and
+/// [`coroutine`](crate::coroutine()) returns a `Task` directly.
+///
 /// It is itself a [`Consumer`]: its blocking [`send`](Consumer::send) and
 /// [`close`](Consumer::close) work from any plain thread, no runtime needed. Async
 /// code uses [`send_async`](Task::send_async), [`flush_async`](Task::flush_async) and
