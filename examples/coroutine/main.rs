@@ -9,11 +9,10 @@
 //! inbox; the code after the loop is the `except GeneratorExit:` cleanup, and
 //! `close()` returns only after it has run.
 
-use consumer::Consumer;
 use examples::countdown_items;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let mut countdown = consumer_coroutine::coroutine(|mut inbox| async move {
+    let countdown = consumer_coroutine::coroutine(|mut inbox| async move {
         println!("Receiving countdown");
         while let Some(n) = inbox.recv().await {
             // n = (yield)
@@ -21,7 +20,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         // GeneratorExit
         println!("Kaboom!");
-    })?;
+    });
     // No countdown.next() here: the first send goes straight in.
     countdown.send_all(countdown_items())?;
     countdown.close()?;

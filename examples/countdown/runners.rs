@@ -36,7 +36,7 @@ fn inline() -> Result<(), Box<dyn std::error::Error>> {
 /// As a tokio task, fed from this plain thread: on the runtime's blocking pool (the
 /// default for a consumer whose `send` may block), on the crate's shared runtime.
 fn coroutine() -> Result<(), Box<dyn std::error::Error>> {
-    drive(consumer_coroutine::spawn(Countdown)?)
+    drive(consumer_coroutine::spawn(Countdown))
 }
 
 /// In its own OS thread, behind a bounded mailbox (the notes' `ConsumerThread`).

@@ -43,7 +43,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let in_thread = consumer_thread::Builder::new()
         .name("tally")
         .spawn(tally("thread"))?;
-    let as_task = consumer_coroutine::spawn(tally("task"))?;
+    let as_task = consumer_coroutine::spawn(tally("task"));
     let evens = Inline::new(Vec::new()).shared();
 
     let mut dispatch = Broadcast::new();

@@ -69,7 +69,7 @@ fn stage<T: Send + 'static, U: Send + 'static>(
     name: &'static str,
     f: impl FnMut(T) -> U + Send + 'static,
     next: Handle<U>,
-) -> std::io::Result<Handle<T>> {
+) -> Result<Handle<T>, consumer::Error> {
     let stage = Stage {
         name,
         f,

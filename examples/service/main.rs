@@ -69,7 +69,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "thread",
         consumer_thread::spawn(serve(letters)).into_handle(),
     )?;
-    exercise("coroutine", consumer_coroutine::spawn(serve(letters))?)?;
+    exercise(
+        "coroutine",
+        consumer_coroutine::spawn(serve(letters)).into_handle(),
+    )?;
     // Across a process boundary: requests and replies travel on a Unix socket in a
     // directory only we can enter; the server could as well be another program.
     let dir = consumer_process::PrivateDir::new("service")?;

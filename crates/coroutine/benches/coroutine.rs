@@ -96,7 +96,7 @@ fn thread_producer(rt: &Runtime) {
         .target(0.9)
         .run(
             |n| {
-                let mut task = builder(rt, Placement::InLine).spawn(Sum(0)).unwrap();
+                let task = builder(rt, Placement::InLine).spawn(Sum(0)).unwrap();
                 let t = Instant::now();
                 for i in 0..n {
                     task.send(i).unwrap();
@@ -124,7 +124,7 @@ fn blocking_pool(rt: &Runtime) {
         .target(0.9)
         .run(
             |n| {
-                let mut task = builder(rt, Placement::BlockingPool).spawn(Sum(0)).unwrap();
+                let task = builder(rt, Placement::BlockingPool).spawn(Sum(0)).unwrap();
                 let t = Instant::now();
                 for i in 0..n {
                     task.send(i).unwrap();

@@ -44,15 +44,22 @@ impl Place {
         }
     }
 
-    /// Where a `Drop` may wait: only outside any runtime (or on our own blocking-pool
-    /// threads). A drop on a runtime's thread may come from the runtime's own
-    /// shutdown, dropping tasks one by one; waiting there for another task's end
-    /// could wait for a task that is only dropped after this one.
+    /// Where a `Drop` may wait: outside any runtime (or on our own blocking-pool
+    /// threads), and inside a multi-thread runtime that is not shutting down (the
+    /// end of a `#[tokio::main]`, a task that lets its handle go). Not on a
+    /// current-thread runtime's thread, where waiting would stall the runtime that
+    /// runs the consumer, and not during a runtime's shutdown, which drops tasks one
+    /// by one: waiting there could wait for a task only dropped after this one.
     pub(crate) fn for_drop() -> Option<Place> {
-        if BLOCKING_THREAD.get() || Handle::try_current().is_err() {
-            Some(Place::Outside)
-        } else {
-            None
+        if BLOCKING_THREAD.get() {
+            return Some(Place::Outside);
+        }
+        match Handle::try_current() {
+            Err(_) => Some(Place::Outside),
+            Ok(h) if h.runtime_flavor() == RuntimeFlavor::MultiThread && !shutting_down(&h) => {
+                Some(Place::MultiThread)
+            }
+            Ok(_) => None,
         }
     }
 
@@ -92,6 +99,16 @@ impl Place {
             }
         }
     }
+}
+
+/// Has `runtime` begun to shut down? Tokio has no query for it, but a task spawned
+/// on a runtime that is shutting down is cancelled before `spawn` returns: spawn a
+/// task that would never finish and see whether it already has.
+fn shutting_down(runtime: &Handle) -> bool {
+    let probe = runtime.spawn(std::future::pending::<()>());
+    let cancelled = probe.is_finished();
+    probe.abort();
+    cancelled
 }
 
 thread_local! {

@@ -12,8 +12,9 @@ use crate::block::{as_blocking_thread, park_on};
 use crate::control::Control;
 use crate::inbox::{Failure, Inbox, Requests};
 use crate::run::{AsyncTarget, BodyResult, SyncTarget, drive, watch_body};
+use crate::runner::{Returned, lock};
 use crate::task::Outcome;
-use crate::{AsyncConsumer, Task};
+use crate::{AsyncConsumer, Runner, Task};
 
 /// The mailbox's default capacity, in items.
 ///
@@ -62,15 +63,14 @@ pub enum Placement {
 /// Configures a run: name, mailbox capacity, placement, runtime.
 ///
 /// ```
-/// use consumer::Consumer;
 /// use consumer_coroutine::{Builder, Placement};
 ///
-/// let mut task = Builder::new()
+/// let task = Builder::new()
 ///     .name("totals")
 ///     .capacity(64)
 ///     .placement(Placement::InLine)
 ///     .spawn(Vec::new())?;
-/// assert_eq!(Consumer::<u8>::name(&task), "totals");
+/// assert_eq!(task.name(), "totals");
 /// task.send(1u8)?;
 /// task.close()?;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -110,10 +110,8 @@ impl Builder {
     /// consumer's [`name`](Consumer::name).
     ///
     /// ```
-    /// use consumer::Consumer;
-    ///
     /// let task = consumer_coroutine::Builder::new().name("audit").spawn(Vec::<u8>::new())?;
-    /// assert_eq!(Consumer::<u8>::name(&task), "audit");
+    /// assert_eq!(task.name(), "audit");
     /// # Ok::<(), consumer::Error>(())
     /// ```
     pub fn name(mut self, name: impl Into<String>) -> Builder {
@@ -160,10 +158,8 @@ impl Builder {
     /// thread waits.
     ///
     /// ```
-    /// use consumer::Consumer;
-    ///
     /// let rt = tokio::runtime::Builder::new_current_thread().build()?;
-    /// let mut task = consumer_coroutine::Builder::new()
+    /// let task = consumer_coroutine::Builder::new()
     ///     .runtime(rt.handle().clone())
     ///     .spawn(Vec::new())?;
     /// task.send(1)?; // into the mailbox; the runtime runs the task when driven
@@ -179,9 +175,7 @@ impl Builder {
     /// [`Placement::InLine`]) and returns its handle.
     ///
     /// ```
-    /// use consumer::Consumer;
-    ///
-    /// let mut task = consumer_coroutine::Builder::new().spawn(Vec::new())?;
+    /// let task = consumer_coroutine::Builder::new().spawn(Vec::new())?;
     /// task.send("one")?;
     /// task.close()?;
     /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -191,7 +185,7 @@ impl Builder {
     ///
     /// [`ErrorKind::Usage`] for a capacity of 0; [`ErrorKind::Io`] if the shared
     /// runtime cannot start.
-    pub fn spawn<T, C>(self, consumer: C) -> Result<Task<T>, Error>
+    pub fn spawn<T, C>(self, consumer: C) -> Result<Runner<C, T>, Error>
     where
         T: Send + 'static,
         C: Consumer<T> + Send + 'static,
@@ -200,23 +194,27 @@ impl Builder {
             .name
             .clone()
             .unwrap_or_else(|| consumer.name().to_owned());
-        match self.placement {
-            Placement::InLine => {
-                self.start(name, "in-line", |inbox| drive(inbox, SyncTarget(consumer)))
-            }
-            Placement::BlockingPool => self.start(name, "blocking-pool", |inbox| {
-                on_blocking_pool(inbox, consumer)
+        let returned = Returned::default();
+        let back = Arc::clone(&returned);
+        let task = match self.placement {
+            Placement::InLine => self.start(name, "in-line", |inbox| async move {
+                let SyncTarget(consumer) = drive(inbox, SyncTarget(consumer)).await?;
+                *lock(&back) = Some(consumer);
+                Ok(())
             }),
-        }
+            Placement::BlockingPool => self.start(name, "blocking-pool", |inbox| {
+                on_blocking_pool(inbox, consumer, back)
+            }),
+        }?;
+        Ok(Runner::new(task, returned))
     }
 
     /// Runs an [`AsyncConsumer`] as a task, awaiting its `send` in the task.
     ///
     /// ```
-    /// use consumer::Consumer;
     /// use consumer_coroutine::{AsAsync, Builder};
     ///
-    /// let mut task = Builder::new().spawn_async(AsAsync(Vec::new()))?;
+    /// let task = Builder::new().spawn_async(AsAsync(Vec::new()))?;
     /// task.send(1)?;
     /// task.close()?;
     /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -225,7 +223,7 @@ impl Builder {
     /// # Errors
     ///
     /// As [`spawn`](Builder::spawn).
-    pub fn spawn_async<T, C>(self, consumer: C) -> Result<Task<T>, Error>
+    pub fn spawn_async<T, C>(self, consumer: C) -> Result<Runner<C, T>, Error>
     where
         T: Send + 'static,
         C: AsyncConsumer<T> + Send + 'static,
@@ -234,16 +232,21 @@ impl Builder {
             .name
             .clone()
             .unwrap_or_else(|| consumer.name().to_owned());
-        self.start(name, "in-line", |inbox| drive(inbox, AsyncTarget(consumer)))
+        let returned = Returned::default();
+        let back = Arc::clone(&returned);
+        let task = self.start(name, "in-line", |inbox| async move {
+            let AsyncTarget(consumer) = drive(inbox, AsyncTarget(consumer)).await?;
+            *lock(&back) = Some(consumer);
+            Ok(())
+        })?;
+        Ok(Runner::new(task, returned))
     }
 
     /// Runs a coroutine that receives: `body` gets the [`Inbox`] and runs as a task;
     /// the handle sends into the inbox. See [`coroutine`](crate::coroutine()).
     ///
     /// ```
-    /// use consumer::Consumer;
-    ///
-    /// let mut task = consumer_coroutine::Builder::new()
+    /// let task = consumer_coroutine::Builder::new()
     ///     .name("printer")
     ///     .capacity(8)
     ///     .coroutine(|mut inbox| async move {
@@ -310,7 +313,13 @@ impl Builder {
             consumer = %name,
             placement,
         );
-        let run = run(Inbox::new(rx, Arc::clone(&failure), Arc::clone(&requests)));
+        let name: Arc<str> = Arc::from(name);
+        let run = run(Inbox::new(
+            rx,
+            Arc::clone(&failure),
+            Arc::clone(&requests),
+            Arc::clone(&name),
+        ));
         let reporter = Reporter(report);
         runtime.spawn(
             async move {
@@ -324,7 +333,7 @@ impl Builder {
             }
             .instrument(span),
         );
-        Ok(Task::new(tx, requests, failure, done, Arc::from(name)))
+        Ok(Task::new(tx, requests, failure, done, name))
     }
 }
 
@@ -349,7 +358,11 @@ impl Drop for Reporter {
 /// Runs the consumer's whole loop on one blocking-pool thread, watched by this task:
 /// if the runtime drops the task (it is shutting down), the loop stops, so the
 /// runtime's shutdown does not wait forever for the thread.
-async fn on_blocking_pool<T, C>(mut inbox: Inbox<T>, consumer: C) -> Result<(), Error>
+async fn on_blocking_pool<T, C>(
+    mut inbox: Inbox<T>,
+    consumer: C,
+    back: Returned<C>,
+) -> Result<(), Error>
 where
     T: Send + 'static,
     C: Consumer<T> + Send + 'static,
@@ -358,7 +371,10 @@ where
     inbox.set_stop(stop);
     let span = tracing::Span::current();
     let job = tokio::task::spawn_blocking(move || {
-        span.in_scope(|| as_blocking_thread(|| park_on(drive(inbox, SyncTarget(consumer)))))
+        let SyncTarget(consumer) =
+            span.in_scope(|| as_blocking_thread(|| park_on(drive(inbox, SyncTarget(consumer)))))?;
+        *lock(&back) = Some(consumer);
+        Ok(())
     });
     match job.await {
         Ok(outcome) => outcome,

@@ -48,14 +48,14 @@ pub(crate) type Failure = Arc<OnceLock<Error>>;
 /// ```
 /// use consumer::{Consumer, Error, ErrorKind};
 ///
-/// let mut task = consumer_coroutine::coroutine(|mut inbox| async move {
+/// let task = consumer_coroutine::coroutine(|mut inbox| async move {
 ///     let mut sum = 0;
 ///     while let Some(n) = inbox.recv().await {
 ///         sum += n;
 ///     }
 ///     // The cleanup: runs before `close` returns, and may fail it.
 ///     if sum == 6 { Ok(()) } else { Err(Error::new(ErrorKind::Other, "bad sum")) }
-/// })?;
+/// });
 /// task.send_all([1, 2, 3])?;
 /// task.close()?;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -76,11 +76,18 @@ pub struct Inbox<T> {
 }
 
 impl<T> Inbox<T> {
-    pub(crate) fn new(rx: mpsc::Receiver<T>, failure: Failure, requests: Requests) -> Inbox<T> {
+    pub(crate) fn new(
+        rx: mpsc::Receiver<T>,
+        failure: Failure,
+        requests: Requests,
+        name: Arc<str>,
+    ) -> Inbox<T> {
         Inbox {
             mailbox: Some(Mailbox {
                 rx,
                 batch: Vec::new(),
+                failure: Arc::clone(&failure),
+                name,
             }),
             failure,
             requests,
@@ -97,12 +104,10 @@ impl<T> Inbox<T> {
     /// received every item sent before it.
     ///
     /// ```
-    /// use consumer::Consumer;
-    ///
-    /// let mut task = consumer_coroutine::coroutine(|mut inbox| async move {
+    /// let task = consumer_coroutine::coroutine(|mut inbox| async move {
     ///     assert_eq!(inbox.recv().await, Some('a'));
     ///     assert_eq!(inbox.recv().await, None); // closed and empty
-    /// })?;
+    /// });
     /// task.send('a')?;
     /// task.close()?;
     /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -216,6 +221,10 @@ pub(crate) struct Mailbox<T> {
     rx: mpsc::Receiver<T>,
     /// Taken from the channel but not handed out yet, newest first.
     batch: Vec<T>,
+    /// Where a mailbox dropped with items in it records their loss for the handles.
+    failure: Failure,
+    /// The run's name, for the error-level event that reports a loss.
+    name: Arc<str>,
 }
 
 /// How many items the task takes from the channel at once: their places go back to
@@ -279,13 +288,43 @@ impl<T> Drop for Inbox<T> {
             },
             None => mailbox,
         };
-        // No runner to hand it to: the runtime is dropping this run.
+        // No runner to hand it to: the runtime is dropping this run. The mailbox
+        // reports what it loses; a run that lost nothing is still over.
         self.requests.shut();
+        drop(mailbox);
         let _ = self.failure.set(Error::new(
             ErrorKind::Disconnected,
             "the tokio runtime shut down before the consumer finished",
         ));
-        drop(mailbox);
+    }
+}
+
+impl<T> Drop for Mailbox<T> {
+    /// Every path that ends a run empties the mailbox (delivered, or counted as
+    /// undelivered); one dropped with items in it is a run the runtime dropped (it
+    /// shut down first). Those items are lost: say so, loudly, and record it for the
+    /// handles' next call.
+    fn drop(&mut self) {
+        self.rx.close();
+        let mut lost = self.batch.len() as u64;
+        while self.rx.try_recv().is_ok() {
+            lost += 1;
+        }
+        if lost == 0 {
+            return;
+        }
+        tracing::error!(
+            consumer = %self.name,
+            undelivered = lost,
+            "the tokio runtime shut down before the consumer finished: accepted items are lost"
+        );
+        let _ = self.failure.set(
+            Error::new(
+                ErrorKind::Disconnected,
+                "the tokio runtime shut down before the consumer finished",
+            )
+            .with_undelivered(lost),
+        );
     }
 }
 

@@ -1,9 +1,18 @@
 //! Run any consumer as a tokio task, and write coroutines that receive.
 //!
 //! The notes' countdown runs here unchanged as a task: [`spawn`] takes any
-//! [`Consumer`] and returns a [`Task`] handle, which is itself a `Consumer`. Plain
-//! threads feed it with the blocking `send`; async code uses
-//! [`send_async`](Task::send_async). A bounded mailbox sits in between.
+//! [`Consumer`] and returns a [`Runner`], the first handle, which is itself a
+//! `Consumer`, makes [`Task`] handles for producers, and hands the consumer back at
+//! [`join`](Runner::join). Plain threads feed it with the blocking `send`; async
+//! code uses [`send_async`](Task::send_async). A bounded mailbox sits in between.
+//!
+//! The vocabulary is the thread runner's (`consumer-thread`): `spawn` (panics if
+//! the runner cannot start, as `std::thread::spawn` does), [`Builder::spawn`]
+//! (returns the error instead), a `Runner` with `handle`, `into_handle` and `join`,
+//! handles whose `send`, `send_all`, `flush` and `close` take `&self`. Where this
+//! runner differs, it is because a task is not a thread: the blocking calls refuse
+//! to wait on a current-thread runtime's thread (each has an `_async` twin), and the
+//! last handle's drop cannot wait everywhere (see [`Task`]).
 //!
 //! ```text
 //!   plain thread ──send──────┐                        ┌─ Placement::BlockingPool (default)
@@ -25,7 +34,7 @@
 //!     println!("Kaboom!");
 //!     Ok(())
 //! });
-//! let mut task = consumer_coroutine::spawn(countdown)?;
+//! let task = consumer_coroutine::spawn(countdown);
 //! task.send_all((1..=3).rev())?; // T-minus 3, 2, 1 — printed by the task
 //! task.close()?;                  // Kaboom! — printed before close returns
 //! # Ok::<(), Box<dyn std::error::Error>>(())
@@ -48,15 +57,13 @@
 //! The notes' `n = (yield)` is an async body that reads its [`Inbox`]:
 //!
 //! ```
-//! use consumer::Consumer;
-//!
-//! let mut c = consumer_coroutine::coroutine(|mut inbox| async move {
+//! let c = consumer_coroutine::coroutine(|mut inbox| async move {
 //!     println!("Receiving countdown");
 //!     while let Some(n) = inbox.recv().await {
 //!         println!("T-minus {n}");
 //!     }
 //!     println!("Kaboom!"); // the GeneratorExit handler
-//! })?;
+//! });
 //! c.send(10)?; // no c.next() first
 //! c.send(9)?;
 //! c.close()?; // returns after "Kaboom!"
@@ -111,44 +118,50 @@ mod builder;
 mod control;
 mod inbox;
 mod run;
+mod runner;
 mod sink;
 mod sync;
 mod task;
 
 pub use async_consumer::{AsAsync, AsyncConsumer};
 pub use builder::{Builder, DEFAULT_CAPACITY, Placement};
+/// The core trait, re-exported so that rustc's "trait not in scope" hint for a handle
+/// of this crate names a path that compiles (without it, rustc names the core
+/// crate's private module). `use consumer::Consumer` is the same trait.
+#[doc(no_inline)]
+pub use consumer::Consumer;
 pub use inbox::Inbox;
 pub use run::BodyResult;
+pub use runner::Runner;
 pub use sink::TaskSink;
 pub use task::Task;
 
 use std::future::Future;
-
-use consumer::{Consumer, Error};
 
 /// Runs `consumer` as a tokio task with the default [`Builder`]: on the blocking
 /// pool, with a mailbox of [`DEFAULT_CAPACITY`] items, on the current runtime (or
 /// the shared one).
 ///
 /// ```
-/// use consumer::Consumer;
-///
-/// let mut task = consumer_coroutine::spawn(Vec::new())?;
-/// task.send_all([1, 2, 3])?;
-/// task.close()?;
+/// let runner = consumer_coroutine::spawn(Vec::new());
+/// runner.send_all([1, 2, 3])?;
+/// assert_eq!(runner.join()?, [1, 2, 3]); // closes, waits, hands the consumer back
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 ///
-/// # Errors
+/// # Panics
 ///
-/// [`ErrorKind::Io`](consumer::ErrorKind::Io) if the shared runtime is needed and
-/// cannot start.
-pub fn spawn<T, C>(consumer: C) -> Result<Task<T>, Error>
+/// If the shared runtime is needed and cannot start, as [`std::thread::spawn`] and
+/// `consumer_thread::spawn` panic when the OS cannot start a thread; use
+/// [`Builder::spawn`] to get the error instead.
+pub fn spawn<T, C>(consumer: C) -> Runner<C, T>
 where
     T: Send + 'static,
     C: Consumer<T> + Send + 'static,
 {
-    Builder::new().spawn(consumer)
+    Builder::new()
+        .spawn(consumer)
+        .expect("failed to start the tokio runtime for a coroutine runner")
 }
 
 /// A coroutine that receives: runs `body` with an [`Inbox`] as a task, with the
@@ -162,31 +175,32 @@ where
 /// [`Panicked`](consumer::ErrorKind::Panicked).
 ///
 /// ```
-/// use consumer::Consumer;
 /// use std::sync::mpsc;
 ///
 /// let (cleaned, cleaned_up) = mpsc::channel();
-/// let mut task = consumer_coroutine::coroutine(|mut inbox| async move {
+/// let task = consumer_coroutine::coroutine(|mut inbox| async move {
 ///     while let Some(line) = inbox.recv().await {
 ///         println!("{line}");
 ///     }
 ///     cleaned.send("flushed and closed").unwrap();
-/// })?;
+/// });
 /// task.send("hello")?;
 /// task.close()?;
 /// assert_eq!(cleaned_up.try_recv(), Ok("flushed and closed")); // already done
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 ///
-/// # Errors
+/// # Panics
 ///
-/// As [`spawn`].
-pub fn coroutine<T, F, Fut>(body: F) -> Result<Task<T>, Error>
+/// As [`spawn`]; use [`Builder::coroutine`] to get the error instead.
+pub fn coroutine<T, F, Fut>(body: F) -> Task<T>
 where
     T: Send + 'static,
     F: FnOnce(Inbox<T>) -> Fut,
     Fut: Future + Send + 'static,
     Fut::Output: BodyResult,
 {
-    Builder::new().coroutine(body)
+    Builder::new()
+        .coroutine(body)
+        .expect("failed to start the tokio runtime for a coroutine runner")
 }

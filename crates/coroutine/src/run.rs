@@ -86,10 +86,8 @@ impl<T: Send, C: AsyncConsumer<T> + Send> Target<T> for AsyncTarget<C> {
 
 /// Feeds `target` every item of `inbox`, in order, then closes it: the whole
 /// [lifecycle contract](consumer::Consumer#the-lifecycle-contract) on the task side.
-pub(crate) async fn drive<T, G: Target<T>>(
-    mut inbox: Inbox<T>,
-    mut target: G,
-) -> Result<(), Error> {
+/// Hands the target back after a clean close; after a failure it is dropped here.
+pub(crate) async fn drive<T, G: Target<T>>(mut inbox: Inbox<T>, mut target: G) -> Result<G, Error> {
     let stop = loop {
         match inbox.next().await {
             Event::Item(item) => match target.send(item).await {
@@ -103,7 +101,7 @@ pub(crate) async fn drive<T, G: Target<T>>(
                 }
                 Err(p) => break Stop::Panicked(Error::from_panic(p.as_ref(), 0)),
             },
-            Event::End => return close(&mut target).await,
+            Event::End => return close(&mut target).await.map(|()| target),
             Event::Abandoned => {
                 break Stop::Failed(Error::new(
                     ErrorKind::Disconnected,
@@ -140,14 +138,14 @@ async fn close<T, G: Target<T>>(target: &mut G) -> Result<(), Error> {
 /// ```
 /// use consumer::{Consumer, Error, ErrorKind};
 ///
-/// let mut task = consumer_coroutine::coroutine(|mut inbox| async move {
+/// let task = consumer_coroutine::coroutine(|mut inbox| async move {
 ///     while let Some(n) = inbox.recv().await {
 ///         if n == 0 {
 ///             return Err(Error::new(ErrorKind::Other, "zero"));
 ///         }
 ///     }
 ///     Ok(())
-/// })?;
+/// });
 /// task.send(0u32)?;
 /// assert_eq!(task.close().unwrap_err().message(), Some("zero"));
 /// # Ok::<(), Box<dyn std::error::Error>>(())

@@ -35,7 +35,7 @@ type Boxed<O> = Pin<Box<dyn Future<Output = O> + Send>>;
 /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// let rt = tokio::runtime::Runtime::new()?;
 /// rt.block_on(async {
-///     let task = consumer_coroutine::spawn(Vec::new())?;
+///     let task = consumer_coroutine::spawn(Vec::new());
 ///     let mut sink = task.sink();
 ///     for n in 0..3 {
 ///         poll_fn(|cx| Pin::new(&mut sink).poll_ready(cx)).await?;
@@ -62,7 +62,7 @@ impl<T: Send + 'static> Task<T> {
     /// This handle as a [`Sink`] (see [`TaskSink`]); it counts as a clone.
     ///
     /// ```
-    /// let task = consumer_coroutine::spawn(Vec::<u8>::new())?;
+    /// let task = consumer_coroutine::spawn(Vec::<u8>::new());
     /// let sink = task.sink();
     /// # Ok::<(), consumer::Error>(())
     /// ```

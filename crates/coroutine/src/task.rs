@@ -15,6 +15,11 @@ pub(crate) type Outcome = Option<Result<(), Error>>;
 
 /// A handle to a consumer (or coroutine body) running as a tokio task.
 ///
+/// [`spawn`](crate::spawn()) returns a [`Runner`](crate::Runner), the first handle,
+/// which derefs to a `Task` and can also [`join`](crate::Runner::join);
+/// [`Runner::handle`](crate::Runner::handle) makes more, and
+/// [`coroutine`](crate::coroutine()) returns a `Task` directly.
+///
 /// It is itself a [`Consumer`]: its blocking [`send`](Consumer::send) and
 /// [`close`](Consumer::close) work from any plain thread, no runtime needed. Async
 /// code uses [`send_async`](Task::send_async), [`flush_async`](Task::flush_async) and
@@ -40,10 +45,16 @@ pub(crate) type Outcome = Option<Result<(), Error>>;
 ///   without waiting, because waiting could stall the runtime that runs the
 ///   consumer. Use the `_async` methods in async code.
 ///
-/// Dropping the last clone waits for the close only outside any runtime. On a
-/// runtime's thread it starts the close and returns: the drop may come from the
-/// runtime's own shutdown, where waiting for another task could hang. Call
-/// [`close_async`](Task::close_async) to wait there.
+/// Dropping the last clone waits for the close outside any runtime and inside a
+/// multi-thread runtime, as the blocking calls do: the end of a `#[tokio::main]`
+/// loses nothing. It does not wait on a current-thread runtime's thread, nor during
+/// a runtime's shutdown (which drops tasks one by one, so waiting for another could
+/// hang): there it starts the close and returns, and the run finishes if the
+/// runtime runs on. If the runtime is dropped first, the accepted items still in the
+/// mailbox are lost, and said so: an error-level `tracing` event names the consumer
+/// and the count, and a live handle's next `send` or `close` returns
+/// [`ErrorKind::Disconnected`] with that [`undelivered`](Error::undelivered) count.
+/// Call [`close_async`](Task::close_async) before the end to lose nothing there.
 ///
 /// Inside a `tokio::task::LocalSet` on a multi-thread runtime, tokio forbids
 /// `block_in_place`, which we cannot tell beforehand: a call there that has to wait
@@ -78,9 +89,7 @@ pub(crate) type Outcome = Option<Result<(), Error>>;
 /// # Examples
 ///
 /// ```
-/// use consumer::Consumer;
-///
-/// let mut task = consumer_coroutine::spawn(Vec::new())?;
+/// let task = consumer_coroutine::spawn(Vec::new());
 /// task.send(1)?; // from a plain thread: no runtime needed
 /// task.close()?;
 /// assert!(task.send(2).unwrap_err().error().is_closed());
@@ -126,7 +135,7 @@ impl<T> Task<T> {
     /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// let rt = tokio::runtime::Runtime::new()?;
     /// rt.block_on(async {
-    ///     let task = consumer_coroutine::spawn(Vec::new())?;
+    ///     let task = consumer_coroutine::spawn(Vec::new());
     ///     task.send_async(1).await?;
     ///     task.close_async().await
     /// })?;
@@ -146,7 +155,7 @@ impl<T> Task<T> {
     /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// # let rt = tokio::runtime::Runtime::new()?;
     /// # rt.block_on(async {
-    /// let task = consumer_coroutine::spawn(Vec::new())?;
+    /// let task = consumer_coroutine::spawn(Vec::new());
     /// task.send_async(1).await?;
     /// task.flush_async().await?; // the Vec has the 1 now
     /// # task.close_async().await })?; Ok(()) }
@@ -181,7 +190,7 @@ impl<T> Task<T> {
     /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// # let rt = tokio::runtime::Runtime::new()?;
     /// # rt.block_on(async {
-    /// let task = consumer_coroutine::spawn(Vec::<u8>::new())?;
+    /// let task = consumer_coroutine::spawn(Vec::<u8>::new());
     /// task.close_async().await?;
     /// task.close_async().await?; // harmless
     /// # Ok::<(), consumer::Error>(()) })?; Ok(()) }
@@ -195,8 +204,7 @@ impl<T> Task<T> {
     /// Has the run ended (closed, failed, or its runtime gone)?
     ///
     /// ```
-    /// # use consumer::Consumer;
-    /// let mut task = consumer_coroutine::spawn(Vec::<u8>::new())?;
+    /// let task = consumer_coroutine::spawn(Vec::<u8>::new());
     /// assert!(!task.is_finished());
     /// task.close()?;
     /// assert!(task.is_finished());
@@ -232,12 +240,20 @@ impl<T> Inner<T> {
     /// Waits for the run to end.
     async fn outcome(&self) -> Result<(), Error> {
         let mut done = self.done.clone();
-        match done.wait_for(Option::is_some).await {
+        let outcome = match done.wait_for(Option::is_some).await {
             Ok(outcome) => outcome.clone().unwrap_or(Ok(())),
             Err(_) => Err(Error::new(
                 ErrorKind::Disconnected,
                 "the tokio runtime shut down before the consumer finished",
             )),
+        };
+        match outcome {
+            // The runtime dropped the run: its mailbox recorded how many items it lost.
+            Err(e) if e.kind() == ErrorKind::Disconnected && e.undelivered().is_none() => {
+                let lost = self.failure.get().filter(|f| f.undelivered().is_some());
+                Err(lost.cloned().unwrap_or(e))
+            }
+            outcome => outcome,
         }
     }
 
@@ -275,17 +291,41 @@ fn place_for<T>(what: &str, item: T) -> Result<(Place, T), SendError<T>> {
     }
 }
 
-impl<T> Consumer<T> for Task<T> {
-    fn send(&mut self, item: T) -> Result<(), SendError<T>> {
+/// The blocking methods, inherent and taking `&self` (as on the thread runner's
+/// handle), so a shared `Task` sends without `mut` and without the trait in scope.
+impl<T> Task<T> {
+    /// Sends one item, waiting while the mailbox is full (see
+    /// [runtime compatibility](Task#runtime-compatibility)).
+    ///
+    /// # Errors
+    ///
+    /// After close or a failure, that error with the item back;
+    /// [`ErrorKind::Usage`] (item back) where this thread may not wait.
+    ///
+    /// ```
+    /// let task = consumer_coroutine::spawn(Vec::new());
+    /// task.send(1)?; // no `mut`, no trait import
+    /// task.close()?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn send(&self, item: T) -> Result<(), SendError<T>> {
         let (place, item) = place_for("send", item)?;
         self.inner.send_from(place, item)
     }
 
-    /// Checks the runtime context once, then sends each item as `send` does.
-    fn send_all<I>(&mut self, items: I) -> Result<(), SendError<T>>
-    where
-        I: IntoIterator<Item = T>,
-    {
+    /// Sends every item in order, checking the runtime context once.
+    ///
+    /// # Errors
+    ///
+    /// As [`send`](Task::send), for the first item refused.
+    ///
+    /// ```
+    /// let task = consumer_coroutine::spawn(Vec::new());
+    /// task.send_all(1..=3)?;
+    /// task.close()?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn send_all<I: IntoIterator<Item = T>>(&self, items: I) -> Result<(), SendError<T>> {
         let mut items = items.into_iter();
         let Some(first) = items.next() else {
             return Ok(());
@@ -295,21 +335,80 @@ impl<T> Consumer<T> for Task<T> {
         items.try_for_each(|item| self.inner.send_from(place, item))
     }
 
-    /// As `send_all`, so a boxed or wrapped `Task` checks the context once per batch too.
-    fn send_batch(&mut self, items: &mut dyn Iterator<Item = T>) -> Result<(), SendError<T>> {
-        self.send_all(items)
-    }
-
-    fn flush(&mut self) -> Result<(), Error> {
+    /// Waits until every item sent before has been handled, then calls the
+    /// consumer's `flush` (the blocking [`flush_async`](Task::flush_async)).
+    ///
+    /// # Errors
+    ///
+    /// The run's failure, the consumer's `flush` error, or [`ErrorKind::Usage`] where
+    /// this thread may not wait.
+    ///
+    /// ```
+    /// let task = consumer_coroutine::spawn(Vec::<u8>::new());
+    /// task.flush()?;
+    /// # Ok::<(), consumer::Error>(())
+    /// ```
+    pub fn flush(&self) -> Result<(), Error> {
         Place::here("flush")?.wait("flush", || self.flush_async())?
     }
 
-    fn close(&mut self) -> Result<(), Error> {
+    /// Closes for every clone and waits for the consumer's `close` (the blocking
+    /// [`close_async`](Task::close_async)).
+    ///
+    /// # Errors
+    ///
+    /// How the run ended, or [`ErrorKind::Usage`] where this thread may not wait.
+    ///
+    /// ```
+    /// let task = consumer_coroutine::spawn(Vec::<u8>::new());
+    /// task.close()?;
+    /// assert!(task.is_finished());
+    /// # Ok::<(), consumer::Error>(())
+    /// ```
+    pub fn close(&self) -> Result<(), Error> {
         Place::here("close")?.wait("close", || self.close_async())?
     }
 
-    fn name(&self) -> &str {
+    /// The name the run's span carries: [`Builder::name`](crate::Builder::name), or
+    /// the consumer's own.
+    ///
+    /// ```
+    /// let task = consumer_coroutine::Builder::new().name("audit").spawn(Vec::<u8>::new())?;
+    /// assert_eq!(task.name(), "audit");
+    /// # Ok::<(), consumer::Error>(())
+    /// ```
+    pub fn name(&self) -> &str {
         &self.inner.name
+    }
+}
+
+impl<T> Consumer<T> for Task<T> {
+    fn send(&mut self, item: T) -> Result<(), SendError<T>> {
+        Task::send(self, item)
+    }
+
+    fn send_all<I>(&mut self, items: I) -> Result<(), SendError<T>>
+    where
+        I: IntoIterator<Item = T>,
+    {
+        Task::send_all(self, items)
+    }
+
+    /// As `send_all`, so a boxed or wrapped `Task` checks the context once per batch too.
+    fn send_batch(&mut self, items: &mut dyn Iterator<Item = T>) -> Result<(), SendError<T>> {
+        Task::send_all(self, items)
+    }
+
+    fn flush(&mut self) -> Result<(), Error> {
+        Task::flush(self)
+    }
+
+    fn close(&mut self) -> Result<(), Error> {
+        Task::close(self)
+    }
+
+    fn name(&self) -> &str {
+        Task::name(self)
     }
 }
 
@@ -322,9 +421,11 @@ impl<T> Clone for Task<T> {
 }
 
 impl<T> Drop for Inner<T> {
-    /// The last clone is gone: close as `close` would, and wait if this thread is
-    /// outside any runtime. Inside one, the mailbox ends when `tx` drops and the task
-    /// finishes the drain and the close on its own, unwaited.
+    /// The last clone is gone: close as `close` would, and wait where that is safe
+    /// (see [`Place::for_drop`]). Elsewhere the mailbox ends when `tx` drops and the
+    /// task finishes the drain and the close on its own, unwaited; should the runtime
+    /// drop the run first, the mailbox reports the items it loses (an error-level
+    /// event naming the consumer and the count).
     fn drop(&mut self) {
         if let Some(place) = Place::for_drop() {
             let _ = place.wait("drop", || async {

@@ -7,11 +7,10 @@
 //! [`Runner`] holds (so the handle count starts at one). The consumer comes back
 //! through a slot the thread fills when it ends, read by [`Runner::join`].
 
-use std::io;
 use std::sync::{Arc, Mutex};
 use std::thread;
 
-use consumer::Consumer;
+use consumer::{Consumer, Error, ErrorKind};
 
 use crate::run::Run;
 use crate::shared::Shared;
@@ -31,7 +30,7 @@ pub const DEFAULT_CAPACITY: usize = 1024;
 /// # Examples
 ///
 /// ```
-/// use consumer::Consumer;
+/// use consumer::{Consumer, Error, ErrorKind};
 ///
 /// let runner = consumer_thread::Builder::new()
 ///     .name("collector")
@@ -62,7 +61,7 @@ impl Builder {
     /// ```
     /// let runner = consumer_thread::Builder::new().spawn(Vec::<u8>::new())?;
     /// assert_eq!(runner.name(), "Vec<u8>");
-    /// # Ok::<(), std::io::Error>(())
+    /// # Ok::<(), consumer::Error>(())
     /// ```
     pub fn new() -> Builder {
         Builder {
@@ -77,7 +76,7 @@ impl Builder {
     /// ```
     /// let r = consumer_thread::Builder::new().name("sum").spawn(Vec::<u8>::new())?;
     /// assert_eq!(r.name(), "sum");
-    /// # Ok::<(), std::io::Error>(())
+    /// # Ok::<(), consumer::Error>(())
     /// ```
     pub fn name(mut self, name: impl Into<String>) -> Builder {
         self.name = Some(name.into());
@@ -133,14 +132,19 @@ impl Builder {
 
     /// Starts the thread running `consumer`.
     ///
-    /// Fails if the OS cannot start a thread, or (as `InvalidInput`) if the name
-    /// contains a NUL byte.
+    /// # Errors
+    ///
+    /// [`ErrorKind::Io`](consumer::ErrorKind::Io) if the OS cannot start a thread,
+    /// [`ErrorKind::Usage`](consumer::ErrorKind::Usage) if the name contains a NUL
+    /// byte.
     ///
     /// ```
+    /// use consumer::ErrorKind;
+    ///
     /// let err = consumer_thread::Builder::new().name("a\0b").spawn(Vec::<u8>::new());
-    /// assert_eq!(err.unwrap_err().kind(), std::io::ErrorKind::InvalidInput);
+    /// assert_eq!(err.unwrap_err().kind(), ErrorKind::Usage);
     /// ```
-    pub fn spawn<C, T>(self, consumer: C) -> io::Result<Runner<C, T>>
+    pub fn spawn<C, T>(self, consumer: C) -> Result<Runner<C, T>, Error>
     where
         C: Consumer<T> + Send + 'static,
         T: Send + 'static,
@@ -148,8 +152,8 @@ impl Builder {
         let consumer_name = consumer.name().to_owned();
         let name = self.name.unwrap_or_else(|| consumer_name.clone());
         if name.contains('\0') {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidInput,
+            return Err(Error::new(
+                ErrorKind::Usage,
                 "a runner's name cannot contain a NUL byte",
             ));
         }
@@ -182,7 +186,7 @@ impl Builder {
 /// # Examples
 ///
 /// ```
-/// use consumer::Consumer;
+/// use consumer::{Consumer, Error, ErrorKind};
 ///
 /// let runner = consumer_thread::spawn(Vec::new());
 /// let mut h = runner.handle();

@@ -1,6 +1,6 @@
 //! Any consumer in its own OS thread, behind a mailbox: the notes' `ConsumerThread`.
 //!
-//! [`spawn`] moves a [`Consumer`](consumer::Consumer) into a new thread and gives
+//! [`spawn`] moves a [`Consumer`] into a new thread and gives
 //! back a [`Runner`]; its [`Handle`]s are consumers themselves, so producers send to
 //! them exactly as they would to the consumer in-line.
 //!
@@ -76,7 +76,7 @@
 //! # Tracing
 //!
 //! Each runner thread runs in an `info` span `consumer_thread` with fields `runner`
-//! (its name) and `consumer` ([`Consumer::name`](consumer::Consumer::name));
+//! (its name) and `consumer` ([`Consumer::name`]);
 //! lifecycle events are at `debug` (`warn` for a failure), per-item events at `trace`.
 //! A [`ProducerThread`] has a span `producer_thread` with field `producer`.
 //!
@@ -99,6 +99,11 @@ mod shared;
 mod sync;
 
 pub use builder::{Builder, DEFAULT_CAPACITY, spawn};
+/// The core trait, re-exported so that rustc's "trait not in scope" hint for a handle
+/// of this crate names a path that compiles (without it, rustc names the core
+/// crate's private module). `use consumer::Consumer` is the same trait.
+#[doc(no_inline)]
+pub use consumer::Consumer;
 pub use handle::{BATCH, Handle};
 pub use producer::ProducerThread;
 pub use runner::Runner;

@@ -21,6 +21,7 @@ fn blocking_pool_passes_the_suite() {
             .runtime(rt.handle().clone())
             .spawn(probe)
             .expect("spawn")
+            .into_handle()
     });
 }
 
@@ -34,6 +35,7 @@ fn in_line_passes_the_suite() {
             .capacity(16)
             .spawn(probe)
             .expect("spawn")
+            .into_handle()
     });
 }
 
@@ -55,6 +57,7 @@ fn async_consumer_on_a_current_thread_runtime_passes_the_suite() {
                 .runtime(handle.clone())
                 .spawn_async(AsAsync(probe))
                 .expect("spawn")
+                .into_handle()
         });
     let _ = stop.send(());
     driver.join().expect("runtime thread").expect("stop signal");

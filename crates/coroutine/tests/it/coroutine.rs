@@ -19,13 +19,12 @@ fn journal() -> (Journal, Journal) {
 fn close_ends_the_inbox_and_waits_for_the_cleanup() {
     let (log, seen) = journal();
     // No priming step: the first send goes straight into the inbox.
-    let mut task = consumer_coroutine::coroutine(|mut inbox| async move {
+    let task = consumer_coroutine::coroutine(|mut inbox| async move {
         while let Some(n) = inbox.recv().await {
             log.lock().unwrap().push(format!("got {n}"));
         }
         log.lock().unwrap().push("cleanup".to_owned());
-    })
-    .unwrap();
+    });
     task.send_all([1, 2, 3]).unwrap();
     task.close().unwrap();
     // Checked at once: close returned after the cleanup ran.
@@ -40,12 +39,11 @@ fn close_ends_the_inbox_and_waits_for_the_cleanup() {
 #[test]
 fn flush_returns_once_the_body_has_received_everything_before_it() {
     let (log, seen) = journal();
-    let mut task = consumer_coroutine::coroutine(|mut inbox| async move {
+    let task = consumer_coroutine::coroutine(|mut inbox| async move {
         while let Some(n) = inbox.recv().await {
             log.lock().unwrap().push(format!("got {n}"));
         }
-    })
-    .unwrap();
+    });
     task.send_all([1, 2]).unwrap();
     task.flush().unwrap();
     assert_eq!(*seen.lock().unwrap(), ["got 1", "got 2"]);
@@ -57,7 +55,7 @@ fn a_body_that_returns_early_reports_what_it_left_unread() {
     let rt = multi_thread();
     let (stopped, has_stopped) = tokio::sync::oneshot::channel::<()>();
     let (queued, was_queued) = tokio::sync::oneshot::channel::<()>();
-    let mut task = Builder::new()
+    let task = Builder::new()
         .runtime(rt.handle().clone())
         .coroutine(|mut inbox| async move {
             assert_eq!(inbox.recv().await, Some(1));
@@ -77,14 +75,13 @@ fn a_body_that_returns_early_reports_what_it_left_unread() {
 
 #[test]
 fn a_panicking_body_is_reported_and_never_unwinds_into_senders() {
-    let mut task = consumer_coroutine::coroutine(|mut inbox| async move {
+    let task = consumer_coroutine::coroutine(|mut inbox| async move {
         while let Some(n) = inbox.recv().await {
             if n == 3 {
                 panic!("three");
             }
         }
-    })
-    .unwrap();
+    });
     task.send_all([1, 2, 3]).unwrap();
     let e = task.close().unwrap_err();
     assert_eq!(

@@ -2,7 +2,6 @@
 
 use std::thread;
 
-use consumer::Consumer;
 use consumer_coroutine::{Builder, Placement};
 
 use crate::support::{Ordered, multi_thread, watchdog};
@@ -17,14 +16,14 @@ fn four_producers_of_two_and_a_half_million_items_keep_order() {
     let rt = multi_thread();
     for placement in [Placement::InLine, Placement::BlockingPool] {
         let ordered = Ordered::new(PRODUCERS as usize);
-        let mut task = Builder::new()
+        let task = Builder::new()
             .runtime(rt.handle().clone())
             .placement(placement)
             .spawn(ordered.clone())
             .unwrap();
         let producers: Vec<_> = (0..PRODUCERS)
             .map(|p| {
-                let mut task = task.clone();
+                let task = task.clone();
                 thread::spawn(move || task.send_all((0..ITEMS).map(|seq| (p, seq))))
             })
             .collect();
@@ -51,14 +50,14 @@ fn blocking_and_async_senders_mixed() {
     let _watchdog = watchdog("blocking and async senders mixed");
     let rt = multi_thread();
     let ordered = Ordered::new((THREADS + TASKS) as usize);
-    let mut task = Builder::new()
+    let task = Builder::new()
         .runtime(rt.handle().clone())
         .capacity(64)
         .spawn(ordered.clone())
         .unwrap();
     let threads: Vec<_> = (0..THREADS)
         .map(|p| {
-            let mut task = task.clone();
+            let task = task.clone();
             thread::spawn(move || {
                 for seq in 0..ITEMS {
                     task.send((p, seq)).unwrap();

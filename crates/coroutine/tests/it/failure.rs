@@ -4,7 +4,7 @@ use std::hash::{BuildHasher, RandomState};
 use std::sync::{Arc, Mutex};
 use std::thread;
 
-use consumer::{Consumer, ErrorKind, SendError, from_fn};
+use consumer::{ErrorKind, SendError, from_fn};
 use consumer_coroutine::{Builder, Placement};
 
 use crate::support::{current_thread, multi_thread, watchdog};
@@ -28,7 +28,7 @@ fn panic_at_a_random_item_is_accounted_for() {
         let rt = multi_thread();
         let delivered = Arc::new(Mutex::new(0u64));
         let seen = Arc::clone(&delivered);
-        let mut task = Builder::new()
+        let task = Builder::new()
             .runtime(rt.handle().clone())
             .placement(placement)
             .capacity(32)
@@ -42,7 +42,7 @@ fn panic_at_a_random_item_is_accounted_for() {
             .unwrap();
         let producers: Vec<_> = (0..PRODUCERS)
             .map(|_| {
-                let mut task = task.clone();
+                let task = task.clone();
                 thread::spawn(move || {
                     let mut accepted = 0u64;
                     for i in 0..ITEMS {
@@ -78,7 +78,7 @@ fn panic_at_a_random_item_is_accounted_for() {
 fn an_error_in_send_still_closes_the_consumer() {
     let closed = Arc::new(Mutex::new(false));
     let flag = Arc::clone(&closed);
-    let mut task = consumer_coroutine::spawn(
+    let task = consumer_coroutine::spawn(
         consumer::try_from_fn(|n: u32| {
             if n == 2 {
                 Err(consumer::Error::new(ErrorKind::Other, "two"))
@@ -90,8 +90,7 @@ fn an_error_in_send_still_closes_the_consumer() {
             *flag.lock().unwrap() = true;
             Ok(())
         }),
-    )
-    .unwrap();
+    );
     task.send_all([1, 2]).unwrap();
     let e = task.close().unwrap_err();
     assert_eq!((e.kind(), e.message()), (ErrorKind::Other, Some("two")));
@@ -117,7 +116,7 @@ fn zero_capacity_is_a_usage_error() {
 fn the_runtime_shutting_down_is_reported_not_hung() {
     for placement in [Placement::InLine, Placement::BlockingPool] {
         let rt = multi_thread();
-        let mut task = Builder::new()
+        let task = Builder::new()
             .runtime(rt.handle().clone())
             .placement(placement)
             .spawn(Vec::<u32>::new())
@@ -136,7 +135,7 @@ fn the_runtime_shutting_down_is_reported_not_hung() {
 #[test]
 fn a_runtime_dropped_before_running_the_task_is_reported() {
     let rt = current_thread();
-    let mut task = Builder::new()
+    let task = Builder::new()
         .runtime(rt.handle().clone())
         .spawn(Vec::<u32>::new())
         .unwrap();

@@ -6,6 +6,7 @@ mod delivery;
 mod failure;
 mod handle;
 mod runtime_context;
+mod shutdown;
 mod sink;
 mod support;
 mod tracing_span;

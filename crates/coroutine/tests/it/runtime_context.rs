@@ -14,7 +14,7 @@ fn blocking_calls_inside_a_current_thread_runtime_are_usage_errors() {
     let seen = Inline::new(Vec::new()).shared();
     let sink = seen.clone();
     rt.block_on(async {
-        let mut task = consumer_coroutine::spawn(sink).unwrap();
+        let task = consumer_coroutine::spawn(sink);
         let e = task.send(1).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Usage);
         assert!(e.to_string().contains("send_async"), "{e}");
@@ -45,7 +45,7 @@ fn blocking_calls_inside_a_multi_thread_runtime_work_even_when_full() {
     rt.block_on(async {
         // A task on a worker thread, not the block_on thread.
         tokio::spawn(async move {
-            let mut task = Builder::new()
+            let task = Builder::new()
                 .capacity(1)
                 .placement(Placement::InLine)
                 .spawn(sink)
@@ -73,8 +73,7 @@ fn dropping_the_last_handle_in_a_current_thread_runtime_closes_without_waiting()
                 let _ = c.send(());
             }
             Ok(())
-        }))
-        .unwrap();
+        }));
         task.send_async(1).await.unwrap();
         drop(task); // must not block this thread
     });
@@ -101,8 +100,7 @@ fn a_blocking_consumer_does_not_stall_a_current_thread_runtime() {
             wait_for_go
                 .recv_timeout(HANG)
                 .map_err(consumer::Error::other)
-        }))
-        .unwrap();
+        }));
         task.send_async(1).await.unwrap();
         has_started.await.unwrap();
         // The consumer is blocked in its `send` now; this task still runs.
@@ -121,7 +119,7 @@ fn a_blocking_pool_consumer_may_block_on_the_next_stage() {
     let sink = seen.clone();
     let outcome = rt.block_on(async move {
         let second = Builder::new().capacity(2).spawn(sink).unwrap();
-        let mut next = second.clone();
+        let next = second.clone();
         let first = Builder::new()
             .capacity(2)
             .spawn(try_from_fn(move |n: u32| {
@@ -160,7 +158,7 @@ fn blocking_calls_inside_a_local_set_are_usage_errors() {
     });
     let local = tokio::task::LocalSet::new();
     local.block_on(&rt, async {
-        let mut task = Builder::new().capacity(1).spawn(gated).unwrap();
+        let task = Builder::new().capacity(1).spawn(gated).unwrap();
         // `close` always waits, so it meets tokio's refusal.
         let e = task.close().unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Usage, "{e}");

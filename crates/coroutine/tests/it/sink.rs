@@ -3,7 +3,7 @@
 use std::future::poll_fn;
 use std::pin::Pin;
 
-use consumer::{Consumer, ErrorKind, Inline};
+use consumer::{ErrorKind, Inline};
 use consumer_coroutine::{Builder, Placement};
 use futures_sink::Sink;
 
@@ -42,13 +42,13 @@ fn a_sink_delivers_in_order_through_a_full_mailbox_and_closes() {
     assert_eq!(seen.with(|v| v.clone()), (0..10_000).collect::<Vec<_>>());
     assert!(seen.is_finished());
     // Closing through the sink closed the run for every clone.
-    let mut task = task;
+    let task = task;
     assert_eq!(task.send(1).unwrap_err().kind(), ErrorKind::Closed);
 }
 
 #[test]
 fn start_send_without_poll_ready_is_a_usage_error() {
-    let task = consumer_coroutine::spawn(Vec::<u32>::new()).unwrap();
+    let task = consumer_coroutine::spawn(Vec::<u32>::new());
     let mut sink = task.sink();
     let e = Pin::new(&mut sink).start_send(1).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Usage);

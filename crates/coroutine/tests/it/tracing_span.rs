@@ -3,7 +3,6 @@
 use std::fmt::Debug;
 use std::sync::{Arc, Mutex};
 
-use consumer::Consumer;
 use consumer_coroutine::Builder;
 use tracing::field::{Field, Visit};
 use tracing::span::{Attributes, Id, Record};
@@ -46,13 +45,13 @@ impl Subscriber for Spans {
 fn a_run_opens_a_span_with_the_runner_and_consumer_names() {
     let spans = Spans::default();
     tracing::subscriber::with_default(spans.clone(), || {
-        let mut task = Builder::new()
+        let task = Builder::new()
             .name("totals")
             .spawn(Vec::<u8>::new())
             .unwrap();
         task.send(1).unwrap();
         task.close().unwrap();
-        let mut unnamed = consumer_coroutine::spawn(Vec::<u8>::new()).unwrap();
+        let unnamed = consumer_coroutine::spawn(Vec::<u8>::new());
         unnamed.close().unwrap();
     });
     let spans = spans.0.lock().unwrap().clone();
