@@ -599,8 +599,11 @@ impl<C: Codec> Outbound<C> {
 
     /// As [`broken`](Outbound::broken), for a link whose writer knows that
     /// `unwritten` accepted items never fully left (they were in the failed write
-    /// or queued behind it): without a report that counts what the receiver got,
-    /// the error says that many were undelivered.
+    /// or queued behind it). Only a report says exactly how many items the
+    /// receiver got; without one, items that were written may have been lost too
+    /// (in a pipe's buffer, behind a reader that died), so the error says "at least
+    /// `unwritten`" in its message and carries no count: a count, where there is
+    /// one, is exact.
     ///
     /// ```
     /// use consumer::{Error, ErrorKind};
@@ -608,7 +611,8 @@ impl<C: Codec> Outbound<C> {
     ///
     /// let mut out = Outbound::new(Bincode, Identity::of::<u8>());
     /// let e = out.broken_losing(Error::from(ErrorKind::Io), Heard::Nothing, None, Some(3));
-    /// assert_eq!(e.undelivered(), Some(3));
+    /// assert_eq!(e.undelivered(), None);
+    /// assert!(e.to_string().contains("at least 3 accepted items never left"));
     /// ```
     pub fn broken_losing(
         &mut self,
@@ -629,7 +633,13 @@ impl<C: Codec> Outbound<C> {
             Heard::Bad(protocol) => protocol,
         };
         let error = match unwritten {
-            Some(n) if error.undelivered().is_none() => error.with_undelivered(n),
+            Some(n) if n > 0 && error.undelivered().is_none() => {
+                let message = format!(
+                    "{}; at least {n} accepted items never left",
+                    error.message().map_or_else(|| error.to_string(), str::to_owned)
+                );
+                error.with_message(message)
+            }
             _ => error,
         };
         tracing::debug!(error = %error, "the link to the receiver broke");
