@@ -268,17 +268,7 @@ fn quiet_on_a_closed_pipe(example: &str, args: &[&str]) -> Result {
         s
     });
     let t = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait()? {
-            break status;
-        }
-        if t.elapsed() > TIMEOUT {
-            let _ = child.kill();
-            let _ = child.wait();
-            return Err(format!("example `{shown}` did not finish within {TIMEOUT:?}").into());
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    let status = wait_bounded(&mut child, &shown)?;
     let stderr = err_reader.join().unwrap_or_default();
     if !status.success() || !stderr.is_empty() {
         return Err(format!(
@@ -288,6 +278,22 @@ fn quiet_on_a_closed_pipe(example: &str, args: &[&str]) -> Result {
     }
     eprintln!("   ok in {:.1?}", t.elapsed());
     Ok(())
+}
+
+/// Waits for `child` to end, killing and reaping it after [`TIMEOUT`].
+fn wait_bounded(child: &mut std::process::Child, shown: &str) -> Result<std::process::ExitStatus> {
+    let t = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait()? {
+            return Ok(status);
+        }
+        if t.elapsed() > TIMEOUT {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(format!("example `{shown}` did not finish within {TIMEOUT:?}").into());
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }
 
 /// Does `line` match `pattern`, where each `*` in `pattern` stands for any text?
@@ -318,7 +324,6 @@ pub(crate) fn run_example(
 ) -> Result<(std::process::ExitStatus, String, String)> {
     let bin = example_bin(example);
     let shown = format!("{example} {}", args.join(" "));
-    let t = Instant::now();
     let mut cmd = Command::new(&bin);
     cmd.args(args)
         .current_dir(root())
@@ -345,17 +350,7 @@ pub(crate) fn run_example(
         let _ = err.read_to_string(&mut s);
         s
     });
-    let status = loop {
-        if let Some(status) = child.try_wait()? {
-            break status;
-        }
-        if t.elapsed() > TIMEOUT {
-            let _ = child.kill();
-            let _ = child.wait();
-            return Err(format!("example `{shown}` did not finish within {TIMEOUT:?}").into());
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    let status = wait_bounded(&mut child, &shown)?;
     Ok((
         status,
         reader.join().unwrap_or_default(),
