@@ -6,7 +6,9 @@
 //! ```
 //!
 //! Each runner module turns a `Countdown` into a handle, sends 10 down to 1, and
-//! closes. The transcript is the same whichever runner runs it.
+//! closes. The transcript is the same whichever runner runs it; only its header
+//! differs, naming where the Countdown ran. `countdown | head -3` ends quietly: once
+//! nobody reads, each process exits with status 0 (`examples::say!`).
 //!
 //! Across machines (see `network.rs`):
 //!
@@ -21,9 +23,14 @@ mod runners;
 
 use std::process::ExitCode;
 
+use examples::say;
+
 fn main() -> ExitCode {
     match run(std::env::args().skip(1).collect()) {
         Ok(()) => ExitCode::SUCCESS,
+        // A child that ended on a closed pipe fails the parent's send; the reader has
+        // gone, so that is the same quiet end.
+        Err(_) if examples::stdout_closed() => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("countdown: {e}");
             ExitCode::from(2)
@@ -43,20 +50,18 @@ fn run(args: Vec<String>) -> Result<(), Box<dyn std::error::Error>> {
             "--connect" => connect = Some(it.next().ok_or("--connect needs an address")?),
             "--key-file" => key_file = Some(it.next().ok_or("--key-file needs a path")?),
             "-h" | "--help" => {
-                println!(
+                say!(
                     "usage: countdown [--runner all|{}]",
                     runners::names().join("|")
                 );
-                println!(
+                say!(
                     "       countdown --coprocess [FIFO]   (serve framed items from stdin or FIFO)"
                 );
-                println!(
+                say!(
                     "       countdown --listen ADDR [--key-file F]    (serve Countdowns; ADDR is HOST:PORT or unix:PATH)"
                 );
-                println!(
-                    "       countdown --connect ADDR [--key-file F]   (send 10..1 to a listener)"
-                );
-                println!(
+                say!("       countdown --connect ADDR [--key-file F]   (send 10..1 to a listener)");
+                say!(
                     "       TCP needs a key: ${} or --key-file, the same on both ends",
                     network::KEY_VAR
                 );
@@ -75,8 +80,7 @@ fn run(args: Vec<String>) -> Result<(), Box<dyn std::error::Error>> {
         (None, None) => {}
     }
     if runner == "all" {
-        for (name, run) in runners::RUNNERS {
-            println!("== {name} ==");
+        for (_, run) in runners::RUNNERS {
             run()?;
         }
         return Ok(());

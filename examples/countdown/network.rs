@@ -44,7 +44,7 @@ pub(crate) fn listen(addr: &str, key: Option<AuthKey>) -> Result<(), Box<dyn std
         server = server.key(key);
     }
     let serving = server.serve(|| Countdown)?;
-    println!("listening on {}", serving.local_addr());
+    examples::say!("listening on {}", serving.local_addr());
     serving.wait()?;
     Ok(())
 }

@@ -1,8 +1,10 @@
-//! One function per runner: run the Countdown its way, sending 10 down to 1.
+//! One function per runner: run the Countdown its way, sending 10 down to 1. Each
+//! Countdown is [`Announced`]: its header names the runner and, said from where it
+//! runs, the process, thread and task (and the socket it was served on).
 
 use consumer::{Consumer, Inline};
 use consumer_net::{Address, Connector, Server};
-use examples::{Countdown, countdown_items};
+use examples::{Announced, Countdown, countdown_items};
 
 type Run = fn() -> Result<(), Box<dyn std::error::Error>>;
 
@@ -30,22 +32,26 @@ pub(crate) fn drive(mut handle: impl Consumer<u32>) -> Result<(), Box<dyn std::e
 
 /// In the caller's thread, with the contract enforced.
 fn inline() -> Result<(), Box<dyn std::error::Error>> {
-    drive(Inline::new(Countdown))
+    drive(Inline::new(Announced::new("inline", Countdown)))
 }
 
 /// As a tokio task, fed from this plain thread: on the runtime's blocking pool (the
 /// default for a consumer whose `send` may block), on the crate's shared runtime.
 fn coroutine() -> Result<(), Box<dyn std::error::Error>> {
-    drive(consumer_coroutine::spawn(Countdown))
+    drive(consumer_coroutine::spawn(Announced::new(
+        "coroutine",
+        Countdown,
+    )))
 }
 
 /// In its own OS thread, behind a bounded mailbox (the notes' `ConsumerThread`).
 fn thread() -> Result<(), Box<dyn std::error::Error>> {
-    drive(consumer_thread::spawn(Countdown).into_handle())
+    drive(consumer_thread::spawn(Announced::new("thread", Countdown)).into_handle())
 }
 
 /// In a child process: this very program re-run as `countdown --coprocess`, fed
-/// framed items over its stdin. The child prints; `close` returns its outcome.
+/// framed items over its stdin. The child prints (its header names its pid and ours);
+/// `close` returns its outcome.
 fn process() -> Result<(), Box<dyn std::error::Error>> {
     drive(consumer_process::Coprocess::<u32>::spawn_self([
         "--coprocess",
@@ -67,7 +73,7 @@ fn fifo() -> Result<(), Box<dyn std::error::Error>> {
 fn unix() -> Result<(), Box<dyn std::error::Error>> {
     let dir = consumer_process::PrivateDir::new("countdown")?;
     let addr = Address::Unix(dir.join("countdown.sock"));
-    over_socket(Server::bind(&addr)?, Connector::new(addr))
+    over_socket("unix", Server::bind(&addr)?, Connector::new(addr))
 }
 
 /// Over TCP on loopback, both ends authenticated with a fresh key: what
@@ -76,11 +82,20 @@ fn tcp() -> Result<(), Box<dyn std::error::Error>> {
     let key = consumer_auth::AuthKey::generate()?;
     let server = Server::bind(&"127.0.0.1:0".parse()?)?.key(key.clone());
     let connector = Connector::new(server.local_addr().clone()).key(key);
-    over_socket(server, connector)
+    over_socket("tcp", server, connector)
 }
 
-fn over_socket(server: Server, connector: Connector) -> Result<(), Box<dyn std::error::Error>> {
-    let serving = server.serve(|| Countdown)?;
+fn over_socket(
+    runner: &str,
+    server: Server,
+    connector: Connector,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let (runner, note) = (
+        runner.to_owned(),
+        format!("served at {}", server.local_addr()),
+    );
+    let serving =
+        server.serve(move || Announced::new(runner.clone(), Countdown).note(note.clone()))?;
     // `close` returns once the far Countdown has closed: the transcript is complete.
     drive(connector.sender::<u32>()?)?;
     serving.shutdown()?;

@@ -9,21 +9,40 @@ use std::time::{Duration, Instant};
 
 use crate::cmd::{Result, cargo, root, step};
 
-/// Every `--runner` the countdown accepts, in the order `--runner all` runs them.
-const COUNTDOWN_RUNNERS: &[&str] = &[
-    "inline",
-    "thread",
-    "coroutine",
-    "process",
-    "fifo",
-    "unix",
-    "tcp",
+/// Every `--runner` the countdown accepts, in the order `--runner all` runs them, with
+/// the header its Countdown prints (`*` stands for a pid, a task, a path or a port).
+const COUNTDOWN_RUNNERS: &[(&str, &str)] = &[
+    ("inline", r#"== inline: pid *, thread "main" =="#),
+    ("thread", r#"== thread: pid *, thread "Countdown" =="#),
+    (
+        "coroutine",
+        r#"== coroutine: pid *, thread "*", tokio task * =="#,
+    ),
+    (
+        "process",
+        r#"== process: pid *, thread "main", a child of pid * =="#,
+    ),
+    (
+        "fifo",
+        r#"== fifo: pid *, thread "main", a child of pid * =="#,
+    ),
+    (
+        "unix",
+        r#"== unix: pid *, thread "*", served at unix:*/countdown.sock =="#,
+    ),
+    (
+        "tcp",
+        r#"== tcp: pid *, thread "*", served at 127.0.0.1:* =="#,
+    ),
 ];
 
 /// What an example must print on stdout.
 enum Expect {
     /// Exactly this.
     Exact(&'static str),
+    /// Exactly this, line by line, where a `*` in an expected line stands for any text
+    /// (a pid, a port).
+    Matching(&'static str),
     /// Each of these lines, in this order (other lines may come between).
     Lines(&'static [&'static str]),
     /// Exit unsuccessfully, saying this on stderr.
@@ -181,16 +200,20 @@ pub(crate) fn run() -> Result {
     )?;
     let transcript = countdown_transcript();
     let mut all = String::new();
-    for runner in COUNTDOWN_RUNNERS {
+    for (runner, header) in COUNTDOWN_RUNNERS {
+        let one = format!("{header}\n{transcript}");
         check_one(
             "countdown",
             &["--runner", runner],
-            &Expect::Exact(leak(transcript.clone())),
+            &Expect::Matching(leak(one.clone())),
         )?;
-        all.push_str(&format!("== {runner} ==\n{transcript}"));
+        all.push_str(&one);
+        quiet_on_a_closed_pipe("countdown", &["--runner", runner])?;
     }
-    check_one("countdown", &[], &Expect::Exact(leak(all)))?;
-    let names = COUNTDOWN_RUNNERS.join(", ");
+    check_one("countdown", &[], &Expect::Matching(leak(all)))?;
+    quiet_on_a_closed_pipe("countdown", &[])?;
+    let names: Vec<&str> = COUNTDOWN_RUNNERS.iter().map(|(name, _)| *name).collect();
+    let names = names.join(", ");
     let bogus = format!("unknown runner `bogus`; valid runners: all, {names}");
     check_one(
         "countdown",
@@ -199,7 +222,7 @@ pub(crate) fn run() -> Result {
     )?;
     let usage = format!(
         "usage: countdown [--runner all|{}",
-        COUNTDOWN_RUNNERS.join("|")
+        names.replace(", ", "|")
     );
     let usage: &'static [&str] = Box::leak(vec![leak(usage)].into_boxed_slice());
     check_one("countdown", &["--help"], &Expect::Lines(usage))?;
@@ -215,13 +238,82 @@ fn leak(s: String) -> &'static str {
     Box::leak(s.into_boxed_str())
 }
 
-/// The path of a built example.
+/// The path of a built example, in `CARGO_TARGET_DIR` when that is set (as cargo
+/// builds it), else in the workspace's `target`.
 pub(crate) fn example_bin(example: &str) -> std::path::PathBuf {
-    root()
-        .join("target")
-        .join("debug")
-        .join("examples")
-        .join(example)
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(|dir| root().join(dir))
+        .unwrap_or_else(|| root().join("target"));
+    target.join("debug").join("examples").join(example)
+}
+
+/// Runs an example whose stdout is a pipe nobody reads (the reader closed before it
+/// starts, as `example | head -0`): it must end with status 0 and say nothing.
+fn quiet_on_a_closed_pipe(example: &str, args: &[&str]) -> Result {
+    let shown = format!("{example} {} | (closed)", args.join(" "));
+    eprintln!("-- example {shown}");
+    let (reader, writer) = std::io::pipe()?;
+    drop(reader);
+    let mut child = Command::new(example_bin(example))
+        .args(args)
+        .current_dir(root())
+        .stdin(Stdio::null())
+        .stdout(writer)
+        .stderr(Stdio::piped())
+        .spawn()?;
+    let mut err = child.stderr.take().expect("piped");
+    let err_reader = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = err.read_to_string(&mut s);
+        s
+    });
+    let t = Instant::now();
+    let status = wait_bounded(&mut child, &shown)?;
+    let stderr = err_reader.join().unwrap_or_default();
+    if !status.success() || !stderr.is_empty() {
+        return Err(format!(
+            "example `{shown}`: should end quietly with status 0, got {status}\n--- stderr\n{stderr}"
+        )
+        .into());
+    }
+    eprintln!("   ok in {:.1?}", t.elapsed());
+    Ok(())
+}
+
+/// Waits for `child` to end, killing and reaping it after [`TIMEOUT`].
+fn wait_bounded(child: &mut std::process::Child, shown: &str) -> Result<std::process::ExitStatus> {
+    let t = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait()? {
+            return Ok(status);
+        }
+        if t.elapsed() > TIMEOUT {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(format!("example `{shown}` did not finish within {TIMEOUT:?}").into());
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Does `line` match `pattern`, where each `*` in `pattern` stands for any text?
+fn matches(pattern: &str, line: &str) -> bool {
+    let mut parts = pattern.split('*');
+    let first = parts.next().unwrap_or_default();
+    let Some(mut rest) = line.strip_prefix(first) else {
+        return false;
+    };
+    let parts: Vec<&str> = parts.collect();
+    let Some((last, middle)) = parts.split_last() else {
+        return rest.is_empty();
+    };
+    for part in middle {
+        match rest.find(part) {
+            Some(at) => rest = &rest[at + part.len()..],
+            None => return false,
+        }
+    }
+    rest.len() >= last.len() && rest.ends_with(last)
 }
 
 /// Runs an example to its end (killed after [`TIMEOUT`]): its status, stdout, stderr.
@@ -232,7 +324,6 @@ pub(crate) fn run_example(
 ) -> Result<(std::process::ExitStatus, String, String)> {
     let bin = example_bin(example);
     let shown = format!("{example} {}", args.join(" "));
-    let t = Instant::now();
     let mut cmd = Command::new(&bin);
     cmd.args(args)
         .current_dir(root())
@@ -259,17 +350,7 @@ pub(crate) fn run_example(
         let _ = err.read_to_string(&mut s);
         s
     });
-    let status = loop {
-        if let Some(status) = child.try_wait()? {
-            break status;
-        }
-        if t.elapsed() > TIMEOUT {
-            let _ = child.kill();
-            let _ = child.wait();
-            return Err(format!("example `{shown}` did not finish within {TIMEOUT:?}").into());
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    let status = wait_bounded(&mut child, &shown)?;
     Ok((
         status,
         reader.join().unwrap_or_default(),
@@ -300,6 +381,17 @@ fn check_one(example: &str, args: &[&str], expect: &Expect) -> Result {
                 return fail(format!("stdout differs; expected:\n{want}"));
             }
         }
+        Expect::Matching(want) => {
+            let (got, wanted) = (stdout.lines().count(), want.lines().count());
+            if got != wanted {
+                return fail(format!("{got} lines, expected {wanted}:\n{want}"));
+            }
+            for (line, pattern) in stdout.lines().zip(want.lines()) {
+                if !matches(pattern, line) {
+                    return fail(format!("line {line:?} does not match {pattern:?}"));
+                }
+            }
+        }
         Expect::Lines(lines) => {
             let mut rest = stdout.lines();
             for want in *lines {
@@ -311,4 +403,20 @@ fn check_one(example: &str, args: &[&str], expect: &Expect) -> Result {
     }
     eprintln!("   ok in {:.1?}", t.elapsed());
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::matches;
+
+    #[test]
+    fn a_star_stands_for_any_text() {
+        assert!(matches("T-minus 1", "T-minus 1"));
+        assert!(!matches("T-minus 1", "T-minus 10"));
+        assert!(matches("== a: pid *, b ==", "== a: pid 42, b =="));
+        assert!(!matches("== a: pid *, b ==", "== a: pid 42, c =="));
+        assert!(matches("at 127.0.0.1:*", "at 127.0.0.1:7000"));
+        assert!(matches("*", ""));
+        assert!(!matches("x*x", "x"));
+    }
 }

@@ -1,8 +1,10 @@
 //! The project's tasks, in plain Rust: `cargo xtask <task>` (an alias in
 //! `.cargo/config.toml`).
 //!
-//! - `test-all`: everything CI checks — formatting, clippy, tests and doc tests, docs
+//! - `test-all`: everything CI checks — tidy, formatting, clippy, tests and doc tests, docs
 //!   without warnings, the loom models, and every example with its output checked.
+//! - `tidy`: the docs agree with the tree (the code map names every source file; the
+//!   loom list names every loom model). The first step of `test-all`.
 //! - `bench [PACKAGE ...]`: the benchmarks, each printing ours, the raw baseline and
 //!   their ratio; a summary of those lines at the end.
 
@@ -11,6 +13,7 @@ mod cmd;
 mod examples;
 mod listen;
 mod test_all;
+mod tidy;
 
 use std::process::ExitCode;
 
@@ -20,9 +23,10 @@ fn main() -> ExitCode {
         Some("test-all") => test_all::run(&args[1..]),
         Some("bench") => bench::run(&args[1..]),
         Some("examples") => examples::run(),
+        Some("tidy") => tidy::run(),
         _ => {
             eprintln!(
-                "usage: cargo xtask <test-all [--skip STEP]... | bench [PACKAGE]... | examples>"
+                "usage: cargo xtask <test-all [--skip STEP]... | tidy | bench [PACKAGE]... | examples>"
             );
             return ExitCode::from(2);
         }

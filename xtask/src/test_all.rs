@@ -3,8 +3,9 @@
 use crate::cmd::{Result, cargo, step};
 
 /// Loom models: (package, test target). Each runs in its own target directory with
-/// `--cfg loom`, so the ordinary build is not invalidated.
-const LOOM: &[(&str, &str)] = &[
+/// `--cfg loom`, so the ordinary build is not invalidated. `cargo xtask tidy` checks
+/// that this list names exactly the `crates/*/tests/loom*.rs` files.
+pub(crate) const LOOM: &[(&str, &str)] = &[
     ("consumer", "loom_call"),
     ("consumer-primitives", "loom"),
     ("consumer-coroutine", "loom_control"),
@@ -64,6 +65,9 @@ fn defaults(manifest: &str) -> (Option<String>, bool) {
 
 pub(crate) fn run_all(skip: &[String]) -> Result {
     let want = |step: &str| !skip.iter().any(|s| s == step);
+    if want("tidy") {
+        crate::tidy::run()?;
+    }
     if want("fmt") {
         step("fmt", &mut cargo(&["fmt", "--all", "--", "--check"]))?;
     }
@@ -154,7 +158,7 @@ pub(crate) fn run(args: &[String]) -> Result {
             ("--skip", Some(step)) => skip.push(step.clone()),
             _ => {
                 return Err(format!(
-                    "unknown argument {a:?}; use --skip fmt|clippy|test|doc|alone|loom|examples"
+                    "unknown argument {a:?}; use --skip tidy|fmt|clippy|test|doc|alone|loom|examples"
                 )
                 .into());
             }

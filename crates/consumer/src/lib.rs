@@ -72,7 +72,7 @@
 //!
 //! # The conformance suite
 //!
-//! With the `testing` feature, [`testing::Suite`] checks any runner against the whole
+//! With the `testing` feature, `testing::Suite` checks any runner against the whole
 //! contract; every runner in this workspace passes it.
 //!
 //! # Tracing

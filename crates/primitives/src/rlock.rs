@@ -249,15 +249,24 @@ impl RLock {
         sync::lock(&self.hold).owner == Some(current_thread_id())
     }
 
-    /// How many times the holder has acquired the lock (0 when free).
+    /// How many times the calling thread holds the lock: 0 when it is free or another
+    /// thread holds it (Python's `_recursion_count()`).
     ///
     /// ```
     /// let lock = consumer_primitives::RLock::new();
     /// let (_a, _b) = (lock.acquire(), lock.acquire());
     /// assert_eq!(lock.depth(), 2);
+    /// std::thread::scope(|s| {
+    ///     s.spawn(|| assert_eq!(lock.depth(), 0)); // not the holder
+    /// });
     /// ```
     pub fn depth(&self) -> usize {
-        sync::lock(&self.hold).depth
+        let hold = sync::lock(&self.hold);
+        if hold.owner == Some(current_thread_id()) {
+            hold.depth
+        } else {
+            0
+        }
     }
 }
 

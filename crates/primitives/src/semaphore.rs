@@ -75,9 +75,10 @@ impl Permits {
     }
 }
 
-impl fmt::Debug for Permits {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut d = f.debug_struct("Semaphore");
+impl Permits {
+    /// Formats the counter under the public type's `name`.
+    fn debug(&self, name: &str, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut d = f.debug_struct(name);
         d.field("available", &self.available());
         if let Some(bound) = self.bound {
             d.field("bound", &bound);
@@ -252,7 +253,7 @@ macro_rules! semaphore_methods {
 
         impl fmt::Debug for $ty {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                self.permits.fmt(f)
+                self.permits.debug(stringify!($ty), f)
             }
         }
     };

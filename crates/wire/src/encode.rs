@@ -636,7 +636,9 @@ impl<C: Codec> Outbound<C> {
             Some(n) if n > 0 && error.undelivered().is_none() => {
                 let message = format!(
                     "{}; at least {n} accepted items never left",
-                    error.message().map_or_else(|| error.to_string(), str::to_owned)
+                    error
+                        .message()
+                        .map_or_else(|| error.to_string(), str::to_owned)
                 );
                 error.with_message(message)
             }

@@ -175,3 +175,16 @@ fn many_waiters_all_get_their_turn() {
     assert_eq!(got.len(), 4);
     assert!(got.iter().all(|&(_, ok)| ok), "{got:?}");
 }
+
+#[test]
+fn depth_is_zero_for_a_thread_that_does_not_hold_the_lock() {
+    let lock = Arc::new(RLock::new());
+    assert_eq!(lock.depth(), 0, "free");
+    let seen = while_held_elsewhere(&lock, || lock.depth());
+    assert_eq!(
+        seen, 0,
+        "held by another thread: Python's _recursion_count() is 0"
+    );
+    let _g = lock.acquire();
+    assert_eq!(lock.depth(), 1, "held by this thread");
+}

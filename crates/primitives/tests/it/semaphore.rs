@@ -186,3 +186,15 @@ fn a_panicking_holder_gives_its_permit_back() {
     assert!(holder.join().is_err());
     assert_eq!(s.available_permits(), 1);
 }
+
+#[test]
+fn debug_names_the_kind_of_semaphore() {
+    assert_eq!(
+        format!("{:?}", Semaphore::new(3)),
+        "Semaphore { available: 3 }"
+    );
+    assert_eq!(
+        format!("{:?}", BoundedSemaphore::new(3)),
+        "BoundedSemaphore { available: 3, bound: 3 }"
+    );
+}
