@@ -3,16 +3,14 @@
 //! nothing is lost; where it cannot wait (a current-thread runtime), what is lost is
 //! said loudly: an error-level event, and an error on the next call of a live handle.
 
-use std::fmt::Debug;
 use std::sync::{Arc, Mutex};
 
 use consumer::{ErrorKind, from_fn};
 use consumer_coroutine::{Builder, Placement};
-use tracing::field::{Field, Visit};
 use tracing::span::{Attributes, Id, Record};
 use tracing::{Event, Level, Metadata, Subscriber};
 
-use crate::support::{current_thread, multi_thread, watchdog};
+use crate::support::{Fields, current_thread, multi_thread, watchdog};
 
 const ITEMS: u64 = 500;
 const PLACEMENTS: [Placement; 2] = [Placement::InLine, Placement::BlockingPool];
@@ -126,17 +124,6 @@ struct Events(Arc<Mutex<Vec<String>>>);
 impl Events {
     fn errors(&self) -> Vec<String> {
         self.0.lock().unwrap().clone()
-    }
-}
-
-struct Fields(String);
-
-impl Visit for Fields {
-    fn record_debug(&mut self, field: &Field, value: &dyn Debug) {
-        self.0.push_str(&format!(" {}={:?}", field.name(), value));
-    }
-    fn record_str(&mut self, field: &Field, value: &str) {
-        self.0.push_str(&format!(" {}={}", field.name(), value));
     }
 }
 

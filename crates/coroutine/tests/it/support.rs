@@ -92,3 +92,16 @@ impl Drop for Watchdog {
         }
     }
 }
+
+/// A span's or an event's fields, written out as ` name=value` after one another:
+/// what the tests' small subscribers record.
+pub(crate) struct Fields(pub(crate) String);
+
+impl tracing::field::Visit for Fields {
+    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+        self.0.push_str(&format!(" {}={:?}", field.name(), value));
+    }
+    fn record_str(&mut self, field: &tracing::field::Field, value: &str) {
+        self.0.push_str(&format!(" {}={}", field.name(), value));
+    }
+}

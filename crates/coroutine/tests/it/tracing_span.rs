@@ -1,27 +1,16 @@
 //! Each run is a `tracing` span naming the runner and the consumer.
 
-use std::fmt::Debug;
 use std::sync::{Arc, Mutex};
 
 use consumer_coroutine::Builder;
-use tracing::field::{Field, Visit};
 use tracing::span::{Attributes, Id, Record};
 use tracing::{Event, Metadata, Subscriber};
+
+use crate::support::Fields;
 
 /// A subscriber that records each new span as `name field=value ...`.
 #[derive(Clone, Default)]
 struct Spans(Arc<Mutex<Vec<String>>>);
-
-struct Fields(String);
-
-impl Visit for Fields {
-    fn record_debug(&mut self, field: &Field, value: &dyn Debug) {
-        self.0.push_str(&format!(" {}={:?}", field.name(), value));
-    }
-    fn record_str(&mut self, field: &Field, value: &str) {
-        self.0.push_str(&format!(" {}={}", field.name(), value));
-    }
-}
 
 impl Subscriber for Spans {
     fn enabled(&self, _: &Metadata<'_>) -> bool {
