@@ -5,6 +5,8 @@
 //!   without warnings, the loom models, and every example with its output checked.
 //! - `tidy`: the docs agree with the tree (the code map names every source file; the
 //!   loom list names every loom model). The first step of `test-all`.
+//! - `needs`: the programs outside Rust that tests need (`nats-server`, `rsvg-convert`),
+//!   installed from Debian's packages when missing. The second step of `test-all`.
 //! - `bench [PACKAGE ...]`: the benchmarks, each printing ours, the raw baseline and
 //!   their ratio; a summary of those lines at the end.
 
@@ -12,6 +14,7 @@ mod bench;
 mod cmd;
 mod examples;
 mod listen;
+mod needs;
 mod test_all;
 mod tidy;
 
@@ -24,9 +27,10 @@ fn main() -> ExitCode {
         Some("bench") => bench::run(&args[1..]),
         Some("examples") => examples::run(),
         Some("tidy") => tidy::run(),
+        Some("needs") => needs::run(),
         _ => {
             eprintln!(
-                "usage: cargo xtask <test-all [--skip STEP]... | tidy | bench [PACKAGE]... | examples>"
+                "usage: cargo xtask <test-all [--skip STEP]... | tidy | needs | bench [PACKAGE]... | examples>"
             );
             return ExitCode::from(2);
         }

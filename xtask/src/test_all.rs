@@ -68,6 +68,9 @@ pub(crate) fn run_all(skip: &[String]) -> Result {
     if want("tidy") {
         crate::tidy::run()?;
     }
+    if want("needs") {
+        crate::needs::run()?;
+    }
     if want("fmt") {
         step("fmt", &mut cargo(&["fmt", "--all", "--", "--check"]))?;
     }
@@ -158,7 +161,7 @@ pub(crate) fn run(args: &[String]) -> Result {
             ("--skip", Some(step)) => skip.push(step.clone()),
             _ => {
                 return Err(format!(
-                    "unknown argument {a:?}; use --skip tidy|fmt|clippy|test|doc|alone|loom|examples"
+                    "unknown argument {a:?}; use --skip tidy|needs|fmt|clippy|test|doc|alone|loom|examples"
                 )
                 .into());
             }
