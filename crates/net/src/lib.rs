@@ -41,37 +41,40 @@
 //!   reads are fixed and small, a silent peer is dropped at the deadline; a failed
 //!   connection is reported once ([`Server::on_error`]) and the server goes on
 //!   serving the others.
+//! - **Bounded**: no thread per connection; limits on connections, on peers still
+//!   authenticating, on the whole handshake's time, on idleness, and on each
+//!   connection's requests in flight, all with defaults ([`Server`] lists them),
+//!   counted in [`Stats`].
 //! - **Unix sockets** live in a directory only their owner can enter
 //!   ([`PrivateDir`]; `bind` refuses any other), never the abstract namespace.
 //!
 //! # Async
 //!
-//! With the `tokio` feature: `Connector::connect_async` / `sender_async`, and
-//! `Server::serve_async`, `serve_shared_async`, `serve_requests_async` (a task per
-//! connection, the same authentication, limits and `on_error`).
+//! `Connector::connect_async` / `sender_async`, and `Server::serve_async`,
+//! `serve_shared_async`, `serve_requests_async`: the same server on the caller's
+//! tokio runtime (the blocking methods run it on a runtime of their own).
 //!
 //! # What this crate does not do
 //!
 //! - No encryption: after authentication the bytes travel in clear. Use it on
 //!   networks you control, or under TLS or an SSH tunnel.
-//! - One thread per connection on the blocking server: thousands of idle peers are
-//!   better served by the async side.
 #![forbid(unsafe_code)]
 
+mod accept;
 mod conn;
 mod connect;
+mod engine;
+mod guard;
+mod limits;
 mod live;
 mod server;
-#[cfg(feature = "tokio")]
 mod tokio_conn;
-#[cfg(feature = "tokio")]
 mod tokio_server;
 
 pub use conn::{Address, Conn};
 pub use connect::Connector;
 pub use consumer_process::{Identity, PrivateDir};
+pub use limits::Stats;
 pub use server::{Server, Serving};
-#[cfg(feature = "tokio")]
 pub use tokio_conn::{AsyncConn, AsyncConnReader, AsyncConnWriter};
-#[cfg(feature = "tokio")]
 pub use tokio_server::AsyncServing;

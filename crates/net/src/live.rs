@@ -1,91 +1,75 @@
-//! The open connections of a server, for both servers: a second handle on each, to
-//! end it at shutdown, and the threads or tasks serving them, to wait for.
+//! The open connections of a server: their tasks, to wait for at shutdown, and the
+//! stop signal every one of them watches (see `guard.rs`).
 
-use std::collections::HashMap;
-use std::sync::{Mutex, MutexGuard};
+use std::future::Future;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
-use crate::Conn;
+use tokio::sync::watch;
+use tokio::task::JoinSet;
 
-/// A thread or a task serving one connection.
-pub(super) trait Worker {
-    fn is_finished(&self) -> bool;
+/// The registry. No user code runs, and nothing awaits, under its lock.
+#[derive(Debug)]
+pub(crate) struct Live {
+    tasks: Mutex<JoinSet<()>>,
+    stop: watch::Sender<bool>,
+    panics: AtomicU64,
 }
 
-impl Worker for std::thread::JoinHandle<()> {
-    fn is_finished(&self) -> bool {
-        std::thread::JoinHandle::is_finished(self)
-    }
-}
-
-#[cfg(feature = "tokio")]
-impl Worker for tokio::task::JoinHandle<()> {
-    fn is_finished(&self) -> bool {
-        tokio::task::JoinHandle::is_finished(self)
-    }
-}
-
-/// The registry, behind its lock. No user code runs, and nothing awaits, under it.
-pub(super) struct Live<W>(Mutex<Registry<W>>);
-
-pub(super) struct Registry<W> {
-    /// Set at shutdown: a connection accepted afterwards is not served.
-    stopped: bool,
-    next: u64,
-    conns: HashMap<u64, Conn>,
-    workers: Vec<W>,
-}
-
-impl<W: Worker> Live<W> {
-    pub(super) fn new() -> Live<W> {
-        Live(Mutex::new(Registry {
-            stopped: false,
-            next: 0,
-            conns: HashMap::new(),
-            workers: Vec::new(),
-        }))
-    }
-
-    pub(super) fn lock(&self) -> MutexGuard<'_, Registry<W>> {
-        self.0.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    /// Forgets a connection that has ended.
-    pub(super) fn remove(&self, id: u64) {
-        self.lock().conns.remove(&id);
-    }
-
-    /// Ends every open connection and refuses new ones; the workers to wait for.
-    pub(super) fn stop(&self) -> Vec<W> {
-        let mut r = self.lock();
-        r.stopped = true;
-        for conn in r.conns.values() {
-            conn.shutdown();
+impl Live {
+    pub(crate) fn new() -> Live {
+        Live {
+            tasks: Mutex::new(JoinSet::new()),
+            stop: watch::Sender::new(false),
+            panics: AtomicU64::new(0),
         }
-        std::mem::take(&mut r.workers)
     }
-}
 
-impl<W: Worker> Registry<W> {
-    /// Registers a connection by a second handle on it: its id, or `None` once the
-    /// server is stopping. Forgets the workers that have finished.
-    pub(super) fn add(&mut self, handle: Conn) -> Option<u64> {
-        if self.stopped {
-            return None;
+    /// The stop signal, for a connection to watch.
+    pub(crate) fn subscribe(&self) -> watch::Receiver<bool> {
+        self.stop.subscribe()
+    }
+
+    /// Runs a connection's task (on the current runtime); forgets the ones that
+    /// have ended, so the registry holds only open connections.
+    pub(crate) fn spawn(&self, task: impl Future<Output = ()> + Send + 'static) {
+        let mut tasks = self.tasks.lock().unwrap_or_else(|p| p.into_inner());
+        while let Some(ended) = tasks.try_join_next() {
+            self.count(ended);
         }
-        self.workers.retain(|w| !w.is_finished());
-        let id = self.next;
-        self.next += 1;
-        self.conns.insert(id, handle);
-        Some(id)
+        tasks.spawn(task);
     }
 
-    /// The worker serving a registered connection.
-    pub(super) fn push(&mut self, worker: W) {
-        self.workers.push(worker);
+    fn count(&self, ended: Result<(), tokio::task::JoinError>) {
+        if matches!(ended, Err(e) if e.is_panic()) {
+            self.panics.fetch_add(1, Ordering::Relaxed);
+        }
     }
 
-    /// Takes a connection back out (its worker could not start).
-    pub(super) fn take(&mut self, id: u64) -> Option<Conn> {
-        self.conns.remove(&id)
+    /// Tells every connection to end now: reads and writes fail, so each consumer is
+    /// closed with what it received.
+    pub(crate) fn stop(&self) {
+        self.stop.send_replace(true);
+    }
+
+    /// Lets the open connections end by themselves for up to `grace`, then stops
+    /// the rest and waits for them: how many tasks panicked, ever.
+    pub(crate) async fn drain(&self, grace: Duration) -> u64 {
+        let mut tasks =
+            std::mem::take(&mut *self.tasks.lock().unwrap_or_else(|p| p.into_inner()));
+        if !grace.is_zero() {
+            let ended = async {
+                while let Some(ended) = tasks.join_next().await {
+                    self.count(ended);
+                }
+            };
+            let _ = tokio::time::timeout(grace, ended).await;
+        }
+        self.stop();
+        while let Some(ended) = tasks.join_next().await {
+            self.count(ended);
+        }
+        self.panics.load(Ordering::Relaxed)
     }
 }

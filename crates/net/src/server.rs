@@ -1,12 +1,12 @@
-//! The serving side: accept, authenticate, and feed each connection's items to a
-//! consumer (its own, or one shared by all).
+//! The serving side's builder and its blocking driver: [`Server`] (bind, key,
+//! limits) and [`Serving`], a thin handle on the one event-driven server
+//! (`engine.rs`) running on a tokio runtime the `Serving` owns — no thread per
+//! connection.
 
 use std::fmt;
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpListener;
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::thread::JoinHandle;
 use std::time::Duration;
 
 use consumer::{Consumer, Error, ErrorKind, Inline, Request, SendError, Shared};
@@ -14,14 +14,14 @@ use consumer_auth::{Auth, AuthKey};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use crate::connect::AUTH_TIMEOUT;
-use crate::live::Live;
-use crate::{Address, Conn};
+use crate::accept::Accept;
+use crate::engine::{Handler, items, requests};
+use crate::limits::{Limits, Stats};
+use crate::{Address, AsyncServing};
+use consumer_process::Identity;
 use consumer_process::PrivateDir;
-use consumer_process::{Identity, Receiver};
 
 pub(super) type OnError = Arc<dyn Fn(&str, &Error) + Send + Sync>;
-type Handler = Arc<dyn Fn(Conn) -> Result<u64, Error> + Send + Sync>;
 pub(super) type Finish = Box<dyn FnOnce() -> Result<(), Error> + Send + Sync>;
 
 /// A listening socket, TCP or Unix, that feeds every authenticated connection to a
@@ -36,21 +36,46 @@ pub(super) type Finish = Box<dyn FnOnce() -> Result<(), Error> + Send + Sync>;
 ///   the server shuts down.
 /// - [`serve_requests`](Server::serve_requests): each connection gets a service — a
 ///   consumer of [`Request`]s — for [`Remote`](consumer_process::Remote) callers.
-/// - `serve_async` (feature `tokio`): as `serve`, on a tokio runtime, with a task
-///   per connection instead of a thread.
+/// - `serve_async`, `serve_shared_async`, `serve_requests_async`: the same on the
+///   caller's tokio runtime.
 ///
-/// Each connection runs in a thread of its own. **TCP fails closed:** a TCP server
-/// without a [`key`](Server::key) refuses to start, unless you call
-/// [`unauthenticated`](Server::unauthenticated). A **Unix socket** must be in a
-/// directory only its owner can enter ([`PrivateDir`](crate::PrivateDir)), so other
-/// users cannot connect at all; a key is optional there. Never the abstract namespace.
+/// # One server, event-driven
+///
+/// Whichever method starts it, the server is one tokio task accepting and one task
+/// per connection — no thread per connection. The blocking methods start a tokio
+/// runtime of their own ([`workers`](Server::workers) threads) that the [`Serving`]
+/// handle owns. Consumers run on those tasks: a consumer whose `send` blocks holds
+/// one worker thread while it does, so give a slow consumer a runner of its own
+/// (a thread runner's handle blocks only while its mailbox is full).
+///
+/// # Limits
+///
+/// Every bound has a default that fits the common descriptor limit of 1024:
+///
+/// | limit | default | beyond it |
+/// |---|---|---|
+/// | [`max_connections`](Server::max_connections) | 512 | a new connection is refused at once |
+/// | [`max_unauthenticated`](Server::max_unauthenticated) | 64 | a new connection is refused at once; the established ones go on |
+/// | [`handshake_timeout`](Server::handshake_timeout) | 10 s | the peer is dropped, however it paces its bytes |
+/// | [`idle_timeout`](Server::idle_timeout) | 5 min | an authenticated peer that sent nothing while nothing was owed to it is dropped |
+/// | [`max_in_flight`](Server::max_in_flight) | 64 | that connection's requests are not read until an answer is written |
+///
+/// [`Serving::stats`] and [`AsyncServing::stats`] count what the limits did.
+///
+/// # Security
+///
+/// **TCP fails closed:** a TCP server without a [`key`](Server::key) refuses to
+/// start, unless you call [`unauthenticated`](Server::unauthenticated). A **Unix
+/// socket** must be in a directory only its owner can enter
+/// ([`PrivateDir`](crate::PrivateDir)), so other users cannot connect at all; a key
+/// is optional there. Never the abstract namespace.
 ///
 /// Before authentication, only [`consumer_auth`]'s fixed-size reads happen: no byte
-/// from an unauthenticated peer reaches a decoder, and a silent peer is dropped after
-/// the [`auth_timeout`](Server::auth_timeout). A connection that fails — wrong key,
-/// garbage, a huge length prefix, a consumer error — is reported once through
-/// [`on_error`](Server::on_error) (by default a `tracing` warning) and closed; the
-/// server keeps serving the others.
+/// from an unauthenticated peer reaches a decoder. A connection that fails or is
+/// refused — wrong key, garbage, a huge length prefix, a deadline, a limit, a
+/// consumer error — is reported once through [`on_error`](Server::on_error) (by
+/// default a `tracing` warning naming the peer) and closed; the server keeps
+/// serving the others.
 ///
 /// # Examples
 ///
@@ -76,8 +101,10 @@ pub struct Server {
     addr: Address,
     key: Option<AuthKey>,
     unauthenticated: bool,
-    auth_timeout: Duration,
+    limits: Limits,
     on_error: OnError,
+    /// How each accepted socket is wrapped before authentication (`accept.rs`).
+    pub(crate) accept: Accept,
     /// The pinned item type identity, for every stream this server reads or writes.
     pub(super) identity: Option<Identity>,
 }
@@ -90,12 +117,26 @@ pub(super) enum Listener {
 impl Server {
     /// Listens on `addr`. A TCP port of 0 picks a free one (see
     /// [`local_addr`](Server::local_addr)). A Unix socket's directory must be
-    /// private; a stale socket file that no one listens on is replaced.
+    /// private; a stale socket file there (one that no one listens on) is replaced,
+    /// and anything else at the path is left alone and refused.
     ///
     /// # Errors
     ///
     /// [`Usage`](ErrorKind::Usage) for a Unix socket in a directory others can
-    /// enter; an I/O error binding.
+    /// enter, or a path that holds something other than a stale socket (a file, a
+    /// directory, a socket someone listens on); an I/O error binding.
+    ///
+    /// ```
+    /// use consumer::ErrorKind;
+    /// use consumer_net::{Address, PrivateDir, Server};
+    ///
+    /// let dir = PrivateDir::new("bind")?;
+    /// std::fs::write(dir.join("notes"), "keep me")?;
+    /// let e = Server::bind(&Address::Unix(dir.join("notes"))).unwrap_err();
+    /// assert_eq!(e.kind(), ErrorKind::Usage);
+    /// assert_eq!(std::fs::read_to_string(dir.join("notes"))?, "keep me");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn bind(addr: &Address) -> Result<Server, Error> {
         let bind_error = |e: std::io::Error| {
             Error::new(ErrorKind::Io, format!("listening on {addr}: {e}")).with_source(e)
@@ -110,11 +151,7 @@ impl Server {
                 PrivateDir::check_parent(path)?;
                 let l = match UnixListener::bind(path) {
                     Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => {
-                        if UnixStream::connect(path).is_ok() {
-                            return Err(bind_error(e));
-                        }
-                        // A socket file left by a server that is gone.
-                        std::fs::remove_file(path).map_err(bind_error)?;
+                        replace_stale(addr, path)?;
                         UnixListener::bind(path).map_err(bind_error)?
                     }
                     other => other.map_err(bind_error)?,
@@ -127,10 +164,11 @@ impl Server {
             addr,
             key: None,
             unauthenticated: false,
-            auth_timeout: AUTH_TIMEOUT,
+            limits: Limits::default(),
             on_error: Arc::new(|peer, e| {
-                tracing::warn!(peer, error = %e, "connection failed");
+                tracing::warn!(peer, error = %e, "connection failed or refused");
             }),
+            accept: Accept::default(),
             identity: None,
         })
     }
@@ -186,15 +224,106 @@ impl Server {
         self
     }
 
-    /// How long a client may take to authenticate (default 10 s).
-    pub fn auth_timeout(mut self, timeout: Duration) -> Server {
-        self.auth_timeout = timeout;
+    /// The deadline of each connection's whole handshake — the transport's, then
+    /// authentication — however the peer paces its bytes (default 10 s).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use consumer_net::Server;
+    ///
+    /// let server = Server::bind(&"127.0.0.1:0".parse()?)?.handshake_timeout(Duration::from_secs(2));
+    /// # drop(server);
+    /// # Ok::<(), consumer::Error>(())
+    /// ```
+    pub fn handshake_timeout(mut self, timeout: Duration) -> Server {
+        self.limits.handshake = timeout;
         self
     }
 
-    /// Called once for every connection that ends in an error, with the peer's
-    /// address and the error, from that connection's thread. The default logs a
-    /// `tracing` warning.
+    /// How long an authenticated peer may send nothing while nothing is owed to it
+    /// (no reply pending) before it is dropped; `None` waits forever. Default 5
+    /// minutes. A peer that announces a large frame and stops is dropped at it too.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use consumer_net::Server;
+    ///
+    /// let server = Server::bind(&"127.0.0.1:0".parse()?)?.idle_timeout(Some(Duration::from_secs(30)));
+    /// # drop(server);
+    /// # Ok::<(), consumer::Error>(())
+    /// ```
+    pub fn idle_timeout(mut self, timeout: Option<Duration>) -> Server {
+        self.limits.idle = timeout;
+        self
+    }
+
+    /// How many connections may be open at once, authenticated or not (default
+    /// 512); beyond it a new connection is refused at once.
+    ///
+    /// ```
+    /// use consumer_net::Server;
+    ///
+    /// let server = Server::bind(&"127.0.0.1:0".parse()?)?.max_connections(10_000);
+    /// # drop(server);
+    /// # Ok::<(), consumer::Error>(())
+    /// ```
+    pub fn max_connections(mut self, n: usize) -> Server {
+        self.limits.connections = n;
+        self
+    }
+
+    /// How many connections may be in their handshake at once (default 64); beyond
+    /// it a new connection is refused at once, and the established ones keep being
+    /// served.
+    ///
+    /// ```
+    /// use consumer_net::Server;
+    ///
+    /// let server = Server::bind(&"127.0.0.1:0".parse()?)?.max_unauthenticated(16);
+    /// # drop(server);
+    /// # Ok::<(), consumer::Error>(())
+    /// ```
+    pub fn max_unauthenticated(mut self, n: usize) -> Server {
+        self.limits.unauthenticated = n;
+        self
+    }
+
+    /// How many of one connection's requests may be read and not yet answered on
+    /// the wire (default 64, at least 1): at the bound that connection is not read
+    /// until an answer is written, so a client that never reads its replies holds
+    /// at most that many (and what one 16 KiB read brought), and slows no one else.
+    ///
+    /// ```
+    /// use consumer_net::Server;
+    ///
+    /// let server = Server::bind(&"127.0.0.1:0".parse()?)?.max_in_flight(8);
+    /// # drop(server);
+    /// # Ok::<(), consumer::Error>(())
+    /// ```
+    pub fn max_in_flight(mut self, n: usize) -> Server {
+        self.limits.in_flight = n;
+        self
+    }
+
+    /// Worker threads of the runtime the blocking [`serve`](Server::serve) methods
+    /// start (default: the machine's cores, between 2 and 8). The async methods run
+    /// on the caller's runtime.
+    ///
+    /// ```
+    /// use consumer_net::Server;
+    ///
+    /// let server = Server::bind(&"127.0.0.1:0".parse()?)?.workers(2);
+    /// # drop(server);
+    /// # Ok::<(), consumer::Error>(())
+    /// ```
+    pub fn workers(mut self, n: usize) -> Server {
+        self.limits.workers = n.max(1);
+        self
+    }
+
+    /// Called once for every connection that ends in an error or is refused, with
+    /// the peer's address and the error, from that connection's task. The default
+    /// logs a `tracing` warning naming the peer.
     ///
     /// ```
     /// use consumer_net::Server;
@@ -215,72 +344,79 @@ impl Server {
     }
 
     /// Serves each connection to a consumer of its own, made by `factory` once the
-    /// peer has authenticated. The consumer is closed at the end of its connection's
-    /// stream, and the sender's `close` returns its outcome.
+    /// peer has authenticated and sent its first byte. The consumer is closed at the
+    /// end of its connection's stream, and the sender's `close` returns its outcome.
     ///
     /// # Errors
     ///
     /// [`Usage`](ErrorKind::Usage) for a TCP server with no key that was not made
-    /// [`unauthenticated`](Server::unauthenticated).
+    /// [`unauthenticated`](Server::unauthenticated); an I/O error starting the
+    /// runtime.
     pub fn serve<T, K, F>(self, factory: F) -> Result<Serving, Error>
     where
-        T: DeserializeOwned + 'static,
-        K: Consumer<T>,
+        T: DeserializeOwned + Send + 'static,
+        K: Consumer<T> + Send + 'static,
         F: Fn() -> K + Send + Sync + 'static,
     {
         let pin = self.identity.clone();
-        self.start(
-            Arc::new(move |conn: Conn| {
-                let back = conn.try_clone()?;
-                receiver(conn, &pin).report_to(back).run::<T, _>(factory())
-            }),
-            None,
-        )
+        self.start_blocking(items(factory, pin), None)
     }
 
     /// Serves every connection to one consumer. Each connection's items arrive in
     /// order; connections interleave. The consumer is closed when the server shuts
     /// down ([`Serving::shutdown`] returns its outcome); a connection's `close`
     /// returns once its items are delivered.
+    ///
+    /// # Errors
+    ///
+    /// As [`serve`](Server::serve).
     pub fn serve_shared<T, K>(self, consumer: K) -> Result<Serving, Error>
     where
-        T: DeserializeOwned + 'static,
+        T: DeserializeOwned + Send + 'static,
         K: Consumer<T> + Send + 'static,
     {
         let (feed, finish) = shared_feed(consumer);
         let pin = self.identity.clone();
-        self.start(
-            Arc::new(move |conn: Conn| {
-                let back = conn.try_clone()?;
-                receiver(conn, &pin).report_to(back).run::<T, _>(feed())
-            }),
-            Some(finish),
-        )
+        self.start_blocking(items(feed, pin), Some(finish))
     }
 
     /// Serves each connection's requests to a service of its own, made by `factory`
     /// (return a clone of one runner's handle to share a service): see
-    /// [`serve_requests`](consumer_process::serve_requests).
+    /// [`serve_requests`](consumer_process::serve_requests). Answers go back as they
+    /// are given; a reply too large for a frame fails its own call and the
+    /// connection lives on; [`max_in_flight`](Server::max_in_flight) bounds what a
+    /// client that does not read its replies can hold.
+    ///
+    /// # Errors
+    ///
+    /// As [`serve`](Server::serve).
     pub fn serve_requests<Q, R, S, F>(self, factory: F) -> Result<Serving, Error>
     where
-        Q: DeserializeOwned + 'static,
+        Q: DeserializeOwned + Send + 'static,
         R: Serialize + Deserialize<'static> + Send + 'static,
-        S: Consumer<Request<Q, R>>,
+        S: Consumer<Request<Q, R>> + Send + 'static,
         F: Fn() -> S + Send + Sync + 'static,
     {
         let pin = self.identity.clone();
-        self.start(
-            Arc::new(move |conn: Conn| {
-                let service = factory();
-                consumer_process::serve_requests_pinned(
-                    conn.try_clone()?,
-                    conn,
-                    service,
-                    pin.clone(),
-                )
-            }),
-            None,
-        )
+        self.start_blocking(requests(factory, pin), None)
+    }
+
+    /// The blocking driver: a runtime of its own, the one server on it.
+    fn start_blocking(self, handler: Handler, finish: Option<Finish>) -> Result<Serving, Error> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(self.limits.workers)
+            .thread_name("consumer-server")
+            .enable_all()
+            .build()
+            .map_err(|e| Error::from(e).with_message("starting the server's runtime"))?;
+        let serving = {
+            let _entered = runtime.enter();
+            self.start_async(handler, finish)?
+        };
+        Ok(Serving {
+            serving: Some(serving),
+            runtime: Some(runtime),
+        })
     }
 
     /// Fails closed (TCP without a key and not [`unauthenticated`](Server::unauthenticated)
@@ -296,65 +432,49 @@ impl Server {
                 ),
             ));
         }
-        let auth = self
-            .key
-            .map(|key| Auth::new(key).timeout(self.auth_timeout));
+        let handshake = self.limits.handshake;
+        let auth = self.key.map(|key| Auth::new(key).timeout(handshake));
         Ok(Parts {
             listener: self.listener,
             addr: self.addr,
             auth,
+            accept: self.accept,
+            limits: self.limits,
             on_error: self.on_error,
         })
     }
-
-    fn start(self, handler: Handler, finish: Option<Finish>) -> Result<Serving, Error> {
-        let Parts {
-            listener,
-            addr,
-            auth,
-            on_error,
-        } = self.into_parts()?;
-        let shared = Arc::new(Running {
-            stop: AtomicBool::new(false),
-            live: Live::new(),
-            tally: Tally::default(),
-        });
-        let acceptor = Acceptor {
-            listener,
-            auth,
-            handler,
-            on_error,
-            running: Arc::clone(&shared),
-        };
-        let span = tracing::info_span!("process.server", runner = "process", addr = %addr);
-        let accept = std::thread::Builder::new()
-            .name("consumer-server".into())
-            .spawn(move || {
-                let _entered = span.enter();
-                acceptor.run();
-            })?;
-        Ok(Serving {
-            addr,
-            running: shared,
-            accept: Some(accept),
-            finish,
-        })
-    }
 }
 
-/// A receiver over `conn`, its item type pinned if the server pins it.
-fn receiver(conn: Conn, pin: &Option<Identity>) -> Receiver<Conn> {
-    match pin {
-        Some(id) => Receiver::new(conn).identity(id.clone()),
-        None => Receiver::new(conn),
+/// Clears the way for a Unix socket at `path`: removes a stale socket (one no one
+/// listens on) and refuses anything else.
+fn replace_stale(addr: &Address, path: &std::path::Path) -> Result<(), Error> {
+    use std::os::unix::fs::FileTypeExt;
+    let refuse = |what: &str| {
+        Err(Error::new(
+            ErrorKind::Usage,
+            format!("not listening on {addr}: {what} is there; remove it, or choose another path"),
+        ))
+    };
+    let meta = std::fs::symlink_metadata(path)
+        .map_err(|e| Error::from(e).with_message(format!("listening on {addr}")))?;
+    if !meta.file_type().is_socket() {
+        return refuse("a file that is not a socket");
     }
+    if UnixStream::connect(path).is_ok() {
+        return refuse("a socket someone listens on");
+    }
+    // A socket file left by a server that is gone.
+    std::fs::remove_file(path)
+        .map_err(|e| Error::from(e).with_message(format!("replacing the stale socket {addr}")))
 }
 
-/// A checked [`Server`], taken apart for a serving loop (threads or tokio tasks).
+/// A checked [`Server`], taken apart for the serving loop.
 pub(super) struct Parts {
     pub(super) listener: Listener,
     pub(super) addr: Address,
     pub(super) auth: Option<Auth>,
+    pub(super) accept: Accept,
+    pub(super) limits: Limits,
     pub(super) on_error: OnError,
 }
 
@@ -363,6 +483,7 @@ impl fmt::Debug for Server {
         f.debug_struct("Server")
             .field("addr", &self.addr)
             .field("authenticated", &self.key.is_some())
+            .field("limits", &self.limits)
             .finish_non_exhaustive()
     }
 }
@@ -406,204 +527,113 @@ impl<T, C: Consumer<T>> Consumer<T> for KeepOpen<C> {
     }
 }
 
-/// What the accept loop and the connection threads share with the [`Serving`] handle.
-struct Running {
-    stop: AtomicBool,
-    live: Live<JoinHandle<()>>,
-    tally: Tally,
-}
-
-/// How a server's connections ended, for both servers: counted, and each failure
-/// reported once through `on_error`.
-#[derive(Debug, Default)]
-pub(super) struct Tally {
-    served: AtomicU64,
-    failed: AtomicU64,
-}
-
-impl Tally {
-    /// Counts one connection's outcome (items delivered, or why it failed).
-    pub(super) fn record(&self, peer: &str, outcome: Result<u64, Error>, on_error: &OnError) {
-        match outcome {
-            Ok(items) => {
-                self.served.fetch_add(1, Ordering::Relaxed);
-                tracing::debug!(items, "connection served");
-            }
-            Err(e) => {
-                self.failed.fetch_add(1, Ordering::Relaxed);
-                on_error(peer, &e);
-            }
-        }
-    }
-
-    /// Connections that ended well, and in an error, so far.
-    pub(super) fn counts(&self) -> (u64, u64) {
-        (
-            self.served.load(Ordering::Relaxed),
-            self.failed.load(Ordering::Relaxed),
-        )
-    }
-}
-
-struct Acceptor {
-    listener: Listener,
-    auth: Option<Auth>,
-    handler: Handler,
-    on_error: OnError,
-    running: Arc<Running>,
-}
-
-impl Acceptor {
-    fn run(self) {
-        let this = Arc::new(self);
-        loop {
-            let accepted = match &this.listener {
-                Listener::Tcp(l) => l.accept().map(|(s, _)| Conn::from(s)),
-                Listener::Unix(l) => l.accept().map(|(s, _)| Conn::from(s)),
-            };
-            if this.running.stop.load(Ordering::SeqCst) {
-                return;
-            }
-            match accepted {
-                Ok(conn) => this.spawn(conn),
-                Err(e) => {
-                    tracing::warn!(error = %e, "accept failed");
-                    // Out of descriptors, say: give the connections a moment to end.
-                    std::thread::sleep(Duration::from_millis(10));
-                }
-            }
-        }
-    }
-
-    fn spawn(self: &Arc<Self>, conn: Conn) {
-        let handle = match conn.try_clone() {
-            Ok(handle) => handle,
-            Err(e) => {
-                return self
-                    .running
-                    .tally
-                    .record(conn.peer(), Err(e), &self.on_error);
-            }
-        };
-        let mut live = self.running.live.lock();
-        let Some(id) = live.add(handle) else {
-            return; // stopping: dropping the connection closes it
-        };
-        let this = Arc::clone(self);
-        let span =
-            tracing::info_span!("process.connection", runner = "process", peer = conn.peer());
-        let spawned = std::thread::Builder::new()
-            .name("consumer-conn".into())
-            .spawn(move || {
-                let _entered = span.enter();
-                this.serve(conn);
-                this.running.live.remove(id);
-            });
-        match spawned {
-            Ok(t) => live.push(t),
-            Err(e) => {
-                if let Some(conn) = live.take(id) {
-                    let e = Error::from(e);
-                    self.running
-                        .tally
-                        .record(conn.peer(), Err(e), &self.on_error);
-                }
-            }
-        }
-    }
-
-    fn serve(&self, mut conn: Conn) {
-        let peer = conn.peer().to_owned();
-        let outcome = match &self.auth {
-            Some(auth) => auth.accept(&mut conn),
-            None => Ok(()),
-        }
-        .and_then(|()| (self.handler)(conn));
-        self.running.tally.record(&peer, outcome, &self.on_error);
-    }
-}
-
-/// A running [`Server`]: its address, its counts, and the way to stop it.
-/// Dropping it shuts the server down, as [`shutdown`](Serving::shutdown) does.
+/// A running [`Server`] started by a blocking method: its address, its counts, and
+/// the way to stop it. It owns the server's runtime. Dropping it shuts the server
+/// down, as [`shutdown`](Serving::shutdown) does.
 pub struct Serving {
-    addr: Address,
-    running: Arc<Running>,
-    accept: Option<JoinHandle<()>>,
-    finish: Option<Finish>,
+    serving: Option<AsyncServing>,
+    runtime: Option<tokio::runtime::Runtime>,
 }
 
 impl Serving {
+    fn inner(&self) -> &AsyncServing {
+        self.serving.as_ref().expect("present until shutdown")
+    }
+
     /// The address it listens on.
     pub fn local_addr(&self) -> &Address {
-        &self.addr
+        self.inner().local_addr()
     }
 
-    /// How many connections ended well, and how many in an error (refused, bad
-    /// input, a failed consumer), so far.
+    /// How many connections ended well, and how many in an error (bad input, a
+    /// failed handshake or consumer, a deadline), so far.
     pub fn counts(&self) -> (u64, u64) {
-        self.running.tally.counts()
+        self.inner().counts()
     }
 
-    /// Serves until the process ends (for a command-line server).
-    pub fn wait(mut self) -> Result<(), Error> {
-        if let Some(t) = self.accept.take() {
-            t.join()
-                .map_err(|_| Error::new(ErrorKind::Panicked, "the accept loop panicked"))?;
+    /// What the server has counted so far (see [`Stats`]).
+    ///
+    /// ```
+    /// use consumer::Consumer;
+    /// use consumer_net::{Address, Connector, PrivateDir, Server};
+    ///
+    /// let dir = PrivateDir::new("serving-stats")?;
+    /// let addr = Address::Unix(dir.join("sock"));
+    /// let serving = Server::bind(&addr)?.serve(Vec::<u8>::new)?;
+    /// let mut tx = Connector::new(addr).sender::<u8>()?;
+    /// tx.send(1)?;
+    /// tx.close()?;
+    /// assert_eq!(serving.stats().authenticated, 1);
+    /// serving.shutdown()?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn stats(&self) -> Stats {
+        self.inner().stats()
+    }
+
+    /// Serves until the process ends (for a command-line server; see
+    /// [`shutdown_within`](Serving::shutdown_within) to stop on a signal).
+    pub fn wait(self) -> Result<(), Error> {
+        loop {
+            std::thread::park();
         }
-        Ok(())
     }
 
     /// Stops accepting, ends the open connections (their consumers are closed with
-    /// what they received), waits for their threads, and closes a
+    /// what they received), waits for their tasks, and closes a
     /// [shared](Server::serve_shared) consumer: returns its outcome.
-    pub fn shutdown(mut self) -> Result<(), Error> {
-        self.stop()
+    ///
+    /// # Errors
+    ///
+    /// The shared consumer's failure; [`Panicked`](ErrorKind::Panicked) if a
+    /// connection's task panicked.
+    pub fn shutdown(self) -> Result<(), Error> {
+        self.shutdown_within(Duration::ZERO)
     }
 
-    fn stop(&mut self) -> Result<(), Error> {
-        let Some(accept) = self.accept.take() else {
+    /// As [`shutdown`](Serving::shutdown), after letting the open connections end
+    /// by themselves for up to `grace`: a graceful stop that drains what is in
+    /// flight.
+    ///
+    /// # Errors
+    ///
+    /// As [`shutdown`](Serving::shutdown).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use consumer_net::{Address, PrivateDir, Server};
+    ///
+    /// let dir = PrivateDir::new("grace")?;
+    /// let serving = Server::bind(&Address::Unix(dir.join("sock")))?.serve(Vec::<u8>::new)?;
+    /// serving.shutdown_within(Duration::from_secs(1))?; // nothing open: at once
+    /// # Ok::<(), consumer::Error>(())
+    /// ```
+    pub fn shutdown_within(mut self, grace: Duration) -> Result<(), Error> {
+        self.stop(grace)
+    }
+
+    fn stop(&mut self, grace: Duration) -> Result<(), Error> {
+        let (Some(serving), Some(runtime)) = (self.serving.take(), self.runtime.take()) else {
             return Ok(());
         };
-        self.running.stop.store(true, Ordering::SeqCst);
-        // Wake the accept loop with a connection of our own; it sees the flag.
-        let _ = match &self.addr {
-            Address::Tcp(a) => TcpStream::connect(wake_addr(a)).map(drop),
-            Address::Unix(p) => UnixStream::connect(p).map(drop),
+        let stop = || runtime.block_on(serving.shutdown_within(grace));
+        // A runtime cannot be blocked on from within another one's thread.
+        let outcome = if tokio::runtime::Handle::try_current().is_ok() {
+            std::thread::scope(|s| s.spawn(stop).join()).unwrap_or_else(|_| {
+                Err(Error::new(ErrorKind::Panicked, "the server's shutdown panicked"))
+            })
+        } else {
+            stop()
         };
-        let _ = accept.join();
-        if let Address::Unix(p) = &self.addr {
-            let _ = std::fs::remove_file(p);
-        }
-        for t in self.running.live.stop() {
-            let _ = t.join();
-        }
-        match self.finish.take() {
-            Some(finish) => finish(),
-            None => Ok(()),
-        }
-    }
-}
-
-/// Where to connect to reach a listener bound to `addr` (an unspecified address is
-/// reached through loopback).
-fn wake_addr(addr: &str) -> String {
-    match addr.parse::<std::net::SocketAddr>() {
-        Ok(mut a) if a.ip().is_unspecified() => {
-            a.set_ip(if a.is_ipv4() {
-                std::net::Ipv4Addr::LOCALHOST.into()
-            } else {
-                std::net::Ipv6Addr::LOCALHOST.into()
-            });
-            a.to_string()
-        }
-        _ => addr.to_owned(),
+        runtime.shutdown_background();
+        outcome
     }
 }
 
 impl Drop for Serving {
     fn drop(&mut self) {
-        if let Err(e) = self.stop() {
-            tracing::warn!(error = %e, "the shared consumer failed at shutdown");
+        if let Err(e) = self.stop(Duration::ZERO) {
+            tracing::warn!(error = %e, "the server's shutdown failed");
         }
     }
 }
@@ -611,8 +641,7 @@ impl Drop for Serving {
 impl fmt::Debug for Serving {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Serving")
-            .field("addr", &self.addr)
-            .field("connections", &self.running.tally)
+            .field("serving", &self.serving)
             .finish_non_exhaustive()
     }
 }

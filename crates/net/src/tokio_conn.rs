@@ -1,9 +1,8 @@
-//! The async side of sockets, connections (feature `tokio`): `AsyncConn` and its
+//! The async side of sockets, connections: `AsyncConn` and its
 //! halves, `Connector::connect_async` / `sender_async` — the same addresses,
 //! fail-closed rule, authentication, wire and reports as the blocking side.
 
 use std::io;
-use std::os::fd::AsFd;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
@@ -14,7 +13,7 @@ use tokio::net::{TcpStream, UnixStream, tcp, unix};
 
 use crate::conn::{tcp_peer, unix_peer};
 use crate::connect::connect_error;
-use crate::{Address, Conn, Connector};
+use crate::{Address, Connector};
 use consumer_process::AsyncSender;
 
 /// One of two socket types, TCP or Unix: the shape of every async socket here.
@@ -162,19 +161,6 @@ impl AsyncConn {
                 )
             }
         }
-    }
-
-    /// A blocking handle on the same socket, kept by the server to end the
-    /// connection from outside ([`Conn::shutdown`]) when it stops.
-    pub(super) fn shutdown_handle(&self) -> io::Result<Conn> {
-        Ok(match &self.stream {
-            Socket::Tcp(s) => {
-                Conn::from(std::net::TcpStream::from(s.as_fd().try_clone_to_owned()?))
-            }
-            Socket::Unix(s) => Conn::from(std::os::unix::net::UnixStream::from(
-                s.as_fd().try_clone_to_owned()?,
-            )),
-        })
     }
 }
 

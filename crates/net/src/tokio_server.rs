@@ -1,28 +1,24 @@
-//! The async side of sockets, serving (feature `tokio`): `Server::serve_async`, a
-//! task per connection, with the blocking server's checks, limits and `on_error`.
+//! The async API of the one server: `Server::serve_async` and its kin start
+//! `engine.rs`'s server on the caller's tokio runtime; [`AsyncServing`] is the
+//! handle both APIs hold (the blocking [`Serving`](crate::Serving) wraps one).
 
 use std::fmt;
-use std::future::Future;
 use std::io;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
 use consumer::{Consumer, Error, ErrorKind, Request};
-use consumer_auth::Auth;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use tokio::net::{TcpListener, UnixListener};
-use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tracing::Instrument;
 
-use crate::live::Live;
-use crate::server::{Finish, Listener, OnError, Parts, Tally, shared_feed};
-use crate::tokio_conn::{AsyncConn, Socket};
+use crate::engine::{Engine, Handler, accept_loop, items, requests};
+use crate::limits::Stats;
+use crate::server::{Finish, Listener, Parts, shared_feed};
+use crate::tokio_conn::Socket;
 use crate::{Address, Server};
-use consumer_process::{AsyncReceiver, AsyncSender, Identity, stream_identities};
-use consumer_wire::{Feed, WireAnswer};
 
 impl Server {
     /// [`serve`](Server::serve) on the current tokio runtime: the accept loop is a
@@ -149,20 +145,22 @@ impl Server {
         F: Fn() -> S + Send + Sync + 'static,
     {
         let pin = self.identity.clone();
-        self.start_async(
-            Arc::new(move |conn: AsyncConn| {
-                let service = factory();
-                Box::pin(serve_requests_async(conn, service, pin.clone())) as Served
-            }),
-            None,
-        )
+        self.start_async(requests(factory, pin), None)
     }
 
-    fn start_async(self, handler: Handler, finish: Option<Finish>) -> Result<AsyncServing, Error> {
+    /// Starts the one server on the current runtime (the blocking driver enters
+    /// its own runtime first).
+    pub(crate) fn start_async(
+        self,
+        handler: Handler,
+        finish: Option<Finish>,
+    ) -> Result<AsyncServing, Error> {
         let Parts {
             listener,
             addr,
             auth,
+            accept,
+            limits,
             on_error,
         } = self.into_parts()?;
         let runtime = tokio::runtime::Handle::try_current().map_err(|_| {
@@ -172,96 +170,18 @@ impl Server {
                  `Runtime::enter`)",
             )
         })?;
-        let _entered = runtime.enter();
         let listener = async_listener(listener)
             .map_err(|e| Error::from(e).with_message(format!("listening on {addr}")))?;
-        let running = Arc::new(Running {
-            live: Live::new(),
-            tally: Tally::default(),
-        });
-        let acceptor = Arc::new(Acceptor {
-            auth,
-            handler,
-            on_error,
-            running: Arc::clone(&running),
-        });
+        let engine = Arc::new(Engine::new(auth, accept, limits, handler, on_error));
         let span = tracing::info_span!("process.server", runner = "process", addr = %addr);
-        let accept = runtime.spawn(accept_loop(listener, acceptor).instrument(span));
+        let accept = runtime.spawn(accept_loop(listener, Arc::clone(&engine)).instrument(span));
         Ok(AsyncServing {
             addr,
-            running,
+            engine,
             accept: Some(accept),
             finish,
         })
     }
-}
-
-/// The handler of an item server: each connection's items to a consumer from `make`,
-/// its outcome reported back on the connection.
-fn items<T, K>(make: impl Fn() -> K + Send + Sync + 'static, pin: Option<Identity>) -> Handler
-where
-    T: DeserializeOwned + Send + 'static,
-    K: Consumer<T> + Send + 'static,
-{
-    Arc::new(move |conn: AsyncConn| {
-        let consumer = make();
-        let pin = pin.clone();
-        Box::pin(async move {
-            let (reader, writer) = conn.into_split();
-            let rx = AsyncReceiver::new(reader);
-            let rx = match pin {
-                Some(id) => rx.identity(id),
-                None => rx,
-            };
-            rx.report_to(writer).run::<T, _>(consumer).await
-        }) as Served
-    })
-}
-
-/// One connection's requests to `service`; answers, given from any thread, go back
-/// through a channel to the writer, which ends the reply stream once the request
-/// stream has ended and every request has been answered or dropped.
-async fn serve_requests_async<Q, R, S>(
-    conn: AsyncConn,
-    service: S,
-    pin: Option<Identity>,
-) -> Result<u64, Error>
-where
-    Q: DeserializeOwned + Send + 'static,
-    R: Serialize + Deserialize<'static> + Send + 'static,
-    S: Consumer<Request<Q, R>> + Send + 'static,
-{
-    let (ask, answer) = stream_identities(pin.as_ref());
-    let (reader, writer) = conn.into_split();
-    let (answers, mut to_write) = mpsc::unbounded_channel::<(u64, WireAnswer<R>)>();
-    let write = async move {
-        let mut replies = AsyncSender::<(u64, WireAnswer<R>), _>::new(writer);
-        if let Some(id) = answer {
-            replies = replies.identity(id);
-        }
-        while let Some(answer) = to_write.recv().await {
-            // The caller may be gone; the rest of its answers have no one to go to.
-            if replies.send(answer).await.is_err() {
-                break;
-            }
-        }
-        replies.close().await
-    };
-    let feed = Feed::new(service, move |id, answer| {
-        // The writer is gone only if the connection broke: the caller has failed
-        // the call already.
-        let _ = answers.send((id, answer));
-    });
-    // Reading and writing go on side by side on this connection's task.
-    let rx = AsyncReceiver::new(reader);
-    let rx = match ask {
-        Some(id) => rx.identity(id),
-        None => rx,
-    };
-    let read = rx.run::<(u64, Q), _>(feed);
-    let (received, written) = tokio::join!(read, write);
-    let received = received?;
-    written.map(|()| received)
 }
 
 /// The bound std listener, handed over to tokio (no second bind).
@@ -276,99 +196,6 @@ fn async_listener(listener: Listener) -> io::Result<Socket<TcpListener, UnixList
             Socket::Unix(UnixListener::from_std(l)?)
         }
     })
-}
-
-/// What the accept loop and the connection tasks share with the [`AsyncServing`]
-/// handle.
-struct Running {
-    live: Live<JoinHandle<()>>,
-    tally: Tally,
-}
-
-/// Forgets a connection when its task ends, however it ends.
-struct Registered {
-    running: Arc<Running>,
-    id: u64,
-}
-
-impl Drop for Registered {
-    fn drop(&mut self) {
-        self.running.live.remove(self.id);
-    }
-}
-
-/// What a connection's task runs once its peer is authenticated: how many items it
-/// delivered, or why it failed.
-type Served = Pin<Box<dyn Future<Output = Result<u64, Error>> + Send>>;
-type Handler = Arc<dyn Fn(AsyncConn) -> Served + Send + Sync>;
-
-struct Acceptor {
-    auth: Option<Auth>,
-    handler: Handler,
-    on_error: OnError,
-    running: Arc<Running>,
-}
-
-async fn accept_loop(listener: Socket<TcpListener, UnixListener>, this: Arc<Acceptor>) {
-    loop {
-        let accepted = match &listener {
-            Socket::Tcp(l) => l.accept().await.map(|(s, _)| AsyncConn::from(s)),
-            Socket::Unix(l) => l.accept().await.map(|(s, _)| AsyncConn::from(s)),
-        };
-        match accepted {
-            Ok(conn) => this.spawn(conn),
-            Err(e) => {
-                tracing::warn!(error = %e, "accept failed");
-                // Out of descriptors, say: give the connections a moment to end.
-                tokio::time::sleep(Duration::from_millis(10)).await;
-            }
-        }
-    }
-}
-
-impl Acceptor {
-    fn spawn(self: &Arc<Self>, conn: AsyncConn) {
-        let handle = match conn.shutdown_handle() {
-            Ok(handle) => handle,
-            Err(e) => {
-                let peer = conn.peer().to_owned();
-                self.running
-                    .tally
-                    .record(&peer, Err(Error::from(e)), &self.on_error);
-                return;
-            }
-        };
-        let mut live = self.running.live.lock();
-        let Some(id) = live.add(handle) else {
-            return; // stopping: dropping the connection closes it
-        };
-        let registered = Registered {
-            running: Arc::clone(&self.running),
-            id,
-        };
-        let this = Arc::clone(self);
-        let span =
-            tracing::info_span!("process.connection", runner = "process", peer = conn.peer());
-        live.push(tokio::spawn(
-            async move {
-                this.serve(conn).await;
-                drop(registered);
-            }
-            .instrument(span),
-        ));
-    }
-
-    async fn serve(&self, mut conn: AsyncConn) {
-        let peer = conn.peer().to_owned();
-        let outcome = async {
-            if let Some(auth) = &self.auth {
-                auth.accept_async(&mut conn).await?;
-            }
-            (self.handler)(conn).await
-        }
-        .await;
-        self.running.tally.record(&peer, outcome, &self.on_error);
-    }
 }
 
 /// A running async server ([`Server::serve_async`]): its address, its counts, and
@@ -391,7 +218,7 @@ impl Acceptor {
 /// ```
 pub struct AsyncServing {
     addr: Address,
-    running: Arc<Running>,
+    engine: Arc<Engine>,
     accept: Option<JoinHandle<()>>,
     /// Closes a shared consumer ([`Server::serve_shared_async`]).
     finish: Option<Finish>,
@@ -436,7 +263,25 @@ impl AsyncServing {
     /// # }).unwrap();
     /// ```
     pub fn counts(&self) -> (u64, u64) {
-        self.running.tally.counts()
+        let stats = self.stats();
+        (stats.served, stats.failed)
+    }
+
+    /// What the server has counted so far (see [`Stats`]).
+    ///
+    /// ```
+    /// use consumer_net::{Address, PrivateDir, Server};
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let dir = PrivateDir::new("async-stats")?;
+    /// let serving = Server::bind(&Address::Unix(dir.join("sock")))?.serve_async(Vec::<u8>::new)?;
+    /// assert_eq!(serving.stats().open, 0);
+    /// serving.shutdown().await?;
+    /// # Ok::<(), consumer::Error>(())
+    /// # }).unwrap();
+    /// ```
+    pub fn stats(&self) -> Stats {
+        self.engine.counters.snapshot()
     }
 
     /// Stops accepting, ends the open connections (their consumers are closed with
@@ -464,38 +309,59 @@ impl AsyncServing {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// # }).unwrap();
     /// ```
-    pub async fn shutdown(mut self) -> Result<(), Error> {
-        let Some((accept, tasks)) = self.stop() else {
+    pub async fn shutdown(self) -> Result<(), Error> {
+        self.shutdown_within(Duration::ZERO).await
+    }
+
+    /// As [`shutdown`](AsyncServing::shutdown), after letting the open connections
+    /// end by themselves for up to `grace`: a graceful stop that drains what is in
+    /// flight.
+    ///
+    /// # Errors
+    ///
+    /// As [`shutdown`](AsyncServing::shutdown).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use consumer_net::{Address, PrivateDir, Server};
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let dir = PrivateDir::new("async-grace")?;
+    /// let serving = Server::bind(&Address::Unix(dir.join("sock")))?.serve_async(Vec::<u8>::new)?;
+    /// serving.shutdown_within(Duration::from_secs(1)).await?; // nothing open: at once
+    /// # Ok::<(), consumer::Error>(())
+    /// # }).unwrap();
+    /// ```
+    pub async fn shutdown_within(mut self, grace: Duration) -> Result<(), Error> {
+        let Some(accept) = self.stop_accepting() else {
             return Ok(());
         };
-        let mut panicked = matches!(accept.await, Err(e) if e.is_panic());
-        for task in tasks {
-            panicked |= matches!(task.await, Err(e) if e.is_panic());
-        }
-        if panicked {
+        let accept_panicked = matches!(accept.await, Err(e) if e.is_panic());
+        let panics = self.engine.live.drain(grace).await;
+        if accept_panicked || panics > 0 {
             return Err(Error::new(
                 ErrorKind::Panicked,
-                "the async server's accept loop or a connection's task panicked",
+                "the server's accept loop or a connection's task panicked",
             ));
         }
         self.finish.take().map_or(Ok(()), |finish| finish())
     }
 
-    /// Stops accepting and ends the open connections; gives the tasks to await.
-    fn stop(&mut self) -> Option<(JoinHandle<()>, Vec<JoinHandle<()>>)> {
+    /// Stops accepting (a Unix socket's file is removed); the accept loop to await.
+    fn stop_accepting(&mut self) -> Option<JoinHandle<()>> {
         let accept = self.accept.take()?;
         accept.abort();
-        let tasks = self.running.live.stop();
         if let Address::Unix(p) = &self.addr {
             let _ = std::fs::remove_file(p);
         }
-        Some((accept, tasks))
+        Some(accept)
     }
 }
 
 impl Drop for AsyncServing {
     fn drop(&mut self) {
-        self.stop();
+        self.stop_accepting();
+        self.engine.live.stop();
         // Not awaited: a connection still ending may find the shared consumer closed
         // (its sender is told so). `shutdown` waits for them first.
         if let Some(finish) = self.finish.take() {
@@ -510,7 +376,7 @@ impl fmt::Debug for AsyncServing {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("AsyncServing")
             .field("addr", &self.addr)
-            .field("connections", &self.running.tally)
+            .field("stats", &self.stats())
             .finish_non_exhaustive()
     }
 }

@@ -375,8 +375,14 @@ where
     let mut replies = pin_sender(replies, answer).shared();
     let writer = replies.clone();
     let feed = Feed::new(service, move |id, answer| {
-        // The connection may be gone; then the caller has failed the call already.
-        if let Err(e) = writer.clone().send((id, answer)) {
+        let mut writer = writer.clone();
+        let Err(e) = writer.send((id, answer)) else {
+            return;
+        };
+        // Not encodable (too large for a frame, say): that call fails, the others go
+        // on. If the connection is gone, the caller has failed the call already.
+        let (_, why) = e.into_parts();
+        if let Err(e) = writer.send((id, consumer_wire::unsendable(&why))) {
             tracing::debug!(id, error = %e.error(), "a reply could not be sent");
         }
     });

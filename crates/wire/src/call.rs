@@ -82,3 +82,21 @@ impl<S, P, R> std::fmt::Debug for Feed<S, P, R> {
         f.debug_struct("Feed").finish_non_exhaustive()
     }
 }
+
+/// The answer a server sends in place of one it could not send (too large for a
+/// frame, say): that call fails with `why`, and the connection lives on.
+///
+/// ```
+/// use consumer::{Error, ErrorKind};
+///
+/// let why = Error::new(ErrorKind::Protocol, "the item takes 9 bytes, more than the frame limit of 8");
+/// let answer: consumer_wire::WireAnswer<Vec<u8>> = consumer_wire::unsendable(&why);
+/// let (code, message) = answer.unwrap_err();
+/// let back = consumer_wire::error_from_wire(code, &message).unwrap();
+/// assert_eq!(back.kind(), ErrorKind::Protocol);
+/// assert!(back.to_string().contains("the reply could not be sent"));
+/// ```
+pub fn unsendable<R>(why: &Error) -> WireAnswer<R> {
+    let e = Error::new(why.kind(), format!("the reply could not be sent: {why}"));
+    Err(crate::error_to_wire(&e))
+}

@@ -77,7 +77,7 @@ mod identity;
 mod receive;
 mod trace;
 
-pub use call::{Feed, WireAnswer};
+pub use call::{Feed, WireAnswer, unsendable};
 pub use codec::{Bincode, Codec, Postcard};
 pub use decode::{Decoder, REPORT_MAX, ReadTarget};
 pub use encode::{BATCH_BYTES, DIRECT_BYTES, Encoder, Heard, Outbound, Pace, as_bytes, outcome_of};

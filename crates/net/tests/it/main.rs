@@ -3,5 +3,4 @@
 mod net;
 mod remote;
 mod support;
-#[cfg(feature = "tokio")]
 mod tokio_net;

@@ -87,8 +87,8 @@ fn a_unix_socket_in_a_shared_directory_is_refused() {
     assert!(e.to_string().contains("other users"), "{e}");
 }
 
-fn guarded(auth_timeout: Duration) -> Guarded<Serving> {
-    Guarded::start(auth_timeout, |server, decoders| {
+fn guarded(handshake_timeout: Duration) -> Guarded<Serving> {
+    Guarded::start(handshake_timeout, |server, decoders| {
         server.serve(decoders).unwrap()
     })
 }

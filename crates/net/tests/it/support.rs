@@ -25,7 +25,6 @@ pub(crate) fn loopback() -> Address {
     "127.0.0.1:0".parse().unwrap()
 }
 
-#[cfg(feature = "tokio")]
 pub(crate) fn rt() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -61,7 +60,6 @@ impl Listening for Serving {
     }
 }
 
-#[cfg(feature = "tokio")]
 impl Listening for consumer_net::AsyncServing {
     fn addr(&self) -> Address {
         self.local_addr().clone()
@@ -83,12 +81,12 @@ pub(crate) struct Guarded<S> {
 impl<S: Listening> Guarded<S> {
     /// Binds the server and has `serve` start it (blocking or async) with the
     /// counting factory.
-    pub(crate) fn start(auth_timeout: Duration, serve: impl FnOnce(Server, Decoders) -> S) -> Self {
+    pub(crate) fn start(handshake_timeout: Duration, serve: impl FnOnce(Server, Decoders) -> S) -> Self {
         let decoders = Arc::new(AtomicU64::new(0));
         let (tx, errors) = mpsc::channel();
         let tx = Mutex::new(tx);
         let counter = Arc::clone(&decoders);
-        let server = keyed().auth_timeout(auth_timeout).on_error(move |peer, e| {
+        let server = keyed().handshake_timeout(handshake_timeout).on_error(move |peer, e| {
             let _ = tx.lock().unwrap().send((peer.to_owned(), e.clone()));
         });
         let serving = serve(
@@ -127,7 +125,7 @@ impl<S: Listening> Guarded<S> {
     }
 
     /// A peer that connects and says nothing is reported as timed out and hung up on
-    /// (for a server with a short `auth_timeout`), and reaches no decoder.
+    /// (for a server with a short `handshake_timeout`), and reaches no decoder.
     pub(crate) fn drops_a_silent_peer(&self) {
         let mut silent = self.tcp();
         let e = self.next_error();

@@ -129,11 +129,11 @@ impl Deref for Guarded {
     }
 }
 
-fn guarded(auth_timeout: Duration) -> Guarded {
+fn guarded(handshake_timeout: Duration) -> Guarded {
     let rt = rt();
     let inner = {
         let _entered = rt.enter();
-        support::Guarded::start(auth_timeout, |server, decoders| {
+        support::Guarded::start(handshake_timeout, |server, decoders| {
             server.serve_async(decoders).unwrap()
         })
     };
@@ -199,7 +199,7 @@ fn shutdown_with_connections_open_does_not_hang() {
         let _entered = rt.enter();
         Server::bind(&addr)
             .unwrap()
-            .auth_timeout(PATIENCE)
+            .handshake_timeout(PATIENCE)
             .key(key(1))
             .on_error(|_, _| {})
             .serve_async(move || {
