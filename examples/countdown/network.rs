@@ -7,6 +7,12 @@
 //! variable `CONSUMER_AUTHKEY` or `--key-file FILE`, the same on both ends (at least
 //! 16 bytes; `head -c 32 /dev/urandom | base64 > key` makes a good one). A Unix
 //! socket's directory must be private to you; a key is optional there.
+//!
+//! The listener stops on SIGINT (Ctrl-C) or SIGTERM: it stops accepting, lets the
+//! open connections finish for up to 5 seconds, closes the rest, and reports what it
+//! served on stderr.
+
+use std::time::Duration;
 
 use consumer_auth::AuthKey;
 use consumer_net::{Address, Connector, Server};
@@ -34,8 +40,9 @@ fn required(addr: &Address, key: Option<AuthKey>) -> Result<Option<AuthKey>, Str
     }
 }
 
-/// Serves until killed. Prints `listening on ADDR` first (with the port picked for
-/// port 0), and one line on stderr for every connection that fails.
+/// Serves until SIGINT or SIGTERM, then stops gracefully. Prints `listening on
+/// ADDR` first (with the port picked for port 0), one line on stderr for every
+/// connection that fails or is refused, and a last line with the server's counts.
 pub(crate) fn listen(addr: &str, key: Option<AuthKey>) -> Result<(), Box<dyn std::error::Error>> {
     let addr: Address = addr.parse()?;
     let key = required(&addr, key)?;
@@ -44,8 +51,29 @@ pub(crate) fn listen(addr: &str, key: Option<AuthKey>) -> Result<(), Box<dyn std
         server = server.key(key);
     }
     let serving = server.serve(|| Countdown)?;
+    // The handlers are in place before anyone learns where to connect.
+    let signals = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let (mut int, mut term) = {
+        let _in = signals.enter();
+        use tokio::signal::unix::{SignalKind, signal};
+        (signal(SignalKind::interrupt())?, signal(SignalKind::terminate())?)
+    };
     examples::say!("listening on {}", serving.local_addr());
-    serving.wait()?;
+    let name = signals.block_on(async {
+        tokio::select! {
+            _ = int.recv() => "SIGINT",
+            _ = term.recv() => "SIGTERM",
+        }
+    });
+    eprintln!("countdown: {name}: no new connections; draining the open ones (5 s at most)");
+    let open = serving.stats().open;
+    let s = serving.shutdown_within(Duration::from_secs(5))?;
+    eprintln!(
+        "countdown: stopped: {} served, {} failed, {} refused; {open} open at the signal",
+        s.served, s.failed, s.refused
+    );
     Ok(())
 }
 

@@ -310,12 +310,12 @@ impl AsyncServing {
     /// # }).unwrap();
     /// ```
     pub async fn shutdown(self) -> Result<(), Error> {
-        self.shutdown_within(Duration::ZERO).await
+        self.shutdown_within(Duration::ZERO).await.map(drop)
     }
 
     /// As [`shutdown`](AsyncServing::shutdown), after letting the open connections
     /// end by themselves for up to `grace`: a graceful stop that drains what is in
-    /// flight.
+    /// flight. Returns the server's last counts.
     ///
     /// # Errors
     ///
@@ -328,13 +328,14 @@ impl AsyncServing {
     /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
     /// let dir = PrivateDir::new("async-grace")?;
     /// let serving = Server::bind(&Address::Unix(dir.join("sock")))?.serve_async(Vec::<u8>::new)?;
-    /// serving.shutdown_within(Duration::from_secs(1)).await?; // nothing open: at once
+    /// let stats = serving.shutdown_within(Duration::from_secs(1)).await?; // nothing open: at once
+/// assert_eq!(stats.open, 0);
     /// # Ok::<(), consumer::Error>(())
     /// # }).unwrap();
     /// ```
-    pub async fn shutdown_within(mut self, grace: Duration) -> Result<(), Error> {
+    pub async fn shutdown_within(mut self, grace: Duration) -> Result<Stats, Error> {
         let Some(accept) = self.stop_accepting() else {
-            return Ok(());
+            return Ok(self.stats());
         };
         let accept_panicked = matches!(accept.await, Err(e) if e.is_panic());
         let panics = self.engine.live.drain(grace).await;
@@ -344,7 +345,8 @@ impl AsyncServing {
                 "the server's accept loop or a connection's task panicked",
             ));
         }
-        self.finish.take().map_or(Ok(()), |finish| finish())
+        self.finish.take().map_or(Ok(()), |finish| finish())?;
+        Ok(self.stats())
     }
 
     /// Stops accepting (a Unix socket's file is removed); the accept loop to await.
