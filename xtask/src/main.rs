@@ -9,12 +9,14 @@
 //!   installed from Debian's packages when missing. The second step of `test-all`.
 //! - `bench [PACKAGE ...]`: the benchmarks, each printing ours, the raw baseline and
 //!   their ratio; a summary of those lines at the end.
+//! - `soak [crowd|cycles|hostile]...`: the server soak (`soak.rs`), its figures printed.
 
 mod bench;
 mod cmd;
 mod examples;
 mod listen;
 mod needs;
+mod soak;
 mod test_all;
 mod tidy;
 
@@ -28,9 +30,10 @@ fn main() -> ExitCode {
         Some("examples") => examples::run(),
         Some("tidy") => tidy::run(),
         Some("needs") => needs::run(),
+        Some("soak") => soak::run(&args[1..]),
         _ => {
             eprintln!(
-                "usage: cargo xtask <test-all [--skip STEP]... | tidy | needs | bench [PACKAGE]... | examples>"
+                "usage: cargo xtask <test-all [--skip STEP]... | tidy | needs | bench [PACKAGE]... | examples | soak [PART]...>"
             );
             return ExitCode::from(2);
         }

@@ -239,12 +239,13 @@ where
     })
 }
 
-/// One connection's requests to `service`. Answers, given from any thread, go to
-/// a writer task through a channel that holds at most what the connection's
-/// requests in flight allow (the [`Guard`] stops reading at the bound, so the
-/// channel holds at most the bound plus the requests of one read): a client that
-/// does not read its replies is held there, alone. A reply too large for a frame
-/// fails its own call, and the connection lives on.
+/// One connection's requests to `service`, at most the connection's bound of them
+/// handed on and unanswered at once ([`Dispatch`]); the others wait in read order,
+/// and the [`Guard`] stops reading while the bound is reached. Answers, given from
+/// any thread, go to a writer task through a channel that therefore holds at most
+/// the bound: a client that does not read its replies is held there, alone, and
+/// the server keeps at most the bound of its replies plus one read of its requests.
+/// A reply too large for a frame fails its own call, and the connection lives on.
 async fn serve_requests<Q, R, S>(
     stream: Guarded,
     service: S,
@@ -259,6 +260,13 @@ where
     let (ask, answer) = stream_identities(pin.as_ref());
     let (reader, writer) = tokio::io::split(stream);
     let (answers, mut to_write) = mpsc::unbounded_channel::<(u64, WireAnswer<R>)>();
+    let feed = Feed::new(service, move |id, answer| {
+        // The writer is gone only if the connection broke: the caller has failed
+        // the call already.
+        let _ = answers.send((id, answer));
+    });
+    let dispatch = Dispatch::new(feed, state.bound());
+    let pumped = Arc::clone(&dispatch);
     let written = Arc::clone(&state);
     let write = tokio::spawn(async move {
         let mut replies = AsyncSender::<(u64, WireAnswer<R>), _>::new(writer);
@@ -278,6 +286,7 @@ where
                 },
             };
             written.finished();
+            Dispatch::answered(&pumped);
             if sent.is_err() {
                 // The caller has gone: the rest of its answers have no one to go to.
                 written.broke();
@@ -286,15 +295,11 @@ where
         }
         replies.close().await
     });
-    let feed = Counting {
-        feed: Feed::new(service, move |id, answer| {
-            // The writer is gone only if the connection broke: the caller has
-            // failed the call already.
-            let _ = answers.send((id, answer));
-        }),
+    let bounded = Bounded {
+        dispatch: Arc::clone(&dispatch),
         state,
     };
-    let received = receiver(reader, ask).run::<(u64, Q), _>(feed).await;
+    let received = receiver(reader, ask).run::<(u64, Q), _>(bounded).await;
     let written = write.await.map_err(|_| {
         Error::new(
             ErrorKind::Panicked,
@@ -302,30 +307,127 @@ where
         )
     })?;
     let received = received?;
+    // A close put off until the held requests were handed on.
+    if let Some(Err(e)) = Dispatch::lock(&dispatch).closed.take() {
+        return Err(e);
+    }
     written.map(|()| received)
 }
 
-/// Counts each request handed to the service as in flight until its answer is
-/// written.
-struct Counting<F> {
-    feed: F,
+/// A connection's requests on their way to its service: handed on while fewer than
+/// the bound are unanswered on the wire, held in read order otherwise and handed on
+/// as answers go out.
+struct Dispatch<F, T> {
+    /// The service (behind its [`Feed`]); `None` once closed, so that the answer
+    /// channel ends when the last answer is given.
+    feed: Option<F>,
+    held: std::collections::VecDeque<T>,
+    /// Handed on and not yet answered on the wire.
+    out: usize,
+    bound: usize,
+    /// The request stream has ended: close the service once nothing is held.
+    closing: bool,
+    closed: Option<Result<(), Error>>,
+    failed: Option<Error>,
+}
+
+impl<F: Consumer<T>, T> Dispatch<F, T> {
+    fn new(feed: F, bound: usize) -> Arc<std::sync::Mutex<Dispatch<F, T>>> {
+        Arc::new(std::sync::Mutex::new(Dispatch {
+            feed: Some(feed),
+            held: std::collections::VecDeque::new(),
+            out: 0,
+            bound,
+            closing: false,
+            closed: None,
+            failed: None,
+        }))
+    }
+
+    fn lock(this: &std::sync::Mutex<Self>) -> std::sync::MutexGuard<'_, Self> {
+        // The service runs under this lock; a panic there is caught by the
+        // receiver's machine, and the state stays consistent.
+        this.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// One answer went out: room for one more request.
+    fn answered(this: &std::sync::Mutex<Self>) {
+        let mut d = Dispatch::lock(this);
+        d.out = d.out.saturating_sub(1);
+        d.pump();
+    }
+
+    /// Hands held requests on while there is room; closes the service once the
+    /// stream has ended and nothing is held.
+    fn pump(&mut self) {
+        while self.out < self.bound && self.failed.is_none() {
+            let (Some(feed), Some(item)) = (self.feed.as_mut(), self.held.pop_front()) else {
+                break;
+            };
+            self.out += 1;
+            if let Err(e) = feed.send(item) {
+                self.failed = Some(e.into_error());
+            }
+        }
+        if self.failed.is_some() {
+            self.held.clear(); // the connection fails: no one will be served
+        }
+        if self.closing && self.held.is_empty() {
+            if let Some(mut feed) = self.feed.take() {
+                self.closed = Some(feed.close());
+            }
+        }
+    }
+}
+
+/// The receiver's side of a [`Dispatch`]: every request read counts as in flight
+/// (for the [`Guard`]'s bound) until its answer is written.
+struct Bounded<F, T> {
+    dispatch: Arc<std::sync::Mutex<Dispatch<F, T>>>,
     state: Arc<ConnState>,
 }
 
-impl<T, F: Consumer<T>> Consumer<T> for Counting<F> {
+impl<T, F: Consumer<T>> Consumer<T> for Bounded<F, T> {
     fn send(&mut self, item: T) -> Result<(), SendError<T>> {
+        let mut d = Dispatch::lock(&self.dispatch);
+        if let Some(e) = &d.failed {
+            return Err(SendError::new(item, e.clone()));
+        }
         // Every request handed on is answered exactly once (a dropped one with an
         // error), and every answer ends its count in the writer.
         self.state.started();
-        self.feed.send(item)
+        d.held.push_back(item);
+        d.pump();
+        match &d.failed {
+            Some(e) => Err(SendError::lost(e.clone())),
+            None => Ok(()),
+        }
     }
     fn flush(&mut self) -> Result<(), Error> {
-        self.feed.flush()
+        let mut d = Dispatch::lock(&self.dispatch);
+        d.feed.as_mut().map_or(Ok(()), Consumer::flush)
     }
     fn close(&mut self) -> Result<(), Error> {
-        self.feed.close()
+        let mut d = Dispatch::lock(&self.dispatch);
+        d.closing = true;
+        d.pump();
+        // Put off while requests are held: its outcome is checked at the end.
+        d.closed.take().unwrap_or(Ok(()))
     }
     fn name(&self) -> &str {
-        self.feed.name()
+        "net::requests"
+    }
+}
+
+impl<F, T> Drop for Bounded<F, T> {
+    fn drop(&mut self) {
+        // Ended without a close (the connection failed): nothing more is handed on,
+        // and the service goes, so the answer channel can end.
+        let mut d = self.dispatch.lock().unwrap_or_else(|p| p.into_inner());
+        if !d.closing {
+            d.closing = true;
+            d.held.clear();
+            d.feed = None;
+        }
     }
 }

@@ -67,7 +67,12 @@ impl ConnState {
         })
     }
 
-    /// A request was handed to the service.
+    /// The bound on requests in flight.
+    pub(crate) fn bound(&self) -> usize {
+        self.bound
+    }
+
+    /// A request was read.
     pub(crate) fn started(&self) {
         self.in_flight.fetch_add(1, Ordering::SeqCst);
     }

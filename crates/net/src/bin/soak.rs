@@ -35,7 +35,8 @@ fn key() -> AuthKey {
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let outcome = match args.first().map(String::as_str) {
-        None => soak(),
+        None => soak(&[]),
+        Some("only") => soak(&args[1..]),
         Some("crowd") => crowd(&args[1..]),
         Some(other) => Err(format!("unknown mode {other:?}").into()),
     };
@@ -93,15 +94,23 @@ impl Verdict {
     }
 }
 
-fn soak() -> Result {
+/// Every part, or only those named (`crowd`, `cycles`, `hostile`).
+fn soak(only: &[String]) -> Result {
     let nofile = raise_nofile();
     println!("net-soak: descriptor limit {nofile}; loopback; figures below\n");
+    let part = |name: &str| only.is_empty() || only.iter().any(|o| o == name);
     let mut verdict = Verdict::default();
-    for api in ["blocking", "async"] {
-        held_crowd(api, &mut verdict)?;
+    if part("crowd") {
+        for api in ["blocking", "async"] {
+            held_crowd(api, &mut verdict)?;
+        }
     }
-    cycles(&mut verdict)?;
-    hostile(&mut verdict)?;
+    if part("cycles") {
+        cycles(&mut verdict)?;
+    }
+    if part("hostile") {
+        hostile(&mut verdict)?;
+    }
     if verdict.0.is_empty() {
         println!("\nnet-soak: every bound held");
         Ok(())
@@ -256,6 +265,7 @@ fn crowd(args: &[String]) -> Result {
     let proof = Auth::new(key());
     for _ in 0..auth {
         let mut s = TcpStream::connect(addr.as_str())?;
+        s.set_nodelay(true)?;
         proof.connect(&mut s)?;
         held.push(s);
     }
