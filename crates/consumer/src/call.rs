@@ -67,6 +67,7 @@ use crate::{Consumer, Error, ErrorKind, SendError};
 pub struct Request<Q, R> {
     body: Q,
     reply: Reply<R>,
+    deadline: Option<Instant>,
 }
 
 impl<Q, R> Request<Q, R> {
@@ -92,6 +93,7 @@ impl<Q, R> Request<Q, R> {
             Request {
                 body,
                 reply: Reply::to_slot(slot),
+                deadline: None,
             },
             pending,
         )
@@ -120,6 +122,7 @@ impl<Q, R> Request<Q, R> {
             reply: Reply {
                 deliver: Some(Box::new(deliver)),
             },
+            deadline: None,
         }
     }
 
@@ -163,7 +166,43 @@ impl<Q, R> Request<Q, R> {
     /// assert_eq!(pending.wait().unwrap(), 20);
     /// ```
     pub fn from_parts(body: Q, reply: Reply<R>) -> Request<Q, R> {
-        Request { body, reply }
+        Request {
+            body,
+            reply,
+            deadline: None,
+        }
+    }
+
+    /// The instant its caller stops waiting, if it set one
+    /// ([`Client::call_timeout`] does): a transport whose send can block (on a
+    /// full socket, say) gives up there rather than hold the caller past it.
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    /// use consumer::Request;
+    ///
+    /// let (request, _pending) = Request::<u8, u8>::new(1);
+    /// assert_eq!(request.deadline(), None);
+    /// let by = Instant::now() + Duration::from_secs(1);
+    /// assert_eq!(request.with_deadline(by).deadline(), Some(by));
+    /// ```
+    pub fn deadline(&self) -> Option<Instant> {
+        self.deadline
+    }
+
+    /// The request with a [`deadline`](Request::deadline).
+    ///
+    /// ```
+    /// use std::time::Instant;
+    /// use consumer::Request;
+    ///
+    /// let (request, _pending) = Request::<u8, u8>::new(1);
+    /// let request = request.with_deadline(Instant::now());
+    /// assert!(request.deadline().is_some());
+    /// ```
+    pub fn with_deadline(mut self, deadline: Instant) -> Request<Q, R> {
+        self.deadline = Some(deadline);
+        self
     }
 
     /// Answers with `f(body)`.
@@ -563,6 +602,10 @@ impl<C> Client<C> {
 
     /// Like [`call`](Client::call), giving up after `timeout`
     /// ([`Timeout`](ErrorKind::Timeout)); the late answer, if any, is discarded.
+    /// The timeout bounds the whole call: the request carries it as its
+    /// [`deadline`](Request::deadline), so a transport whose send blocks (a
+    /// service that stopped reading) gives up there too — with the body back if it
+    /// was not sent.
     ///
     /// ```
     /// use std::time::Duration;
@@ -578,9 +621,18 @@ impl<C> Client<C> {
         C: Consumer<Request<Q, R>>,
         R: Send + 'static,
     {
-        self.start(body)?
-            .wait_timeout(timeout)
-            .map_err(SendError::lost)
+        let deadline = Instant::now() + timeout;
+        let (request, mut pending) = Request::new(body);
+        self.service
+            .send(request.with_deadline(deadline))
+            .map_err(|e| e.map_item(|r| r.body))?;
+        match pending.wait_timeout(deadline.saturating_duration_since(Instant::now())) {
+            Err(e) if e.kind() == ErrorKind::Timeout => Err(SendError::lost(Error::new(
+                ErrorKind::Timeout,
+                format!("no reply within {timeout:?}"),
+            ))),
+            other => other.map_err(SendError::lost),
+        }
     }
 
     /// Closes the service.

@@ -177,7 +177,10 @@ impl Connector {
         R: DeserializeOwned + Send + 'static,
     {
         let conn = self.connect()?;
-        Remote::over_pinned(conn.try_clone()?, conn, self.identity.clone())
+        // A call's deadline bounds a blocked request write too: see `shut_with`.
+        let shut = conn.try_clone()?;
+        let remote = Remote::over_pinned(conn.try_clone()?, conn, self.identity.clone())?;
+        Ok(remote.shut_with(move || shut.shutdown()))
     }
 }
 

@@ -123,6 +123,7 @@
 
 mod child;
 mod child_service;
+mod deadline;
 mod doorbell;
 mod io;
 mod link;

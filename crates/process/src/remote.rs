@@ -23,6 +23,7 @@ use std::io::{Read, Write};
 use consumer_wire::{Feed, Identity, WireAnswer};
 
 use crate::child::Watch;
+use crate::deadline::Watchdog;
 use crate::{Receiver, Sender, SharedSender};
 
 /// How long a broken connection waits for its child to finish dying, so the calls
@@ -45,6 +46,9 @@ pub(crate) struct Shared<R> {
     reader: Mutex<Option<JoinHandle<()>>>,
     /// The supervised child serving the calls, if this side started it.
     pub(crate) child: Option<Arc<Watch>>,
+    /// Ends the connection when a request is still being written at its call's
+    /// deadline ([`Remote::shut_with`]).
+    watchdog: std::sync::OnceLock<Watchdog>,
 }
 
 impl<R> Shared<R> {
@@ -174,6 +178,7 @@ where
             next_id: AtomicU64::new(0),
             reader: Mutex::new(None),
             child,
+            watchdog: std::sync::OnceLock::new(),
         });
         let span = tracing::info_span!("process.remote", runner = "process");
         let thread = {
@@ -192,6 +197,41 @@ where
             shared,
             _body: PhantomData,
         })
+    }
+}
+
+impl<Q, R> Remote<Q, R> {
+    /// How to end this connection from outside (shut its socket down, say). With
+    /// it, a call's [`deadline`](Request::deadline) — which
+    /// [`Client::call_timeout`](consumer::Client::call_timeout) sets — bounds the
+    /// write of its request too: if the request is still being written at the
+    /// deadline (the service stopped reading and the socket is full), the connection
+    /// is ended there, that call fails with [`Timeout`](ErrorKind::Timeout) and
+    /// every other call as the connection does. A request whose deadline has passed
+    /// before it is written comes back, unsent, in the error. `consumer-net`'s
+    /// `Connector::client` sets it; without it, a blocked write waits for the
+    /// service.
+    ///
+    /// ```
+    /// use std::os::unix::net::UnixStream;
+    /// use std::time::Duration;
+    /// use consumer::{Client, ErrorKind};
+    /// use consumer_process::Remote;
+    ///
+    /// // A service that never reads: the requests fill the socket.
+    /// let (here, _there) = UnixStream::pair()?;
+    /// let shut = here.try_clone()?;
+    /// let remote = Remote::<Vec<u8>, u8>::over(here.try_clone()?, here)?
+    ///     .shut_with(move || drop(shut.shutdown(std::net::Shutdown::Both)));
+    /// let mut client = Client::new(remote);
+    /// let e = client.call_timeout(vec![0; 3 << 20], Duration::from_millis(50)).unwrap_err();
+    /// assert!(e.to_string().contains("still being written"), "{e}");
+    /// assert_eq!(e.kind(), ErrorKind::Timeout);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn shut_with(self, shut: impl Fn() + Send + Sync + 'static) -> Remote<Q, R> {
+        let _ = self.shared.watchdog.set(Watchdog::new(Box::new(shut)));
+        self
     }
 }
 
@@ -224,8 +264,14 @@ where
         .err()
         .and_then(|_| shared.child.as_ref()?.ended_error_within(DYING))
         .filter(|e| e.kind() == ErrorKind::Exit);
+    let shut = shared.watchdog.get().is_some_and(Watchdog::fired);
     let why = match (outcome, died) {
         (_, Some(died)) => died,
+        (_, None) if shut => Error::new(
+            ErrorKind::Timeout,
+            "a call's deadline passed while its request was being written, so the \
+             connection was ended",
+        ),
         (Ok(_), None) => Error::new(ErrorKind::Disconnected, "the service closed the connection"),
         (Err(e), None) => Error::new(
             ErrorKind::Disconnected,
@@ -249,6 +295,11 @@ where
     R: Send + 'static,
 {
     fn send(&mut self, request: Request<Q, R>) -> Result<(), SendError<Request<Q, R>>> {
+        let deadline = request.deadline();
+        if deadline.is_some_and(|d| d <= std::time::Instant::now()) {
+            let e = Error::new(ErrorKind::Timeout, "the call's deadline passed before its request was sent");
+            return Err(SendError::new(request, e));
+        }
         let id = self.shared.next_id.fetch_add(1, Ordering::Relaxed);
         let (body, reply) = request.into_parts();
         {
@@ -259,8 +310,23 @@ where
             }
             calls.waiting.insert(id, reply);
         }
-        self.requests.send((id, body)).map_err(|e| {
+        let watched = deadline.and_then(|d| self.shared.watchdog.get()?.arm(d));
+        let sent = self.requests.send((id, body));
+        let shut = watched.as_ref().is_some_and(|w| w.fired());
+        drop(watched);
+        sent.map_err(|e| {
             let (item, error) = e.into_parts();
+            let error = if shut {
+                Error::new(
+                    ErrorKind::Timeout,
+                    format!(
+                        "the request was still being written at the call's deadline, so the \
+                         connection was ended ({error})"
+                    ),
+                )
+            } else {
+                error
+            };
             let reply = self.shared.calls().waiting.remove(&id);
             match (item, reply) {
                 (Some((_, body)), Some(reply)) => {

@@ -314,3 +314,35 @@ fn a_wrong_key_counts_as_a_handshake_failure() {
     assert_eq!((stats.handshake_failures, stats.authenticated), (1, 0));
     serving.shutdown().unwrap();
 }
+
+#[test]
+fn call_timeout_bounds_a_request_write_blocked_by_a_service_that_stopped_reading() {
+    // The service keeps every request unanswered; with one in flight the server
+    // stops reading, and the client's writes fill the socket.
+    let serving = keyed()
+        .max_in_flight(1)
+        .serve_requests(Vec::<consumer::Request<Vec<u8>, u8>>::new)
+        .unwrap();
+    let mut client = Client::new(
+        Connector::new(serving.local_addr().clone())
+            .key(key(1))
+            .client::<Vec<u8>, u8>()
+            .unwrap(),
+    );
+    let patience = Duration::from_millis(100);
+    let mut blocked = None;
+    for _ in 0..200 {
+        let e = client.call_timeout(vec![0u8; 1 << 20], patience).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Timeout, "{e}");
+        if e.to_string().contains("still being written") {
+            blocked = Some(e);
+            break;
+        }
+    }
+    assert!(blocked.is_some(), "no call's write ever blocked");
+    // The connection was ended: the next call fails at once, its body handed back.
+    let e = client.call_timeout(vec![1u8; 4], patience).unwrap_err();
+    assert_eq!(e.into_item(), Some(vec![1u8; 4]));
+    let _ = client.close();
+    serving.shutdown().unwrap();
+}
