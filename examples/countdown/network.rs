@@ -58,7 +58,10 @@ pub(crate) fn listen(addr: &str, key: Option<AuthKey>) -> Result<(), Box<dyn std
     let (mut int, mut term) = {
         let _in = signals.enter();
         use tokio::signal::unix::{SignalKind, signal};
-        (signal(SignalKind::interrupt())?, signal(SignalKind::terminate())?)
+        (
+            signal(SignalKind::interrupt())?,
+            signal(SignalKind::terminate())?,
+        )
     };
     examples::say!("listening on {}", serving.local_addr());
     let name = signals.block_on(async {

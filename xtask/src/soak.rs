@@ -6,7 +6,14 @@
 use crate::cmd::{Result, cargo, step};
 
 pub(crate) fn run(parts: &[String]) -> Result {
-    let mut args = vec!["run", "--release", "-p", "consumer-net", "--bin", "net-soak"];
+    let mut args = vec![
+        "run",
+        "--release",
+        "-p",
+        "consumer-net",
+        "--bin",
+        "net-soak",
+    ];
     if !parts.is_empty() {
         args.extend(["--", "only"]);
         args.extend(parts.iter().map(String::as_str));

@@ -300,12 +300,9 @@ where
         state,
     };
     let received = receiver(reader, ask).run::<(u64, Q), _>(bounded).await;
-    let written = write.await.map_err(|_| {
-        Error::new(
-            ErrorKind::Panicked,
-            "a connection's reply writer panicked",
-        )
-    })?;
+    let written = write
+        .await
+        .map_err(|_| Error::new(ErrorKind::Panicked, "a connection's reply writer panicked"))?;
     let received = received?;
     // A close put off until the held requests were handed on.
     if let Some(Err(e)) = Dispatch::lock(&dispatch).closed.take() {

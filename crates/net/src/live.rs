@@ -56,8 +56,7 @@ impl Live {
     /// Lets the open connections end by themselves for up to `grace`, then stops
     /// the rest and waits for them: how many tasks panicked, ever.
     pub(crate) async fn drain(&self, grace: Duration) -> u64 {
-        let mut tasks =
-            std::mem::take(&mut *self.tasks.lock().unwrap_or_else(|p| p.into_inner()));
+        let mut tasks = std::mem::take(&mut *self.tasks.lock().unwrap_or_else(|p| p.into_inner()));
         if !grace.is_zero() {
             let ended = async {
                 while let Some(ended) = tasks.join_next().await {

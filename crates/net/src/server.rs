@@ -621,7 +621,10 @@ impl Serving {
         // A runtime cannot be blocked on from within another one's thread.
         let outcome = if tokio::runtime::Handle::try_current().is_ok() {
             std::thread::scope(|s| s.spawn(stop).join()).unwrap_or_else(|_| {
-                Err(Error::new(ErrorKind::Panicked, "the server's shutdown panicked"))
+                Err(Error::new(
+                    ErrorKind::Panicked,
+                    "the server's shutdown panicked",
+                ))
             })
         } else {
             stop()

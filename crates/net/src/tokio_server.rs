@@ -329,7 +329,7 @@ impl AsyncServing {
     /// let dir = PrivateDir::new("async-grace")?;
     /// let serving = Server::bind(&Address::Unix(dir.join("sock")))?.serve_async(Vec::<u8>::new)?;
     /// let stats = serving.shutdown_within(Duration::from_secs(1)).await?; // nothing open: at once
-/// assert_eq!(stats.open, 0);
+    /// assert_eq!(stats.open, 0);
     /// # Ok::<(), consumer::Error>(())
     /// # }).unwrap();
     /// ```

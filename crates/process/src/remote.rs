@@ -69,7 +69,8 @@ impl<R> Shared<R> {
 /// — the service closed, its process died — every call still waiting fails with
 /// [`Disconnected`](ErrorKind::Disconnected), and so does every later send (the
 /// request handed back). Nothing waits forever: use
-/// [`Client::call_timeout`](consumer::Client::call_timeout) to bound a call.
+/// [`Client::call_timeout`](consumer::Client::call_timeout) to bound a call — its
+/// request's write too, on a `Remote` that can be shut ([`Remote::shut_with`]).
 ///
 /// Made over any two byte streams with [`Remote::over`] (a socket and its clone, a
 /// pair of pipes), by `consumer-net`'s `Connector::client` across machines; the
@@ -297,7 +298,10 @@ where
     fn send(&mut self, request: Request<Q, R>) -> Result<(), SendError<Request<Q, R>>> {
         let deadline = request.deadline();
         if deadline.is_some_and(|d| d <= std::time::Instant::now()) {
-            let e = Error::new(ErrorKind::Timeout, "the call's deadline passed before its request was sent");
+            let e = Error::new(
+                ErrorKind::Timeout,
+                "the call's deadline passed before its request was sent",
+            );
             return Err(SendError::new(request, e));
         }
         let id = self.shared.next_id.fetch_add(1, Ordering::Relaxed);

@@ -115,7 +115,12 @@ fn soak(only: &[String]) -> Result {
         println!("\nnet-soak: every bound held");
         Ok(())
     } else {
-        Err(format!("{} bound(s) missed: {}", verdict.0.len(), verdict.0.join("; ")).into())
+        Err(format!(
+            "{} bound(s) missed: {}",
+            verdict.0.len(),
+            verdict.0.join("; ")
+        )
+        .into())
     }
 }
 
@@ -129,9 +134,9 @@ impl Running {
     fn start(api: &str, server: Server, requests: bool) -> Result<Running> {
         Ok(match (api, requests) {
             ("blocking", false) => Running::Blocking(server.serve(Vec::<u32>::new)?),
-            ("blocking", true) => {
-                Running::Blocking(server.serve_requests(|| serve(|n: u64| vec![n as u8; 64 << 10]))?)
-            }
+            ("blocking", true) => Running::Blocking(
+                server.serve_requests(|| serve(|n: u64| vec![n as u8; 64 << 10]))?,
+            ),
             (_, requests) => {
                 let rt = tokio::runtime::Builder::new_multi_thread()
                     .worker_threads(2)
@@ -198,7 +203,12 @@ fn held_crowd(api: &str, verdict: &mut Verdict) -> Result {
     let addr = running.addr();
     let (before_mib, before_fds) = (rss_mib(), fds());
     let mut child = Command::new(std::env::current_exe()?)
-        .args(["crowd", &tcp_addr(&addr), &(CROWD / 2).to_string(), &(CROWD / 2).to_string()])
+        .args([
+            "crowd",
+            &tcp_addr(&addr),
+            &(CROWD / 2).to_string(),
+            &(CROWD / 2).to_string(),
+        ])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()?;
@@ -216,7 +226,9 @@ fn held_crowd(api: &str, verdict: &mut Verdict) -> Result {
     }
     let stats = running.stats();
     let (mib, open_fds) = (rss_mib(), fds());
-    let served = (0..5).map(|_| countdown(&addr)).collect::<Result<Vec<_>>>()?;
+    let served = (0..5)
+        .map(|_| countdown(&addr))
+        .collect::<Result<Vec<_>>>()?;
     let worst = served.iter().max().copied().unwrap_or_default();
     println!(
         "   opened in {opened:.2?}; server: {} open ({} authenticated), {} refused",
@@ -238,7 +250,10 @@ fn held_crowd(api: &str, verdict: &mut Verdict) -> Result {
     );
     verdict.check(
         open_fds <= before_fds + CROWD + 16,
-        format!("{api}: descriptors {open_fds} <= one per connection plus {}", before_fds + 16),
+        format!(
+            "{api}: descriptors {open_fds} <= one per connection plus {}",
+            before_fds + 16
+        ),
     );
     verdict.check(
         worst < SERVE_BOUND,
@@ -305,7 +320,10 @@ fn cycles(verdict: &mut Verdict) -> Result {
         stats.served == CYCLES as u64 || stats.served + stats.open >= CYCLES as u64,
         format!("cycles: {} served, {} failed", stats.served, stats.failed),
     );
-    verdict.check(worst < SERVE_BOUND, format!("cycles: worst connect {worst:.2?} < {SERVE_BOUND:?}"));
+    verdict.check(
+        worst < SERVE_BOUND,
+        format!("cycles: worst connect {worst:.2?} < {SERVE_BOUND:?}"),
+    );
     running.shutdown()
 }
 
@@ -323,7 +341,9 @@ fn hang_up_after(mut s: TcpStream, from: Instant) -> Duration {
 fn hostile(verdict: &mut Verdict) -> Result {
     let deadline = Duration::from_secs(1);
     for api in ["blocking", "async"] {
-        println!("== hostile peers ({api} API): handshake and idle deadlines {deadline:?}, 16 requests in flight");
+        println!(
+            "== hostile peers ({api} API): handshake and idle deadlines {deadline:?}, 16 requests in flight"
+        );
         let server = quiet(Server::bind(&"127.0.0.1:0".parse()?)?.key(key()))
             .handshake_timeout(deadline)
             .idle_timeout(Some(deadline))
@@ -348,7 +368,9 @@ fn hostile(verdict: &mut Verdict) -> Result {
         Auth::new(key()).connect(&mut silent)?;
         let t = Instant::now();
         let idled = hang_up_after(silent, t);
-        println!("   trickling hello dropped after {trickled:.2?}; silent authenticated peer after {idled:.2?}");
+        println!(
+            "   trickling hello dropped after {trickled:.2?}; silent authenticated peer after {idled:.2?}"
+        );
         verdict.check(
             trickled < deadline + Duration::from_millis(500),
             format!("{api}: trickler dropped at its deadline ({trickled:.2?})"),
@@ -377,7 +399,11 @@ fn hostile(verdict: &mut Verdict) -> Result {
         }
         let (first, last) = (samples[3], samples[samples.len() - 1]);
         let peak = samples.iter().copied().fold(0.0, f64::max);
-        let mut client = Client::new(Connector::new(running.addr()).key(key()).client::<u64, Vec<u8>>()?);
+        let mut client = Client::new(
+            Connector::new(running.addr())
+                .key(key())
+                .client::<u64, Vec<u8>>()?,
+        );
         let t = Instant::now();
         client.call(1)?;
         let other = t.elapsed();
@@ -388,9 +414,14 @@ fn hostile(verdict: &mut Verdict) -> Result {
         );
         verdict.check(
             (last - first).abs() < 8.0 && peak < MEMORY_BOUND_MIB,
-            format!("{api}: memory flat under a client that never reads ({first:.1} -> {last:.1} MiB)"),
+            format!(
+                "{api}: memory flat under a client that never reads ({first:.1} -> {last:.1} MiB)"
+            ),
         );
-        verdict.check(other < SERVE_BOUND, format!("{api}: another client served in {other:.2?}"));
+        verdict.check(
+            other < SERVE_BOUND,
+            format!("{api}: another client served in {other:.2?}"),
+        );
         drop(keep);
         running.shutdown()?;
     }

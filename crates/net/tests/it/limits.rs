@@ -215,7 +215,10 @@ fn a_client_that_never_reads_its_replies_is_held_at_its_bound_alone() {
     // Quiet: no call for a while means the server holds the client.
     while calls.recv_timeout(Duration::from_millis(300)).is_ok() {}
     let held = served.load(Ordering::SeqCst);
-    assert!(held <= 4 + IN_SOCKETS, "{held} requests served to a client that reads nothing");
+    assert!(
+        held <= 4 + IN_SOCKETS,
+        "{held} requests served to a client that reads nothing"
+    );
     // Another client is served meanwhile.
     let mut other = Client::new(
         Connector::new(serving.local_addr().clone())
@@ -309,7 +312,10 @@ fn a_wrong_key_counts_as_a_handshake_failure() {
     assert!(wrong.is_err());
     // Refused by the client (the server proves the wrong key) or by the server.
     let e = next(&errors);
-    assert!(matches!(e.kind(), ErrorKind::Auth | ErrorKind::Disconnected), "{e}");
+    assert!(
+        matches!(e.kind(), ErrorKind::Auth | ErrorKind::Disconnected),
+        "{e}"
+    );
     let stats = serving.stats();
     assert_eq!((stats.handshake_failures, stats.authenticated), (1, 0));
     serving.shutdown().unwrap();
@@ -332,7 +338,9 @@ fn call_timeout_bounds_a_request_write_blocked_by_a_service_that_stopped_reading
     let patience = Duration::from_millis(100);
     let mut blocked = None;
     for _ in 0..200 {
-        let e = client.call_timeout(vec![0u8; 1 << 20], patience).unwrap_err();
+        let e = client
+            .call_timeout(vec![0u8; 1 << 20], patience)
+            .unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Timeout, "{e}");
         if e.to_string().contains("still being written") {
             blocked = Some(e);

@@ -1,7 +1,7 @@
 //! The socket layer's integration tests, one binary (see the house style).
 
-mod net;
 mod limits;
+mod net;
 mod remote;
 mod support;
 mod tokio_net;

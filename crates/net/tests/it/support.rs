@@ -81,14 +81,19 @@ pub(crate) struct Guarded<S> {
 impl<S: Listening> Guarded<S> {
     /// Binds the server and has `serve` start it (blocking or async) with the
     /// counting factory.
-    pub(crate) fn start(handshake_timeout: Duration, serve: impl FnOnce(Server, Decoders) -> S) -> Self {
+    pub(crate) fn start(
+        handshake_timeout: Duration,
+        serve: impl FnOnce(Server, Decoders) -> S,
+    ) -> Self {
         let decoders = Arc::new(AtomicU64::new(0));
         let (tx, errors) = mpsc::channel();
         let tx = Mutex::new(tx);
         let counter = Arc::clone(&decoders);
-        let server = keyed().handshake_timeout(handshake_timeout).on_error(move |peer, e| {
-            let _ = tx.lock().unwrap().send((peer.to_owned(), e.clone()));
-        });
+        let server = keyed()
+            .handshake_timeout(handshake_timeout)
+            .on_error(move |peer, e| {
+                let _ = tx.lock().unwrap().send((peer.to_owned(), e.clone()));
+            });
         let serving = serve(
             server,
             Box::new(move || {
