@@ -170,7 +170,7 @@ impl Server {
                  `Runtime::enter`)",
             )
         })?;
-        let listener = async_listener(listener)
+        let listener = async_listener(listener, limits.unauthenticated)
             .map_err(|e| Error::from(e).with_message(format!("listening on {addr}")))?;
         let engine = Arc::new(Engine::new(auth, accept, limits, handler, on_error));
         let span = tracing::info_span!("process.server", runner = "process", addr = %addr);
@@ -184,14 +184,23 @@ impl Server {
     }
 }
 
-/// The bound std listener, handed over to tokio (no second bind).
-fn async_listener(listener: Listener) -> io::Result<Socket<TcpListener, UnixListener>> {
+/// The bound std listener, handed over to tokio (no second bind), its queue of
+/// connections not yet accepted as long as a burst of peers the server would admit
+/// (std listens with 128: a burst beyond it waits a second for the SYN to be sent
+/// again). The kernel caps it at `net.core.somaxconn`.
+fn async_listener(
+    listener: Listener,
+    burst: usize,
+) -> io::Result<Socket<TcpListener, UnixListener>> {
+    let backlog = i32::try_from(burst.max(128)).unwrap_or(i32::MAX);
     Ok(match listener {
         Listener::Tcp(l) => {
+            rustix::net::listen(&l, backlog)?;
             l.set_nonblocking(true)?;
             Socket::Tcp(TcpListener::from_std(l)?)
         }
         Listener::Unix(l) => {
+            rustix::net::listen(&l, backlog)?;
             l.set_nonblocking(true)?;
             Socket::Unix(UnixListener::from_std(l)?)
         }

@@ -219,6 +219,7 @@ fn held_crowd(api: &str, verdict: &mut Verdict) -> Result {
         return Err(format!("the crowd failed: {line:?}").into());
     }
     let opened = t.elapsed();
+    println!("   the crowd: {}", line.trim());
     // The server has admitted them all once it counts them open.
     let deadline = Instant::now() + Duration::from_secs(30);
     while running.stats().open < CROWD as u64 && Instant::now() < deadline {
@@ -274,8 +275,11 @@ fn crowd(args: &[String]) -> Result {
     raise_nofile();
     let (auth, silent): (usize, usize) = (auth.parse()?, silent.parse()?);
     let mut held = Vec::with_capacity(auth + silent);
+    let mut slowest = Duration::ZERO;
     for _ in 0..silent {
+        let t = Instant::now();
         held.push(TcpStream::connect(addr.as_str())?);
+        slowest = slowest.max(t.elapsed());
     }
     let proof = Auth::new(key());
     for _ in 0..auth {
@@ -284,7 +288,7 @@ fn crowd(args: &[String]) -> Result {
         proof.connect(&mut s)?;
         held.push(s);
     }
-    println!("held {}", held.len());
+    println!("held {} (slowest silent connect {slowest:.2?})", held.len());
     std::io::stdout().flush()?;
     let mut rest = Vec::new();
     std::io::stdin().read_to_end(&mut rest)?;
