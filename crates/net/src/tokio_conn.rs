@@ -82,7 +82,7 @@ impl<T: AsyncWrite + Unpin, U: AsyncWrite + Unpin> AsyncWrite for Socket<T, U> {
 }
 
 /// One async connection, over TCP or a Unix socket: the async twin of
-/// [`Conn`], what [`Connector::connect_async`] gives and what an
+/// [`Conn`](crate::Conn), what [`Connector::connect_async`] gives and what an
 /// [`AsyncServing`](crate::AsyncServing) server reads from.
 ///
 /// It is a tokio [`AsyncRead`] + [`AsyncWrite`]; [`into_split`](AsyncConn::into_split)

@@ -21,17 +21,16 @@ use crate::tokio_conn::Socket;
 use crate::{Address, Server};
 
 impl Server {
-    /// [`serve`](Server::serve) on the current tokio runtime: the accept loop is a
-    /// task, and so is each connection — authenticated with
-    /// [`Auth::accept_async`] under the same [`auth_timeout`](Server::auth_timeout),
-    /// then read by an [`AsyncReceiver`] into a consumer of its own, made by
-    /// `factory`, whose outcome is reported back to the connection's sender.
-    /// Failures go to the same [`on_error`](Server::on_error) callback (called on
-    /// the connection's task). Stop it with [`AsyncServing::shutdown`].
+    /// [`serve`](Server::serve) on the current tokio runtime: the same server, with
+    /// the same limits, deadlines and [`on_error`](Server::on_error) (called on the
+    /// connection's task), on the caller's runtime instead of one of its own. Each
+    /// connection's items go to a consumer of its own, made by `factory`, whose
+    /// outcome is reported back to the connection's sender. Stop it with
+    /// [`AsyncServing::shutdown`].
     ///
     /// The consumer runs on its connection's task: one whose `send` blocks for long
     /// (a thread runner's full mailbox, say) holds up that task's worker thread, so
-    /// prefer quick consumers here, or the blocking [`serve`](Server::serve).
+    /// prefer quick consumers, or give a slow one a runner of its own.
     ///
     /// # Errors
     ///
