@@ -28,11 +28,11 @@ const COUNTDOWN_RUNNERS: &[(&str, &str)] = &[
     ),
     (
         "unix",
-        r#"== unix: pid *, thread "*", served at unix:*/countdown.sock =="#,
+        r#"== unix: pid *, thread "consumer-server", tokio task *, served at unix:*/countdown.sock =="#,
     ),
     (
         "tcp",
-        r#"== tcp: pid *, thread "*", served at 127.0.0.1:* =="#,
+        r#"== tcp: pid *, thread "consumer-server", tokio task *, served at 127.0.0.1:* =="#,
     ),
 ];
 
