@@ -32,6 +32,8 @@
 // `pub` so that loom builds can export the gate to `tests/loom_gate.rs`.
 #![cfg_attr(not(loom), allow(unreachable_pub))]
 
+use std::sync::atomic::Ordering as StdOrdering;
+
 use crate::sync::{Arc, AtomicBool, AtomicU8, Mutex, Ordering, fence, model_lock as lock};
 
 /// Where the gate stands.
@@ -57,11 +59,14 @@ fn decode(s: u8) -> State {
     }
 }
 
-/// One handle's busy flag, alone on its cache line.
+/// One handle's busy flag, alone on its cache line with the count of the items its
+/// sends have put in the mailbox (written by its handle alone; read by `stats`).
 #[derive(Debug, Default)]
 #[repr(align(128))]
 pub struct Slot {
     busy: AtomicBool,
+    /// Not part of the protocol: std's atomic even in a loom model.
+    accepted: std::sync::atomic::AtomicU64,
 }
 
 /// A handle's hold on its slot (loom's `Arc` in a model).
@@ -72,6 +77,8 @@ pub(crate) type SlotRef = Arc<Slot>;
 pub struct Gate {
     state: AtomicU8,
     slots: Mutex<Vec<Arc<Slot>>>,
+    /// Items accepted through the slots already unregistered.
+    retired: std::sync::atomic::AtomicU64,
 }
 
 /// Proof that a send passed an open gate; dropping it clears the slot's busy flag.
@@ -79,6 +86,16 @@ pub struct Gate {
 #[must_use = "the gate counts the send as in flight until the pass is dropped"]
 pub struct Pass<'a> {
     slot: &'a Slot,
+}
+
+impl Pass<'_> {
+    /// Counts `n` more items accepted through this slot. Only the slot's handle
+    /// writes the count, so a load and a store do (no read-modify-write).
+    #[inline]
+    pub fn accepted(&self, n: u64) {
+        let c = &self.slot.accepted;
+        c.store(c.load(StdOrdering::Relaxed) + n, StdOrdering::Relaxed);
+    }
 }
 
 impl Drop for Pass<'_> {
@@ -100,6 +117,7 @@ impl Gate {
         Gate {
             state: AtomicU8::new(OPEN),
             slots: Mutex::new(Vec::new()),
+            retired: std::sync::atomic::AtomicU64::new(0),
         }
     }
 
@@ -114,7 +132,9 @@ impl Gate {
     pub fn unregister(&self, slot: &Arc<Slot>) -> usize {
         let mut slots = lock(&self.slots);
         if let Some(at) = slots.iter().position(|s| Arc::ptr_eq(s, slot)) {
-            slots.swap_remove(at);
+            let gone = slots.swap_remove(at);
+            let n = gone.accepted.load(StdOrdering::Relaxed);
+            self.retired.fetch_add(n, StdOrdering::Relaxed);
         }
         slots.len()
     }
@@ -151,6 +171,16 @@ impl Gate {
     /// The current state.
     pub fn state(&self) -> State {
         decode(self.state.load(Ordering::SeqCst))
+    }
+
+    /// How many items every handle, live or gone, has put in the mailbox.
+    pub fn accepted(&self) -> u64 {
+        let slots = lock(&self.slots);
+        let live: u64 = slots
+            .iter()
+            .map(|s| s.accepted.load(StdOrdering::Relaxed))
+            .sum();
+        live + self.retired.load(StdOrdering::Relaxed)
     }
 
     /// Is no send in flight? Once the gate is shut and this returns `true`, every

@@ -7,7 +7,10 @@
 //! - the [gate](crate::gate), which shuts the mailbox on `close` or a failure without
 //!   losing a send in flight;
 //! - the count of live handles, for the last one to go to close the runner;
-//! - the failure, for every later send to report with its item back;
+//! - the failure, for every later send to report with its item back, and the same
+//!   failure [settled](Shared::settled) with the count of items it left undelivered;
+//! - the batch [credit](Credit), which keeps the mailbox's bound in items;
+//! - the live counts behind `stats()`;
 //! - the outcome, a [one-shot](crate::oneshot) that the thread sets once and every
 //!   `close`, `join` and last drop waits for;
 //! - the thread's id (so that a consumer closing its own runner gets an error, not a
@@ -16,10 +19,11 @@
 //! The thread's side is in [`run`](crate::run), the handles' in
 //! [`handle`](crate::handle).
 
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Mutex, OnceLock};
 use std::thread::{self, JoinHandle, ThreadId};
 
-use consumer::{Error, ErrorKind, SendError};
+use consumer::{Error, ErrorKind, SendError, Stats};
 
 use crate::gate::{Gate, State};
 use crate::oneshot::Oneshot;
@@ -53,6 +57,14 @@ pub(crate) struct Shared {
     pub(crate) handles: Mutex<usize>,
     /// The failure that shut the gate as `Failed`; set before the gate is shut.
     pub(crate) failure: OnceLock<Error>,
+    /// The same failure with the count of accepted items it left undelivered, set
+    /// once that count is final (the mailbox drained): what every refused send
+    /// reports, so that it agrees with `close`.
+    pub(crate) settled: Oneshot<Error>,
+    /// Room for batches beyond their one place each in the channel.
+    pub(crate) credit: Credit,
+    /// Items delivered and items lost, written by the runner thread.
+    pub(crate) counts: Counts,
     /// The run's outcome, set once the consumer's `close` has run (or could not).
     pub(crate) outcome: Oneshot<Result<(), Error>>,
     /// The runner thread, to refuse waiting for itself.
@@ -64,13 +76,16 @@ pub(crate) struct Shared {
 
 impl Shared {
     /// The state of a new runner named `name`, counting one handle (the `Runner`'s).
-    pub(crate) fn new(name: String, daemon: bool) -> Shared {
+    pub(crate) fn new(name: String, daemon: bool, credit: Credit) -> Shared {
         Shared {
             gate: Gate::new(),
             name,
             daemon,
             handles: Mutex::new(1),
             failure: OnceLock::new(),
+            settled: Oneshot::new(),
+            credit,
+            counts: Counts::default(),
             outcome: Oneshot::new(),
             thread: OnceLock::new(),
             joiner: Mutex::new(None),
@@ -85,13 +100,26 @@ impl Shared {
         }
     }
 
-    /// The failure that ended the run, or, if the thread is gone without one,
-    /// `Disconnected`.
+    /// The failure that ended the run, with the count of accepted items it left
+    /// undelivered (the count `close` reports: this waits the moment it takes to
+    /// drain the mailbox); or, if the thread is gone without one, `Disconnected`.
     pub(crate) fn failure(&self) -> Error {
-        self.failure
-            .get()
-            .cloned()
-            .unwrap_or_else(|| Error::new(ErrorKind::Disconnected, "the runner thread is gone"))
+        match self.failure.get() {
+            // The runner thread (a consumer's `close` using its own handle) cannot
+            // wait for itself; by then the count is settled anyway.
+            Some(e) if self.is_runner_thread() => self.settled.get().unwrap_or_else(|| e.clone()),
+            Some(_) => self.settled.wait(),
+            None => Error::new(ErrorKind::Disconnected, "the runner thread is gone"),
+        }
+    }
+
+    /// The live counts: what the handles put in, what the thread delivered or lost.
+    pub(crate) fn stats(&self) -> Stats {
+        // Delivered first: an item counted there was accepted before, so `queued`
+        // never comes out negative for long.
+        let delivered = self.counts.delivered.load(Ordering::Relaxed);
+        let undelivered = self.counts.undelivered.load(Ordering::Relaxed);
+        Stats::from_counts(self.gate.accepted(), delivered, undelivered)
     }
 
     /// Records the outcome and wakes everyone waiting in `close`.
@@ -122,5 +150,72 @@ impl Shared {
             ));
         }
         self.outcome.wait()
+    }
+}
+
+/// The counts the runner thread publishes for `stats()`, on a line of their own so
+/// that its stores do not disturb the senders.
+#[derive(Debug, Default)]
+#[repr(align(128))]
+pub(crate) struct Counts {
+    pub(crate) delivered: AtomicU64,
+    pub(crate) undelivered: AtomicU64,
+}
+
+/// The mailbox's bound in items. The channel bounds *messages*; a batch is one
+/// message of many items, so each item of a batch after its first needs one unit of
+/// credit, taken by the sender and given back by the runner thread once the batch is
+/// delivered (or counted lost). A mailbox of `n` items is a channel of `n - extra`
+/// messages and `extra` credit: at most `n - extra` messages of one item each, plus
+/// `extra` more items inside batches. No credit left: `send_all` sends its next item
+/// alone, waiting on the channel as `send` does.
+#[derive(Debug)]
+#[repr(align(128))]
+pub(crate) struct Credit {
+    /// Units free; `None` for an unbounded mailbox.
+    free: Option<AtomicUsize>,
+}
+
+impl Credit {
+    /// Splits a bound of `items` (`None`: unbounded) into the channel's capacity in
+    /// messages and the batches' credit.
+    pub(crate) fn split(items: Option<usize>, batch: usize) -> (Option<usize>, Credit) {
+        match items {
+            None => (None, Credit { free: None }),
+            Some(n) => {
+                // Half the room for batches, up to two full ones (enough to keep the
+                // runner busy while the sender gathers the next).
+                let extra = (n / 2).min(2 * (batch - 1));
+                let free = Some(AtomicUsize::new(extra));
+                (Some(n - extra), Credit { free })
+            }
+        }
+    }
+
+    /// Takes up to `want` units; returns how many it got (possibly 0).
+    #[inline]
+    pub(crate) fn take(&self, want: usize) -> usize {
+        let Some(free) = &self.free else {
+            return want;
+        };
+        let mut now = free.load(Ordering::Relaxed);
+        loop {
+            let got = now.min(want);
+            if got == 0 {
+                return 0;
+            }
+            match free.compare_exchange_weak(now, now - got, Ordering::Acquire, Ordering::Relaxed) {
+                Ok(_) => return got,
+                Err(seen) => now = seen,
+            }
+        }
+    }
+
+    /// Gives `n` units back.
+    #[inline]
+    pub(crate) fn give(&self, n: usize) {
+        if let (Some(free), true) = (&self.free, n > 0) {
+            free.fetch_add(n, Ordering::Release);
+        }
     }
 }
