@@ -22,7 +22,7 @@ use std::time::Duration;
 use consumer::{Consumer, Error, ErrorKind, SendError, Stats};
 use crossbeam_channel::{SendTimeoutError, Sender, TrySendError};
 
-use crate::gate::SlotRef;
+use crate::gate::{SlotRef, State};
 use crate::shared::{Msg, Shared};
 use crate::sync::lock;
 
@@ -197,20 +197,27 @@ impl<T> Handle<T> {
         I: IntoIterator<Item = T>,
     {
         let mut items = items.into_iter();
+        let credit = &self.shared.credit;
+        let gate = &self.shared.gate;
         loop {
-            let pass = match self.shared.gate.enter(&self.slot) {
+            // Each item after a batch's first needs a unit of credit (the mailbox's
+            // bound is in items). Without any, wait for some outside the gate (the
+            // runner thread itself cannot: its next item goes alone).
+            let extra = if self.shared.is_runner_thread() {
+                credit.take(BATCH - 1)
+            } else {
+                credit.take_or_wait(BATCH - 1, || gate.state() == State::Open)
+            };
+            let pass = match gate.enter(&self.slot) {
                 Ok(pass) => pass,
                 Err(state) => {
+                    credit.give(extra);
                     return match items.next() {
                         Some(item) => Err(self.shared.refuse(item, state)),
                         None => Ok(()),
                     };
                 }
             };
-            // Each item after a batch's first needs a unit of credit (the mailbox's
-            // bound is in items); without any, the next item goes alone.
-            let credit = &self.shared.credit;
-            let extra = credit.take(BATCH - 1);
             let (sent, n) = if extra == 0 {
                 match items.next() {
                     None => return Ok(()),
@@ -297,7 +304,7 @@ impl<T> Handle<T> {
         // The marker goes in under a pass, so that a runner shutting on a failure
         // meanwhile keeps draining until it is in (the mailbox may be full).
         if let Ok(pass) = self.shared.gate.enter(&self.slot) {
-            if self.shared.gate.close() {
+            if self.shared.close_gate() {
                 if self.shared.is_runner_thread() {
                     // The runner cannot wait for room in its own mailbox. If this does
                     // not fit, the runner still ends: when its last handle goes.

@@ -71,7 +71,7 @@ impl Drop for Guard<'_> {
         if !self.0.outcome.is_set() {
             let e = Error::new(ErrorKind::Disconnected, "the runner thread ended abruptly");
             let _ = self.0.failure.set(e.clone());
-            self.0.gate.fail();
+            self.0.fail_gate();
             self.0.settled.set(e.clone());
             self.0.finish(Err(e));
         }
@@ -147,16 +147,27 @@ impl<C: Consumer<T>, T> Run<C, T> {
 
     /// Delivers until the close marker, or until every handle is gone.
     fn deliver_until_closed(&mut self) -> Result<(), Failure> {
+        // Messages taken since the mailbox was last found empty.
+        let mut burst = 0u32;
         loop {
-            // An empty mailbox: give the core away once before waiting. crossbeam's
-            // `recv` spins on the mailbox's shared cache lines first, and a runner
-            // spinning on every item starves the producer it waits for (measured:
-            // 4 M items/s with the spin, 10 M with the yield; lone-item latency
-            // unchanged). See docs/decisions/0003-thread-runner.md.
             let next = match self.rx.try_recv() {
-                Ok(msg) => Ok(msg),
+                Ok(msg) => {
+                    burst = burst.saturating_add(1);
+                    Ok(msg)
+                }
                 Err(_) => {
-                    thread::yield_now();
+                    // An empty mailbox after a stream: give the core away once before
+                    // waiting. crossbeam's `recv` spins on the mailbox's shared cache
+                    // lines first, and a runner spinning on every item starves the
+                    // producer it waits for (measured: 4 M items/s with the spin, 10 M
+                    // with the yield). After a lone message (request and reply, one
+                    // at a time) the producer is not streaming: the yield would only
+                    // add a system call to every round trip, so wait at once. See
+                    // docs/decisions/0003-thread-runner.md and 0015.
+                    if burst > 1 {
+                        thread::yield_now();
+                    }
+                    burst = 0;
                     self.rx.recv()
                 }
             };
@@ -168,7 +179,7 @@ impl<C: Consumer<T>, T> Run<C, T> {
                 Ok(msg) => self.deliver(msg)?,
                 Err(_) => {
                     // Every sender dropped: a daemon's last handle went.
-                    self.shared.gate.close();
+                    self.shared.close_gate();
                     return Ok(());
                 }
             }
@@ -268,7 +279,7 @@ impl<C: Consumer<T>, T> Run<C, T> {
     fn fail(mut self, f: Failure) -> Option<C> {
         tracing::warn!(error = %f.error, delivered = self.delivered, "the consumer failed; stopping");
         let _ = self.shared.failure.set(f.error.clone());
-        self.shared.gate.fail();
+        self.shared.fail_gate();
         self.publish_delivered();
         let undelivered = f.left_in_batch + self.discard_until_quiet();
         let error = f.error.with_undelivered(undelivered);

@@ -19,8 +19,8 @@
 //! The thread's side is in [`run`](crate::run), the handles' in
 //! [`handle`](crate::handle).
 
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Mutex, OnceLock};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Condvar, Mutex, OnceLock};
 use std::thread::{self, JoinHandle, ThreadId};
 
 use consumer::{Error, ErrorKind, SendError, Stats};
@@ -122,6 +122,20 @@ impl Shared {
         Stats::from_counts(self.gate.accepted(), delivered, undelivered)
     }
 
+    /// Shuts the gate as closed (`false` if it was shut already), waking the senders
+    /// waiting for credit so that they see it.
+    pub(crate) fn close_gate(&self) -> bool {
+        let closed = self.gate.close();
+        self.credit.wake_all();
+        closed
+    }
+
+    /// Shuts the gate as failed, waking the senders waiting for credit.
+    pub(crate) fn fail_gate(&self) {
+        self.gate.fail();
+        self.credit.wake_all();
+    }
+
     /// Records the outcome and wakes everyone waiting in `close`.
     pub(crate) fn finish(&self, outcome: Result<(), Error>) {
         self.outcome.set(outcome);
@@ -166,30 +180,45 @@ pub(crate) struct Counts {
 /// message of many items, so each item of a batch after its first needs one unit of
 /// credit, taken by the sender and given back by the runner thread once the batch is
 /// delivered (or counted lost). A mailbox of `n` items is a channel of `n - extra`
-/// messages and `extra` credit: at most `n - extra` messages of one item each, plus
-/// `extra` more items inside batches. No credit left: `send_all` sends its next item
-/// alone, waiting on the channel as `send` does.
+/// messages and `extra` credit: at most `n - extra` messages, plus `extra` more items
+/// inside batches. A sender that finds no credit waits for some (a consumer slower
+/// than its producer: the backpressure `send` gets from the full channel), and keeps
+/// batching once it comes back.
 #[derive(Debug)]
 #[repr(align(128))]
 pub(crate) struct Credit {
     /// Units free; `None` for an unbounded mailbox.
     free: Option<AtomicUsize>,
+    /// Units in all: none for a mailbox too small for batches (then every item goes
+    /// alone, and no one waits for credit).
+    total: usize,
+    /// A sender waits (or is about to) for credit.
+    waiting: AtomicBool,
+    sleep: Mutex<()>,
+    woken: Condvar,
 }
 
 impl Credit {
     /// Splits a bound of `items` (`None`: unbounded) into the channel's capacity in
     /// messages and the batches' credit.
     pub(crate) fn split(items: Option<usize>, batch: usize) -> (Option<usize>, Credit) {
-        match items {
-            None => (None, Credit { free: None }),
+        let (messages, free, total) = match items {
+            None => (None, None, usize::MAX),
             Some(n) => {
                 // Half the room for batches, up to two full ones (enough to keep the
                 // runner busy while the sender gathers the next).
                 let extra = (n / 2).min(2 * (batch - 1));
-                let free = Some(AtomicUsize::new(extra));
-                (Some(n - extra), Credit { free })
+                (Some(n - extra), Some(AtomicUsize::new(extra)), extra)
             }
-        }
+        };
+        let credit = Credit {
+            free,
+            total,
+            waiting: AtomicBool::new(false),
+            sleep: Mutex::new(()),
+            woken: Condvar::new(),
+        };
+        (messages, credit)
     }
 
     /// Takes up to `want` units; returns how many it got (possibly 0).
@@ -198,24 +227,64 @@ impl Credit {
         let Some(free) = &self.free else {
             return want;
         };
-        let mut now = free.load(Ordering::Relaxed);
+        let mut now = free.load(Ordering::SeqCst);
         loop {
             let got = now.min(want);
             if got == 0 {
                 return 0;
             }
-            match free.compare_exchange_weak(now, now - got, Ordering::Acquire, Ordering::Relaxed) {
+            match free.compare_exchange_weak(now, now - got, Ordering::SeqCst, Ordering::SeqCst) {
                 Ok(_) => return got,
                 Err(seen) => now = seen,
             }
         }
     }
 
-    /// Gives `n` units back.
+    /// Takes up to `want` units, waiting while there are none and `open()` holds;
+    /// returns how many it got (0 once `open()` fails).
+    ///
+    /// No wake-up is lost: a waiter says so, then looks at the credit (`SeqCst`
+    /// both); [`give`](Credit::give) adds credit, then looks for a waiter (`SeqCst`
+    /// both): one of the two sees the other. Whoever makes `open()` fail calls
+    /// [`wake_all`](Credit::wake_all) afterwards, and a waiter looks at `open()`
+    /// under the lock it waits with.
+    pub(crate) fn take_or_wait(&self, want: usize, open: impl Fn() -> bool) -> usize {
+        loop {
+            let got = self.take(want);
+            if got > 0 || self.total == 0 || !open() {
+                return got;
+            }
+            let asleep = lock(&self.sleep);
+            self.waiting.store(true, Ordering::SeqCst);
+            if self.any() || !open() {
+                continue;
+            }
+            drop(self.woken.wait(asleep));
+        }
+    }
+
+    /// Is any credit free?
+    fn any(&self) -> bool {
+        self.free
+            .as_ref()
+            .is_none_or(|free| free.load(Ordering::SeqCst) > 0)
+    }
+
+    /// Gives `n` units back, and wakes the senders waiting for them.
     #[inline]
     pub(crate) fn give(&self, n: usize) {
         if let (Some(free), true) = (&self.free, n > 0) {
-            free.fetch_add(n, Ordering::Release);
+            free.fetch_add(n, Ordering::SeqCst);
+            if self.waiting.load(Ordering::SeqCst) {
+                self.wake_all();
+            }
         }
+    }
+
+    /// Wakes every sender waiting for credit (also when the gate shuts).
+    pub(crate) fn wake_all(&self) {
+        let _asleep = lock(&self.sleep);
+        self.waiting.store(false, Ordering::SeqCst);
+        self.woken.notify_all();
     }
 }

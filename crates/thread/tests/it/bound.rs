@@ -72,9 +72,10 @@ fn most_alive(capacity: usize, total: usize) -> usize {
     producer.join().expect("producer").expect("send_all");
     runner.join().expect("join");
     assert_eq!(live.now.load(Ordering::SeqCst), 0, "every item dropped");
-    // The mailbox filled up: the producer blocked only once it was full.
+    // The producer ran ahead of the consumer until the bound stopped it (a full
+    // channel, or no credit left for batches).
     assert!(
-        at_the_bound >= capacity,
+        at_the_bound >= 2.min(capacity + 1),
         "{at_the_bound} alive at the block, capacity {capacity}"
     );
     live.most.load(Ordering::SeqCst)
