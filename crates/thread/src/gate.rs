@@ -216,6 +216,7 @@ mod pair {
 
     /// Whether this process may use `membarrier` (registered once, on first use:
     /// the first runner's creation, before any of its sends).
+    #[inline]
     pub(super) fn asymmetric() -> bool {
         static REGISTERED: OnceLock<bool> = OnceLock::new();
         *REGISTERED.get_or_init(|| membarrier(MembarrierCommand::RegisterPrivateExpedited).is_ok())
