@@ -196,18 +196,21 @@ impl<T> Handle<T> {
     where
         I: IntoIterator<Item = T>,
     {
-        let mut items = items.into_iter();
+        let mut items = items.into_iter().peekable();
         let credit = &self.shared.credit;
         let gate = &self.shared.gate;
         loop {
+            if items.peek().is_none() {
+                return Ok(());
+            }
             // Each item after a batch's first needs a unit of credit (the mailbox's
-            // bound is in items). Without any, wait for some outside the gate (the
-            // runner thread itself cannot: its next item goes alone).
-            let extra = if self.shared.is_runner_thread() {
-                credit.take(BATCH - 1)
-            } else {
-                credit.take_or_wait(BATCH - 1, || gate.state() == State::Open)
-            };
+            // bound is in items). Without any, the next item goes alone while the
+            // channel has room; once it is full too, wait for credit, outside the
+            // gate (the runner thread itself cannot wait: its items go alone).
+            let mut extra = credit.take(BATCH - 1);
+            if extra == 0 && self.tx.is_full() && !self.shared.is_runner_thread() {
+                extra = credit.take_or_wait(BATCH - 1, || gate.state() == State::Open);
+            }
             let pass = match gate.enter(&self.slot) {
                 Ok(pass) => pass,
                 Err(state) => {

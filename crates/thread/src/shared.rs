@@ -181,9 +181,10 @@ pub(crate) struct Counts {
 /// credit, taken by the sender and given back by the runner thread once the batch is
 /// delivered (or counted lost). A mailbox of `n` items is a channel of `n - extra`
 /// messages and `extra` credit: at most `n - extra` messages, plus `extra` more items
-/// inside batches. A sender that finds no credit waits for some (a consumer slower
-/// than its producer: the backpressure `send` gets from the full channel), and keeps
-/// batching once it comes back.
+/// inside batches. A sender that finds no credit sends its next item alone while
+/// the channel has room; once the channel is full too, it waits for credit (a
+/// consumer slower than its producer: the backpressure `send` gets from the full
+/// channel), and batches again once credit comes back.
 #[derive(Debug)]
 #[repr(align(128))]
 pub(crate) struct Credit {

@@ -94,3 +94,29 @@ fn send_all_of_64_kib_items_stays_within_the_bound_in_items() {
         );
     }
 }
+
+/// `send_all` blocks only at the bound: with the consumer holding its first item and
+/// the batches' share of the room used up, items that fit still go in (one by one),
+/// so a producer that signals its consumer after `send_all` does not deadlock.
+#[test]
+fn send_all_returns_while_the_mailbox_has_room_in_items() {
+    within("a send_all that fits", || {
+        let (release, released) = crossbeam_channel::bounded::<()>(1);
+        let mut first = true;
+        let runner = Builder::new()
+            .capacity(1024)
+            .spawn(from_fn(move |_: u32| {
+                if first {
+                    first = false;
+                    released.recv().expect("the test releases");
+                }
+            }))
+            .expect("spawn");
+        // 900 < 1024, though more than the two batches' worth of credit.
+        runner.send_all(0..900).expect("send_all");
+        release.send(()).expect("the consumer waits");
+        let stats = runner.stats();
+        assert_eq!(stats.accepted, 900);
+        runner.join().expect("join");
+    });
+}
