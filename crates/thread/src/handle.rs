@@ -204,12 +204,17 @@ impl<T> Handle<T> {
                 return Ok(());
             }
             // Each item after a batch's first needs a unit of credit (the mailbox's
-            // bound is in items). Without any, the next item goes alone while the
-            // channel has room; once it is full too, wait for credit, outside the
-            // gate (the runner thread itself cannot wait: its items go alone).
+            // bound is in items). Without any, yield a few times for the runner to
+            // give some back; then the next item goes alone while the channel has
+            // room, and once it is full too, wait for credit, outside the gate (the
+            // runner thread itself cannot wait: its items go alone).
             let mut extra = credit.take(BATCH - 1);
-            if extra == 0 && self.tx.is_full() && !self.shared.is_runner_thread() {
-                extra = credit.take_or_wait(BATCH - 1, || gate.state() == State::Open);
+            if extra == 0 && !self.shared.is_runner_thread() {
+                // A runner keeping up gives credit back within a few time slices.
+                extra = credit.take_soon(BATCH - 1);
+                if extra == 0 && self.tx.is_full() {
+                    extra = credit.take_or_wait(BATCH - 1, || gate.state() == State::Open);
+                }
             }
             let pass = match gate.enter(&self.slot) {
                 Ok(pass) => pass,
