@@ -94,6 +94,7 @@ mod consumer;
 mod error;
 mod from_fn;
 mod inline;
+mod stats;
 mod sync;
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -105,3 +106,4 @@ pub use consumer::{Consumer, short_type_name};
 pub use error::{Error, ErrorKind, ResultExt, SendError};
 pub use from_fn::{FromFn, from_fn, try_from_fn};
 pub use inline::{Inline, Shared};
+pub use stats::Stats;

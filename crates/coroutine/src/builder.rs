@@ -10,7 +10,7 @@ use tracing::Instrument;
 
 use crate::block::{as_blocking_thread, park_on};
 use crate::control::Control;
-use crate::inbox::{Failure, Inbox, Requests};
+use crate::inbox::{Counts, Failure, Inbox, Requests, split};
 use crate::run::{AsyncTarget, BodyResult, SyncTarget, drive, watch_body};
 use crate::runner::{Returned, lock};
 use crate::task::Outcome;
@@ -120,6 +120,11 @@ impl Builder {
     }
 
     /// How many items the mailbox holds before senders wait; at least 1.
+    ///
+    /// The bound is in items: at most `capacity` accepted items wait at once, in the
+    /// channel or taken out of it by the task for delivery, plus the one the consumer
+    /// is handling. `send_all` sends
+    /// item by item, each waiting for a place, so the bound holds for it as well.
     ///
     /// ```
     /// use consumer::ErrorKind;
@@ -303,8 +308,10 @@ impl Builder {
                 Err(_) => shared_runtime()?,
             },
         };
-        let (tx, rx) = mpsc::channel(self.capacity);
+        let (places, take) = split(self.capacity);
+        let (tx, rx) = mpsc::channel(places);
         let failure: Failure = Arc::default();
+        let counts: Arc<Counts> = Arc::default();
         let requests: Requests = Arc::new(Control::new());
         let (report, done) = watch::channel(None);
         let span = tracing::info_span!(
@@ -312,17 +319,27 @@ impl Builder {
             runner = "coroutine",
             consumer = %name,
             placement,
+            pid = std::process::id(),
+            task = tracing::field::Empty,
+            thread = tracing::field::Empty,
         );
         let name: Arc<str> = Arc::from(name);
         let run = run(Inbox::new(
             rx,
+            take,
             Arc::clone(&failure),
             Arc::clone(&requests),
+            Arc::clone(&counts),
             Arc::clone(&name),
         ));
         let reporter = Reporter(report);
         runtime.spawn(
             async move {
+                let span = tracing::Span::current();
+                if let Some(id) = tokio::task::try_id() {
+                    span.record("task", tracing::field::display(id));
+                }
+                record_thread(&span);
                 tracing::debug!("started");
                 let outcome = run.await;
                 match &outcome {
@@ -333,8 +350,17 @@ impl Builder {
             }
             .instrument(span),
         );
-        Ok(Task::new(tx, requests, failure, done, name))
+        Ok(Task::new(tx, requests, failure, counts, done, name))
     }
+}
+
+/// Records the current thread's name (or id) in `span`'s `thread` field.
+fn record_thread(span: &tracing::Span) {
+    let thread = std::thread::current();
+    match thread.name() {
+        Some(name) => span.record("thread", name),
+        None => span.record("thread", tracing::field::debug(thread.id())),
+    };
 }
 
 /// Reports how a run ended; if the runtime drops the run first, reports that.
@@ -371,6 +397,8 @@ where
     inbox.set_stop(stop);
     let span = tracing::Span::current();
     let job = tokio::task::spawn_blocking(move || {
+        // The consumer runs on this thread, not on the task's.
+        record_thread(&span);
         let SyncTarget(consumer) =
             span.in_scope(|| as_blocking_thread(|| park_on(drive(inbox, SyncTarget(consumer)))))?;
         *lock(&back) = Some(consumer);

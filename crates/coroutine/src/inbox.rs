@@ -4,11 +4,12 @@ use std::collections::VecDeque;
 use std::fmt;
 use std::future::{Future, poll_fn};
 use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::task::Poll;
 
 use consumer::{Error, ErrorKind};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::control::Control;
 
@@ -28,9 +29,83 @@ pub(crate) enum Event<T> {
     Abandoned,
 }
 
-/// The first failure of a run, shared with every handle. It is recorded *before* the
-/// mailbox shuts, so a send that finds the mailbox shut always finds the reason.
-pub(crate) type Failure = Arc<OnceLock<Error>>;
+/// The first failure of a run, shared with every handle.
+pub(crate) type Failure = Arc<Failed>;
+
+/// A run's failure, in two steps. It is *recorded* before the mailbox shuts, so a send
+/// that finds the mailbox shut always finds the reason; it is *settled* once the
+/// mailbox is drained, with the count of accepted items it left undelivered. Every
+/// error a handle reports after a failure is the settled one, so it carries the count
+/// `close` reports.
+#[derive(Debug)]
+pub(crate) struct Failed {
+    reason: OnceLock<Error>,
+    settled: watch::Sender<Option<Error>>,
+}
+
+impl Default for Failed {
+    fn default() -> Self {
+        Failed {
+            reason: OnceLock::new(),
+            settled: watch::Sender::new(None),
+        }
+    }
+}
+
+impl Failed {
+    /// Records `error` as the run's failure, unless one is recorded already.
+    pub(crate) fn record(&self, error: Error) {
+        let _ = self.reason.set(error);
+    }
+
+    /// Settles the failure as `error` (with its count), unless it is settled already.
+    pub(crate) fn settle(&self, error: Error) {
+        let _ = self.reason.set(error.clone());
+        self.settled.send_if_modified(|s| {
+            let first = s.is_none();
+            if first {
+                *s = Some(error);
+            }
+            first
+        });
+    }
+
+    /// The failure as it stands now: settled, else recorded, else none.
+    pub(crate) fn get(&self) -> Option<Error> {
+        self.settled
+            .borrow()
+            .clone()
+            .or_else(|| self.reason.get().cloned())
+    }
+
+    /// The settled failure, waiting for it if one is recorded but not yet settled
+    /// (the moment the run takes to drain its mailbox); `None` if there is none.
+    pub(crate) async fn settled(&self) -> Option<Error> {
+        self.reason.get()?;
+        let mut rx = self.settled.subscribe();
+        let settled = rx.wait_for(Option::is_some).await;
+        // The sender lives in `self`: the wait ends only with the value.
+        settled.ok().and_then(|s| s.clone())
+    }
+}
+
+/// What a run counts for `stats()`, written by the task alone (relaxed stores of its
+/// own counters), on a line of its own.
+#[derive(Debug, Default)]
+#[repr(align(128))]
+pub(crate) struct Counts {
+    /// Items taken out of the channel (delivered, waiting in the task's batch, or
+    /// counted undelivered).
+    pub(crate) taken: AtomicU64,
+    pub(crate) delivered: AtomicU64,
+    pub(crate) undelivered: AtomicU64,
+}
+
+impl Counts {
+    fn add(counter: &AtomicU64, n: u64) {
+        counter.store(counter.load(Ordering::Relaxed) + n, Ordering::Relaxed);
+    }
+}
 
 /// A coroutine's inbox: the items sent to its [`Task`](crate::Task) handle, in the
 /// order each sender sent them.
@@ -73,22 +148,32 @@ pub struct Inbox<T> {
     park: Option<oneshot::Sender<Mailbox<T>>>,
     /// Fires when the runtime drops the task that watches a blocking-pool run.
     stop: Option<oneshot::Receiver<()>>,
+    /// Items handed out so far: the per-run sequence number of the next one's event.
+    delivered: u64,
+    counts: Arc<Counts>,
 }
 
 impl<T> Inbox<T> {
+    /// The receiving end of `rx`, taking up to `take` items out of it at a time.
     pub(crate) fn new(
         rx: mpsc::Receiver<T>,
+        take: usize,
         failure: Failure,
         requests: Requests,
+        counts: Arc<Counts>,
         name: Arc<str>,
     ) -> Inbox<T> {
         Inbox {
             mailbox: Some(Mailbox {
                 rx,
                 batch: Vec::new(),
+                take,
                 failure: Arc::clone(&failure),
+                counts: Arc::clone(&counts),
                 name,
             }),
+            delivered: 0,
+            counts,
             failure,
             requests,
             flushes: VecDeque::new(),
@@ -190,8 +275,15 @@ impl<T> Inbox<T> {
             }
         })
         .await;
-        if matches!(event, Event::End) {
-            self.end();
+        match event {
+            Event::Item(_) => {
+                self.delivered += 1;
+                tracing::trace!(msg_id = self.delivered, "item");
+                let delivered = &self.counts.delivered;
+                delivered.store(self.delivered, Ordering::Relaxed);
+            }
+            Event::End => self.end(),
+            Event::Flush(_) | Event::Abandoned => {}
         }
         event
     }
@@ -207,12 +299,14 @@ impl<T> Inbox<T> {
     /// Ends the run after `error`: records it for every sender, shuts the mailbox and
     /// counts the accepted items that will now never be delivered.
     pub(crate) async fn fail(&mut self, error: Error) -> u64 {
-        let _ = self.failure.set(error);
+        self.failure.record(error.clone());
         self.end();
-        match self.mailbox.as_mut() {
+        let undelivered = match self.mailbox.as_mut() {
             Some(mailbox) => mailbox.drain().await,
             None => 0,
-        }
+        };
+        self.failure.settle(error.with_undelivered(undelivered));
+        undelivered
     }
 }
 
@@ -221,25 +315,41 @@ pub(crate) struct Mailbox<T> {
     rx: mpsc::Receiver<T>,
     /// Taken from the channel but not handed out yet, newest first.
     batch: Vec<T>,
+    /// The most items taken out of the channel at once: room the mailbox's bound
+    /// keeps for them (see `split`).
+    take: usize,
+    counts: Arc<Counts>,
     /// Where a mailbox dropped with items in it records their loss for the handles.
     failure: Failure,
     /// The run's name, for the error-level event that reports a loss.
     name: Arc<str>,
 }
 
-/// How many items the task takes from the channel at once: their places go back to
-/// the senders in one step instead of one by one, which saves blocked producers most
-/// of their wake-ups (measured: 4 producer threads, 7x the items per second).
+/// How many items the task takes from the channel at once, at most: their places go
+/// back to the senders in one step instead of one by one, which saves blocked
+/// producers most of their wake-ups (measured: 4 producer threads, 7x the items per
+/// second).
 const BATCH: usize = 128;
+
+/// Splits a mailbox bound of `capacity` items (at least 1) into the channel's
+/// capacity and the most items the task takes out of it at once. The task hands out
+/// the first of those at once, so at most `places + take - 1` items wait and
+/// `places + take` are alive with the one being delivered: `capacity` (for a
+/// capacity of 1, one waiting and one delivered).
+pub(crate) fn split(capacity: usize) -> (usize, usize) {
+    let take = (capacity / 2).clamp(1, BATCH);
+    (capacity.saturating_sub(take).max(1), take)
+}
 
 impl<T> Mailbox<T> {
     fn poll_item(&mut self, cx: &mut std::task::Context<'_>) -> Poll<Option<T>> {
         if let Some(item) = self.batch.pop() {
             return Poll::Ready(Some(item));
         }
-        match self.rx.poll_recv_many(cx, &mut self.batch, BATCH) {
+        match self.rx.poll_recv_many(cx, &mut self.batch, self.take) {
             Poll::Ready(0) => Poll::Ready(None),
-            Poll::Ready(_) => {
+            Poll::Ready(n) => {
+                Counts::add(&self.counts.taken, n as u64);
                 self.batch.reverse();
                 Poll::Ready(self.batch.pop())
             }
@@ -264,11 +374,14 @@ impl<T> Mailbox<T> {
     /// lost.
     pub(crate) async fn drain(&mut self) -> u64 {
         self.rx.close();
-        let mut unread = self.batch.drain(..).count() as u64;
+        let held = self.batch.drain(..).count() as u64;
+        let mut unread = 0;
         while self.rx.recv().await.is_some() {
             unread += 1;
         }
-        unread
+        Counts::add(&self.counts.taken, unread);
+        Counts::add(&self.counts.undelivered, held + unread);
+        held + unread
     }
 }
 
@@ -292,10 +405,11 @@ impl<T> Drop for Inbox<T> {
         // reports what it loses; a run that lost nothing is still over.
         self.requests.shut();
         drop(mailbox);
-        let _ = self.failure.set(Error::new(
+        let gone = Error::new(
             ErrorKind::Disconnected,
             "the tokio runtime shut down before the consumer finished",
-        ));
+        );
+        self.failure.settle(self.failure.get().unwrap_or(gone));
     }
 }
 
@@ -306,19 +420,22 @@ impl<T> Drop for Mailbox<T> {
     /// handles' next call.
     fn drop(&mut self) {
         self.rx.close();
-        let mut lost = self.batch.len() as u64;
+        let held = self.batch.len() as u64;
+        let mut lost = held;
         while self.rx.try_recv().is_ok() {
             lost += 1;
         }
         if lost == 0 {
             return;
         }
+        Counts::add(&self.counts.taken, lost - held);
+        Counts::add(&self.counts.undelivered, lost);
         tracing::error!(
             consumer = %self.name,
             undelivered = lost,
             "the tokio runtime shut down before the consumer finished: accepted items are lost"
         );
-        let _ = self.failure.set(
+        self.failure.settle(
             Error::new(
                 ErrorKind::Disconnected,
                 "the tokio runtime shut down before the consumer finished",

@@ -86,7 +86,8 @@
 //! [`ErrorKind::Closed`](consumer::ErrorKind::Closed) with the item back; an error or
 //! a panic in the consumer (or the body) stops the run, later sends return it with
 //! the item back, and `close` returns it with the number of accepted items never
-//! delivered. A panic never reaches a producer. If the runtime shuts down under a
+//! delivered (every error after the failure carries that same count). A panic
+//! never reaches a producer. If the runtime shuts down under a
 //! live handle, sends and `close` return
 //! [`Disconnected`](consumer::ErrorKind::Disconnected) instead of hanging.
 //!
@@ -101,9 +102,21 @@
 //! # Tracing
 //!
 //! Each run is a `coroutine` span with `runner = "coroutine"`, `consumer` (the
-//! consumer's [`name`](consumer::Consumer::name) or [`Builder::name`]) and
-//! `placement`; it logs its start and end at debug level, a failure at warn. No
-//! per-item events.
+//! consumer's [`name`](consumer::Consumer::name) or [`Builder::name`]),
+//! `placement`, `pid`, `task` (the tokio task id) and `thread` (where the run
+//! started; on the blocking pool, the thread that runs the consumer); it logs its
+//! start and end at debug level, a failure at warn, and one event per item at
+//! `trace` with `msg_id`, the item's sequence number in this run (1, 2, …, in
+//! delivery order).
+//!
+//! # Bound and live counts
+//!
+//! The mailbox is bounded in items ([`Builder::capacity`]): at most that many
+//! accepted items wait, in the channel or taken out by the task for delivery, plus
+//! the one the consumer is handling; `send_all` sends item by item, so it waits for
+//! room like `send`. [`Task::stats`] takes a [`Stats`](consumer::Stats) snapshot
+//! (accepted, delivered, queued, undelivered) without counting anything on the
+//! sending path.
 //!
 //! # What this crate does not do
 //!

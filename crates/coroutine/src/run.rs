@@ -203,10 +203,10 @@ where
     };
     if let Err(e) = &result {
         // Recorded before the mailbox shuts, so racing senders get this error.
-        let _ = failure.set(e.clone());
+        failure.record(e.clone());
     }
     let unread = mailbox.drain().await;
-    match result {
+    let outcome = match result {
         Err(e) => Err(e.with_undelivered(unread)),
         Ok(()) if unread > 0 => Err(Error::new(
             ErrorKind::Other,
@@ -214,5 +214,9 @@ where
         )
         .with_undelivered(unread)),
         Ok(()) => Ok(()),
+    };
+    if let Err(e) = &outcome {
+        failure.settle(e.clone());
     }
+    outcome
 }

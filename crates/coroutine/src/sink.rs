@@ -55,6 +55,8 @@ enum State<T> {
     Reserving(Boxed<Result<OwnedPermit<T>, mpsc::error::SendError<()>>>),
     Ready(OwnedPermit<T>),
     Closing(Boxed<Result<(), Error>>),
+    /// The run stopped: waiting for its failure's final count.
+    Failing(Boxed<Error>),
     Done,
 }
 
@@ -87,12 +89,14 @@ impl<T: Send + 'static> Sink<T> for TaskSink<T> {
                         this.state = State::Reserving(Box::pin(tx.reserve_owned()));
                     }
                     Err(TrySendError::Closed(_)) => {
-                        return Poll::Ready(Err(this.task.why_stopped()));
+                        this.state = State::Failing(this.task.why_stopped_later());
                     }
                 },
                 State::Reserving(mut reserve) => match reserve.as_mut().poll(cx) {
                     Poll::Ready(Ok(permit)) => this.state = State::Ready(permit),
-                    Poll::Ready(Err(_)) => return Poll::Ready(Err(this.task.why_stopped())),
+                    Poll::Ready(Err(_)) => {
+                        this.state = State::Failing(this.task.why_stopped_later());
+                    }
                     Poll::Pending => {
                         this.state = State::Reserving(reserve);
                         return Poll::Pending;
@@ -102,6 +106,13 @@ impl<T: Send + 'static> Sink<T> for TaskSink<T> {
                     this.state = ready;
                     return Poll::Ready(Ok(()));
                 }
+                State::Failing(mut failing) => match failing.as_mut().poll(cx) {
+                    Poll::Ready(e) => return Poll::Ready(Err(e)),
+                    Poll::Pending => {
+                        this.state = State::Failing(failing);
+                        return Poll::Pending;
+                    }
+                },
                 State::Closing(_) | State::Done => {
                     return Poll::Ready(Err(Error::from(ErrorKind::Closed)));
                 }
@@ -157,6 +168,7 @@ impl<T> fmt::Debug for TaskSink<T> {
             State::Reserving(_) => "reserving",
             State::Ready(_) => "ready",
             State::Closing(_) => "closing",
+            State::Failing(_) => "failing",
             State::Done => "done",
         };
         f.debug_struct("TaskSink")

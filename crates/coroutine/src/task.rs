@@ -1,14 +1,17 @@
 //! The handle: a [`Consumer`] that feeds a tokio task, blocking or async.
 
 use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
-use consumer::{Consumer, Error, ErrorKind, SendError};
+use consumer::{Consumer, Error, ErrorKind, SendError, Stats};
 use tokio::sync::mpsc::error::TrySendError;
 use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::block::Place;
-use crate::inbox::{Failure, Requests};
+use crate::inbox::{Counts, Failure, Requests};
 
 /// How a run ended; `None` while it runs.
 pub(crate) type Outcome = Option<Result<(), Error>>;
@@ -103,6 +106,9 @@ struct Inner<T> {
     tx: mpsc::Sender<T>,
     requests: Requests,
     failure: Failure,
+    counts: Arc<Counts>,
+    /// Places a `flush` holds (all of them, for a moment): not items.
+    flushing: AtomicUsize,
     done: watch::Receiver<Outcome>,
     name: Arc<str>,
 }
@@ -112,6 +118,7 @@ impl<T> Task<T> {
         tx: mpsc::Sender<T>,
         requests: Requests,
         failure: Failure,
+        counts: Arc<Counts>,
         done: watch::Receiver<Outcome>,
         name: Arc<str>,
     ) -> Task<T> {
@@ -120,10 +127,38 @@ impl<T> Task<T> {
                 tx,
                 requests,
                 failure,
+                counts,
+                flushing: AtomicUsize::new(0),
                 done,
                 name,
             }),
         }
+    }
+
+    /// A snapshot of the run's live counts: items accepted (by every clone),
+    /// delivered to the consumer (or received by the body), still queued, and lost
+    /// to a failure (`restarts` is always 0: a runner does not restart its consumer).
+    ///
+    /// Nothing is counted on the sending path: `accepted` is what the task has taken
+    /// out of the mailbox plus what is in it now.
+    ///
+    /// ```
+    /// let task = consumer_coroutine::spawn(Vec::new());
+    /// task.send_all(0..10)?;
+    /// task.close()?;
+    /// let s = task.stats();
+    /// assert_eq!((s.accepted, s.delivered, s.queued, s.undelivered), (10, 10, 0, 0));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn stats(&self) -> Stats {
+        let inner = &*self.inner;
+        let c = &inner.counts;
+        let delivered = c.delivered.load(Ordering::Relaxed);
+        let undelivered = c.undelivered.load(Ordering::Relaxed);
+        let taken = c.taken.load(Ordering::Relaxed);
+        let held = inner.tx.max_capacity() - inner.tx.capacity();
+        let in_mailbox = held.saturating_sub(inner.flushing.load(Ordering::Relaxed));
+        Stats::from_counts(taken + in_mailbox as u64, delivered, undelivered)
     }
 
     /// Sends one item, waiting (asynchronously) while the mailbox is full.
@@ -144,7 +179,7 @@ impl<T> Task<T> {
     pub async fn send_async(&self, item: T) -> Result<(), SendError<T>> {
         match self.inner.tx.send(item).await {
             Ok(()) => Ok(()),
-            Err(e) => Err(self.inner.refused(e.0)),
+            Err(e) => Err(SendError::new(e.0, self.inner.why_stopped_async().await)),
         }
     }
 
@@ -164,19 +199,22 @@ impl<T> Task<T> {
         let inner = &self.inner;
         // Holding every place of the mailbox means every earlier item has been taken
         // out by the task; it sees the request after handling the last of them.
-        let places = match inner.tx.reserve_many(inner.tx.max_capacity()).await {
+        let all = inner.tx.max_capacity();
+        let places = match inner.tx.reserve_many(all).await {
             Ok(places) => places,
-            Err(_) => return Err(inner.why_stopped()),
+            Err(_) => return Err(inner.why_stopped_async().await),
         };
+        inner.flushing.fetch_add(all, Ordering::Relaxed);
         let (reply, answer) = oneshot::channel();
         let posted = inner.requests.flush(reply);
         drop(places);
+        inner.flushing.fetch_sub(all, Ordering::Relaxed);
         if posted.is_err() {
-            return Err(inner.why_stopped());
+            return Err(inner.why_stopped_async().await);
         }
         match answer.await {
             Ok(outcome) => outcome,
-            Err(_) => Err(self.inner.why_stopped()),
+            Err(_) => Err(inner.why_stopped_async().await),
         }
     }
 
@@ -224,17 +262,45 @@ impl<T> Task<T> {
     pub(crate) fn why_stopped(&self) -> Error {
         self.inner.why_stopped()
     }
+
+    /// [`why_stopped`](Task::why_stopped) once a failure has its final count.
+    pub(crate) fn why_stopped_later(&self) -> Pin<Box<dyn Future<Output = Error> + Send>>
+    where
+        T: Send + 'static,
+    {
+        let task = self.clone();
+        Box::pin(async move { task.inner.why_stopped_async().await })
+    }
 }
 
 impl<T> Inner<T> {
+    /// Why the run refuses items, as it stands now (see
+    /// [`why_stopped_async`](Inner::why_stopped_async)).
     fn why_stopped(&self) -> Error {
         if let Some(e) = self.failure.get() {
-            return e.clone();
+            return e;
         }
         match &*self.done.borrow() {
             Some(Err(e)) => e.clone(),
             _ => Error::from(ErrorKind::Closed),
         }
+    }
+
+    /// Why the run refuses items; after a failure, once its count of undelivered
+    /// items is final (a moment: the drain of the mailbox), so that every error
+    /// agrees with `close`.
+    async fn why_stopped_async(&self) -> Error {
+        match self.failure.settled().await {
+            Some(e) => e,
+            None => self.why_stopped(),
+        }
+    }
+
+    /// [`why_stopped_async`](Inner::why_stopped_async), waiting from `place`.
+    fn why_stopped_from(&self, place: Place, what: &str) -> Error {
+        place
+            .wait(what, || self.why_stopped_async())
+            .unwrap_or_else(|_| self.why_stopped())
     }
 
     /// Waits for the run to end.
@@ -251,7 +317,7 @@ impl<T> Inner<T> {
             // The runtime dropped the run: its mailbox recorded how many items it lost.
             Err(e) if e.kind() == ErrorKind::Disconnected && e.undelivered().is_none() => {
                 let lost = self.failure.get().filter(|f| f.undelivered().is_some());
-                Err(lost.cloned().unwrap_or(e))
+                Err(lost.unwrap_or(e))
             }
             outcome => outcome,
         }
@@ -262,13 +328,13 @@ impl<T> Inner<T> {
         let item = match self.tx.try_send(item) {
             Ok(()) => return Ok(()),
             Err(TrySendError::Full(item)) => item,
-            Err(TrySendError::Closed(item)) => return Err(self.refused(item)),
+            Err(TrySendError::Closed(item)) => return Err(self.refused(place, item)),
         };
         let mut slot = Some(item);
         let sent = place.wait("send", || self.tx.send(slot.take().expect("taken once")));
         match sent {
             Ok(Ok(())) => Ok(()),
-            Ok(Err(e)) => Err(self.refused(e.0)),
+            Ok(Err(e)) => Err(self.refused(place, e.0)),
             Err(refused) => Err(SendError::new(
                 slot.take().expect("not taken when refused"),
                 refused,
@@ -278,8 +344,9 @@ impl<T> Inner<T> {
 
     /// The error for an item the mailbox refused (the run's failure, its failed
     /// outcome, or plain closed), with the item back.
-    fn refused(&self, item: T) -> SendError<T> {
-        SendError::new(item, self.why_stopped())
+    #[cold]
+    fn refused(&self, place: Place, item: T) -> SendError<T> {
+        SendError::new(item, self.why_stopped_from(place, "send"))
     }
 }
 

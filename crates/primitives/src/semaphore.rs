@@ -33,6 +33,7 @@ impl Permits {
         }
     }
 
+    #[inline]
     fn acquire_until(&self, deadline: Option<Instant>) -> bool {
         let mut count = sync::lock(&self.count);
         loop {
@@ -48,19 +49,17 @@ impl Permits {
         }
     }
 
+    #[inline]
     fn release(&self) -> Result<(), Error> {
         let mut count = sync::lock(&self.count);
         let more = count
             .available
             .checked_add(1)
-            .filter(|&n| self.bound.is_none_or(|bound| n <= bound))
-            .ok_or_else(|| match self.bound {
-                Some(bound) => Error::new(
-                    ErrorKind::Usage,
-                    format!("BoundedSemaphore released above its initial value {bound}"),
-                ),
-                None => Error::new(ErrorKind::Usage, "Semaphore released above usize::MAX"),
-            })?;
+            .filter(|&n| self.bound.is_none_or(|bound| n <= bound));
+        let Some(more) = more else {
+            drop(count);
+            return Err(self.over());
+        };
         count.available = more;
         let wake = count.waiters > 0;
         drop(count);
@@ -68,6 +67,33 @@ impl Permits {
             self.freed.notify_one();
         }
         Ok(())
+    }
+
+    /// A guard's permit back: as [`release`](Permits::release), except that a count
+    /// already at its bound (someone released without acquiring meanwhile) stays
+    /// there, with no error to build.
+    #[inline]
+    fn give_back(&self) {
+        let mut count = sync::lock(&self.count);
+        let bound = self.bound.unwrap_or(usize::MAX);
+        count.available = count.available.saturating_add(1).min(bound);
+        let wake = count.waiters > 0;
+        drop(count);
+        if wake {
+            self.freed.notify_one();
+        }
+    }
+
+    /// The error of a release above the bound.
+    #[cold]
+    fn over(&self) -> Error {
+        match self.bound {
+            Some(bound) => Error::new(
+                ErrorKind::Usage,
+                format!("BoundedSemaphore released above its initial value {bound}"),
+            ),
+            None => Error::new(ErrorKind::Usage, "Semaphore released above usize::MAX"),
+        }
     }
 
     fn available(&self) -> usize {
@@ -197,6 +223,7 @@ macro_rules! semaphore_methods {
             /// drop(permit);
             /// assert_eq!(s.available_permits(), 1);
             /// ```
+            #[inline]
             pub fn acquire(&self) -> SemaphoreGuard<'_> {
                 let taken = self.permits.acquire_until(None);
                 debug_assert!(taken, "waiting without a deadline only ends with a permit");
@@ -370,11 +397,12 @@ impl SemaphoreGuard<'_> {
 }
 
 impl Drop for SemaphoreGuard<'_> {
+    #[inline]
     fn drop(&mut self) {
         // Giving back can fail only if someone released without acquiring meanwhile:
         // a bounded count is then already at its bound (or an unbounded one at
         // usize::MAX), which is where it stays.
-        let _ = self.permits.release();
+        self.permits.give_back();
     }
 }
 

@@ -13,14 +13,15 @@ use std::thread;
 use consumer::{Consumer, Error, ErrorKind};
 
 use crate::run::Run;
-use crate::shared::Shared;
+use crate::shared::{Credit, Shared};
 use crate::sync::lock;
-use crate::{Handle, Runner};
+use crate::{BATCH, Handle, Runner};
 
-/// The mailbox capacity of [`Builder::new`] and [`spawn`], in messages.
+/// The mailbox capacity of [`Builder::new`] and [`spawn`], in items.
 ///
 /// ```
-/// // At most this many sends (or batches) wait in the mailbox before a sender blocks.
+/// // At most this many items wait in the mailbox before a sender blocks, however
+/// // they were sent (one by one or with `send_all`).
 /// assert_eq!(consumer_thread::DEFAULT_CAPACITY, 1024);
 /// ```
 pub const DEFAULT_CAPACITY: usize = 1024;
@@ -56,7 +57,7 @@ impl Default for Builder {
 
 impl Builder {
     /// A non-daemon runner named after its consumer, with a mailbox of
-    /// [`DEFAULT_CAPACITY`] messages.
+    /// [`DEFAULT_CAPACITY`] items.
     ///
     /// ```
     /// let runner = consumer_thread::Builder::new().spawn(Vec::<u8>::new())?;
@@ -83,10 +84,16 @@ impl Builder {
         self
     }
 
-    /// A mailbox of `n` messages (an item, or a batch from
-    /// [`send_all`](Consumer::send_all)): a sender waits while it is full, so a fast
-    /// producer cannot run ahead of the consumer by more than that. `0` makes every
-    /// send wait until the runner takes the item.
+    /// A mailbox of at most `n` items: a sender waits while it is full, so a fast
+    /// producer cannot run ahead of the consumer by more than `n` items, whether it
+    /// sends them one by one or in batches with [`send_all`](Consumer::send_all)
+    /// (the memory a mailbox can hold is `n` items, plus the one or the batch the
+    /// runner is delivering). `0` makes every send wait until the runner takes the
+    /// item.
+    ///
+    /// How the bound holds with batches: part of the room (half, up to two full
+    /// [`BATCH`](crate::BATCH)es) is reserved for the items of batches; when it is
+    /// taken, `send_all` sends its next items one by one, each waiting for a place.
     ///
     /// ```
     /// let r = consumer_thread::Builder::new().capacity(1).spawn(Vec::<u8>::new())?;
@@ -157,11 +164,12 @@ impl Builder {
                 "a runner's name cannot contain a NUL byte",
             ));
         }
-        let (tx, rx) = match self.capacity {
+        let (messages, credit) = Credit::split(self.capacity, BATCH);
+        let (tx, rx) = match messages {
             Some(n) => crossbeam_channel::bounded(n),
             None => crossbeam_channel::unbounded(),
         };
-        let shared = Arc::new(Shared::new(name.clone(), self.daemon));
+        let shared = Arc::new(Shared::new(name.clone(), self.daemon, credit));
         let returned = Arc::new(Mutex::new(None));
         let run = Run::new(consumer, rx, Arc::clone(&shared));
         let back = Arc::clone(&returned);

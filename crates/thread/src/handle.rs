@@ -19,10 +19,10 @@ use std::marker::PhantomData;
 use std::sync::Arc;
 use std::time::Duration;
 
-use consumer::{Consumer, Error, ErrorKind, SendError};
+use consumer::{Consumer, Error, ErrorKind, SendError, Stats};
 use crossbeam_channel::{SendTimeoutError, Sender, TrySendError};
 
-use crate::gate::SlotRef;
+use crate::gate::{SlotRef, State};
 use crate::shared::{Msg, Shared};
 use crate::sync::lock;
 
@@ -172,7 +172,9 @@ impl<T> Handle<T> {
     }
 
     /// Sends items in batches of up to [`BATCH`], each one message through the
-    /// mailbox: several times the rate of sending them one by one.
+    /// mailbox: several times the rate of sending them one by one. The mailbox's
+    /// bound counts every item of a batch (see
+    /// [`Builder::capacity`](crate::Builder::capacity)).
     ///
     /// The batch is gathered while the send is in flight, so an iterator that yields
     /// slowly (over a channel, say) holds its items back until a batch is full, and
@@ -194,31 +196,67 @@ impl<T> Handle<T> {
     where
         I: IntoIterator<Item = T>,
     {
-        let mut items = items.into_iter();
+        let mut items = items.into_iter().peekable();
+        let credit = &self.shared.credit;
+        let gate = &self.shared.gate;
         loop {
-            let pass = match self.shared.gate.enter(&self.slot) {
+            if items.peek().is_none() {
+                return Ok(());
+            }
+            // Each item after a batch's first needs a unit of credit (the mailbox's
+            // bound is in items). Without any, yield a few times for the runner to
+            // give some back; then the next item goes alone while the channel has
+            // room, and once it is full too, wait for credit, outside the gate (the
+            // runner thread itself cannot wait: its items go alone).
+            let mut extra = credit.take(BATCH - 1);
+            if extra == 0 && !self.shared.is_runner_thread() {
+                // A runner keeping up gives credit back within a few time slices.
+                extra = credit.take_soon(BATCH - 1);
+                if extra == 0 && self.tx.is_full() {
+                    extra = credit.take_or_wait(BATCH - 1, || gate.state() == State::Open);
+                }
+            }
+            let pass = match gate.enter(&self.slot) {
                 Ok(pass) => pass,
                 Err(state) => {
+                    credit.give(extra);
                     return match items.next() {
                         Some(item) => Err(self.shared.refuse(item, state)),
                         None => Ok(()),
                     };
                 }
             };
-            let batch: Vec<T> = items.by_ref().take(BATCH).collect();
-            let last = batch.len() < BATCH;
-            let sent = match batch.len() {
-                0 => return Ok(()),
-                1 => self
-                    .tx
-                    .send(Msg::One(batch.into_iter().next().expect("one"))),
-                _ => self.tx.send(Msg::Batch(Box::new(batch))),
+            let (sent, n) = if extra == 0 {
+                match items.next() {
+                    None => return Ok(()),
+                    Some(item) => (self.tx.send(Msg::One(item)), 1),
+                }
+            } else {
+                let batch: Vec<T> = items.by_ref().take(extra + 1).collect();
+                let n = batch.len();
+                credit.give(extra + 1 - n.max(1));
+                let sent = match n {
+                    0 => return Ok(()),
+                    1 => self
+                        .tx
+                        .send(Msg::One(batch.into_iter().next().expect("one"))),
+                    _ => self.tx.send(Msg::Batch(Box::new(batch))),
+                };
+                if n <= extra {
+                    // The iterator ran out: this was the last message.
+                    if sent.is_ok() {
+                        pass.accepted(n as u64);
+                    }
+                    drop(pass);
+                    return sent.map_err(|e| self.lost(e.0));
+                }
+                (sent, n)
             };
+            if sent.is_ok() {
+                pass.accepted(n as u64);
+            }
             drop(pass);
             sent.map_err(|e| self.lost(e.0))?;
-            if last {
-                return Ok(());
-            }
         }
     }
 
@@ -274,7 +312,7 @@ impl<T> Handle<T> {
         // The marker goes in under a pass, so that a runner shutting on a failure
         // meanwhile keeps draining until it is in (the mailbox may be full).
         if let Ok(pass) = self.shared.gate.enter(&self.slot) {
-            if self.shared.gate.close() {
+            if self.shared.close_gate() {
                 if self.shared.is_runner_thread() {
                     // The runner cannot wait for room in its own mailbox. If this does
                     // not fit, the runner still ends: when its last handle goes.
@@ -303,6 +341,22 @@ impl<T> Handle<T> {
         self.shared.outcome.is_set()
     }
 
+    /// A snapshot of the runner's live counts: items accepted (by every handle),
+    /// delivered to the consumer, still queued, and lost to a failure (`restarts` is
+    /// always 0: a runner does not restart its consumer).
+    ///
+    /// ```
+    /// let r = consumer_thread::spawn(Vec::new());
+    /// r.send_all(0..10)?;
+    /// r.close()?;
+    /// let s = r.stats();
+    /// assert_eq!((s.accepted, s.delivered, s.queued, s.undelivered), (10, 10, 0, 0));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn stats(&self) -> Stats {
+        self.shared.stats()
+    }
+
     /// The runner's name: its thread's name, by default its consumer's
     /// [`name`](Consumer::name).
     ///
@@ -328,6 +382,9 @@ impl<T> Handle<T> {
             Err(state) => return Err(self.shared.refuse(item, state)),
         };
         let sent = push(&self.tx, Msg::One(item));
+        if sent.is_ok() {
+            pass.accepted(1);
+        }
         drop(pass);
         sent.map_err(refused)
     }

@@ -55,18 +55,29 @@
 //! - **Failure.** An error or panic in the consumer ends the run at once: later sends
 //!   from every handle fail promptly with that error and the item back, even those
 //!   waiting on a full mailbox; `close` and `join` report it with the exact count of
-//!   accepted items that were never delivered. The consumer's `close` still runs after
+//!   accepted items that were never delivered, and every send refused after the
+//!   failure carries that same count. The consumer's `close` still runs after
 //!   an error, not after a panic.
 //! - **Drop.** Dropping the last handle (the [`Runner`] counts as one) closes the
 //!   runner and **waits, in that `drop`,** for the drain, the consumer's `close` and the
 //!   thread's end. A [daemon](Builder::daemon) runner's last drop does not wait.
 //!
-//! # Backpressure and batches
+//! # Backpressure, batches and the bound in items
 //!
-//! The mailbox is bounded ([`DEFAULT_CAPACITY`] messages) unless you ask for
-//! [`unbounded`](Builder::unbounded): a producer faster than the consumer waits
-//! instead of filling memory. [`send_all`](Handle::send_all) moves up to [`BATCH`]
-//! items as one message, at several times the per-item rate.
+//! The mailbox is bounded in **items** ([`DEFAULT_CAPACITY`], or
+//! [`Builder::capacity`]) unless you ask for [`unbounded`](Builder::unbounded): a
+//! producer faster than the consumer waits instead of filling memory.
+//! [`send_all`](Handle::send_all) moves up to [`BATCH`] items as one message, at
+//! several times the per-item rate, and every item of a batch counts against the
+//! bound: at most `capacity` items wait, plus the one (or the rest of the batch) the
+//! runner is delivering and the one each blocked producer holds. With 64 KiB items
+//! and a mailbox of 1024, that is 64 MiB however the items are sent.
+//!
+//! # Live counts
+//!
+//! [`Handle::stats`] (and so `Runner::stats`) takes a [`Stats`](consumer::Stats)
+//! snapshot: accepted, delivered, queued, undelivered. Counting costs a store per
+//! item on lines the sender or the runner thread owns alone.
 //!
 //! # Producers
 //!
@@ -75,9 +86,12 @@
 //!
 //! # Tracing
 //!
-//! Each runner thread runs in an `info` span `consumer_thread` with fields `runner`
-//! (its name) and `consumer` ([`Consumer::name`]);
-//! lifecycle events are at `debug` (`warn` for a failure), per-item events at `trace`.
+//! Each runner thread runs in an `info` span `consumer_thread` with fields
+//! `runner = "thread"`, `consumer` ([`Consumer::name`]), `thread` (the runner's name,
+//! which is its thread's) and `pid`; lifecycle events are at `debug` (`warn` for a
+//! failure), and one event per item at `trace` with `msg_id`, the item's sequence
+//! number in this runner (1, 2, …, in delivery order). Without a subscriber that
+//! enables `trace`, the per-item event costs one check of a cached flag.
 //! A [`ProducerThread`] has a span `producer_thread` with field `producer`.
 //!
 //! # What this crate does not do

@@ -64,6 +64,14 @@ impl<T> Oneshot<T> {
         lock(&self.value).is_some()
     }
 
+    /// A copy of the value if it is there. Never waits (beyond the lock).
+    pub fn get(&self) -> Option<T>
+    where
+        T: Clone,
+    {
+        lock(&self.value).clone()
+    }
+
     /// Waits until the value is there, and returns a copy of it.
     pub fn wait(&self) -> T
     where

@@ -19,6 +19,7 @@
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::thread;
 use std::time::Duration;
 
@@ -70,7 +71,8 @@ impl Drop for Guard<'_> {
         if !self.0.outcome.is_set() {
             let e = Error::new(ErrorKind::Disconnected, "the runner thread ended abruptly");
             let _ = self.0.failure.set(e.clone());
-            self.0.gate.fail();
+            self.0.fail_gate();
+            self.0.settled.set(e.clone());
             self.0.finish(Err(e));
         }
     }
@@ -96,8 +98,10 @@ impl<C: Consumer<T>, T> Run<C, T> {
         let _ = shared.thread.set(thread::current().id());
         let span = tracing::info_span!(
             "consumer_thread",
-            runner = %shared.name,
+            runner = "thread",
             consumer = %consumer_name,
+            thread = %shared.name,
+            pid = std::process::id(),
         );
         let _span = span.enter();
         tracing::debug!("runner started");
@@ -143,16 +147,27 @@ impl<C: Consumer<T>, T> Run<C, T> {
 
     /// Delivers until the close marker, or until every handle is gone.
     fn deliver_until_closed(&mut self) -> Result<(), Failure> {
+        // Messages taken since the mailbox was last found empty.
+        let mut burst = 0u32;
         loop {
-            // An empty mailbox: give the core away once before waiting. crossbeam's
-            // `recv` spins on the mailbox's shared cache lines first, and a runner
-            // spinning on every item starves the producer it waits for (measured:
-            // 4 M items/s with the spin, 10 M with the yield; lone-item latency
-            // unchanged). See docs/decisions/0003-thread-runner.md.
             let next = match self.rx.try_recv() {
-                Ok(msg) => Ok(msg),
+                Ok(msg) => {
+                    burst = burst.saturating_add(1);
+                    Ok(msg)
+                }
                 Err(_) => {
-                    thread::yield_now();
+                    // An empty mailbox after a stream: give the core away once before
+                    // waiting. crossbeam's `recv` spins on the mailbox's shared cache
+                    // lines first, and a runner spinning on every item starves the
+                    // producer it waits for (measured: 4 M items/s with the spin, 10 M
+                    // with the yield). After a lone message (request and reply, one
+                    // at a time) the producer is not streaming: the yield would only
+                    // add a system call to every round trip, so wait at once. See
+                    // docs/decisions/0003-thread-runner.md and 0015.
+                    if burst > 1 {
+                        thread::yield_now();
+                    }
+                    burst = 0;
                     self.rx.recv()
                 }
             };
@@ -164,7 +179,7 @@ impl<C: Consumer<T>, T> Run<C, T> {
                 Ok(msg) => self.deliver(msg)?,
                 Err(_) => {
                     // Every sender dropped: a daemon's last handle went.
-                    self.shared.gate.close();
+                    self.shared.close_gate();
                     return Ok(());
                 }
             }
@@ -217,8 +232,12 @@ impl<C: Consumer<T>, T> Run<C, T> {
 
     #[inline(always)]
     fn deliver_one(&mut self, item: T) -> Result<(), Failure> {
-        tracing::trace!(seq = self.delivered, "item");
         self.delivered += 1;
+        tracing::trace!(msg_id = self.delivered, "item");
+        self.shared
+            .counts
+            .delivered
+            .store(self.delivered, Ordering::Relaxed);
         match self.consumer.send(item) {
             Ok(()) => Ok(()),
             Err(e) => Err(failed(e.into_error(), 0)),
@@ -226,17 +245,33 @@ impl<C: Consumer<T>, T> Run<C, T> {
     }
 
     fn deliver_batch(&mut self, items: Vec<T>) -> Result<(), Failure> {
-        tracing::trace!(seq = self.delivered, len = items.len(), "batch");
+        let len = items.len();
+        let traced = tracing::enabled!(tracing::Level::TRACE);
         let mut items = items.into_iter();
         while let Some(item) = items.next() {
             self.left_in_batch = items.len() as u64;
             self.delivered += 1;
+            if traced {
+                tracing::trace!(msg_id = self.delivered, "item");
+            }
             if let Err(e) = self.consumer.send(item) {
+                self.publish_delivered();
                 return Err(failed(e.into_error(), self.left_in_batch));
             }
         }
         self.left_in_batch = 0;
+        self.publish_delivered();
+        // The batch's items have left the mailbox: their room goes back to senders.
+        self.shared.credit.give(len.saturating_sub(1));
         Ok(())
+    }
+
+    /// Makes the delivered count visible to `stats()`.
+    fn publish_delivered(&self) {
+        self.shared
+            .counts
+            .delivered
+            .store(self.delivered, Ordering::Relaxed);
     }
 
     /// Shuts the gate on the failure, counts what was accepted but will never be
@@ -244,9 +279,14 @@ impl<C: Consumer<T>, T> Run<C, T> {
     fn fail(mut self, f: Failure) -> Option<C> {
         tracing::warn!(error = %f.error, delivered = self.delivered, "the consumer failed; stopping");
         let _ = self.shared.failure.set(f.error.clone());
-        self.shared.gate.fail();
+        self.shared.fail_gate();
+        self.publish_delivered();
         let undelivered = f.left_in_batch + self.discard_until_quiet();
         let error = f.error.with_undelivered(undelivered);
+        let counts = &self.shared.counts;
+        counts.undelivered.store(undelivered, Ordering::Relaxed);
+        // From here every refused send reports the count `close` will.
+        self.shared.settled.set(error.clone());
         if f.panicked {
             self.shared.finish(Err(error));
             let consumer = self.consumer;
@@ -267,10 +307,13 @@ impl<C: Consumer<T>, T> Run<C, T> {
     /// their items are counted; later sends are refused.
     fn discard_until_quiet(&mut self) -> u64 {
         let mut count = 0;
-        let counted = self.until_quiet(|_, msg| {
+        let counted = self.until_quiet(|run, msg| {
             count += match msg {
                 Msg::One(_) => 1,
-                Msg::Batch(items) => items.len() as u64,
+                Msg::Batch(items) => {
+                    run.shared.credit.give(items.len() - 1);
+                    items.len() as u64
+                }
                 Msg::Flush | Msg::Close => 0,
             };
             Ok::<(), std::convert::Infallible>(())

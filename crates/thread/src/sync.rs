@@ -8,8 +8,11 @@ pub(crate) use loom::sync::atomic::{AtomicBool, AtomicU8, Ordering, fence};
 #[cfg(loom)]
 pub(crate) use loom::sync::{Arc, Condvar, Mutex, MutexGuard};
 
+/// Off Linux the gate's fence pair is two `SeqCst` fences (see `gate.rs`).
+#[cfg(all(not(loom), not(target_os = "linux")))]
+pub(crate) use std::sync::atomic::fence;
 #[cfg(not(loom))]
-pub(crate) use std::sync::atomic::{AtomicBool, AtomicU8, Ordering, fence};
+pub(crate) use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 #[cfg(not(loom))]
 pub(crate) use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 

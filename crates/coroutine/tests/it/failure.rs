@@ -44,21 +44,36 @@ fn panic_at_a_random_item_is_accounted_for() {
             .map(|_| {
                 let task = task.clone();
                 thread::spawn(move || {
-                    let mut accepted = 0u64;
+                    let (mut accepted, mut counts) = (0u64, Vec::new());
                     for i in 0..ITEMS {
                         match task.send(i) {
                             Ok(()) => accepted += 1,
                             Err(e) => {
                                 assert_eq!(e.kind(), ErrorKind::Panicked, "{e}");
+                                counts.push(e.error().undelivered());
                                 assert_eq!(e.into_item(), Some(i), "the item comes back");
                             }
                         }
                     }
-                    accepted
+                    (accepted, counts)
                 })
             })
             .collect();
-        let accepted: u64 = producers.into_iter().map(|p| p.join().unwrap()).sum();
+        let (mut accepted, mut counts) = (0, Vec::new());
+        for p in producers {
+            let (a, c) = p.join().unwrap();
+            accepted += a;
+            counts.extend(c);
+        }
+        // The async sends and the sink after the failure, too.
+        let late = rt.block_on(task.send_async(u64::MAX)).unwrap_err();
+        counts.push(late.error().undelivered());
+        let mut sink = task.sink();
+        let refused = rt.block_on(std::future::poll_fn(|cx| {
+            futures_sink::Sink::poll_ready(std::pin::Pin::new(&mut sink), cx)
+        }));
+        counts.push(refused.unwrap_err().undelivered());
+        drop(sink);
         let e = task.close().unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Panicked);
         assert_eq!(e.message(), Some(format!("boom at delivery {at}").as_str()));
@@ -70,6 +85,19 @@ fn panic_at_a_random_item_is_accounted_for() {
             at + 1 + undelivered,
             "{placement:?}: accepted = delivered + the panicking one + undelivered"
         );
+        // Every error after the failure carries the count `close` reports.
+        assert!(!counts.is_empty());
+        for c in counts {
+            assert_eq!(c, Some(undelivered), "{placement:?}: a send error's count");
+        }
+        let want = consumer::Stats {
+            accepted,
+            delivered: at + 1,
+            queued: 0,
+            undelivered,
+            restarts: 0,
+        };
+        assert_eq!(task.stats(), want, "{placement:?}: stats after the run");
         assert_eq!(task.close().unwrap_err().kind(), ErrorKind::Panicked);
     }
 }

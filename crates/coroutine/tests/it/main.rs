@@ -1,5 +1,6 @@
 //! The coroutine runner's integration tests, one binary.
 
+mod bound;
 mod conformance;
 mod coroutine;
 mod delivery;

@@ -105,3 +105,33 @@ impl tracing::field::Visit for Fields {
         self.0.push_str(&format!(" {}={}", field.name(), value));
     }
 }
+
+/// Waits until the thread of this process named `name` is asleep in the kernel (state
+/// `S` in `/proc/self/task/*/stat`) twice in a row: blocked, not merely slow to
+/// start. A real signal from the kernel, polled with `yield_now`, not a sleep; the
+/// caller's [`watchdog`] bounds it. Linux only, like the tests that use it.
+pub(crate) fn wait_until_blocked(name: &str) {
+    let mut asleep = 0;
+    while asleep < 2 {
+        asleep = if thread_state(name) == Some('S') {
+            asleep + 1
+        } else {
+            0
+        };
+        std::thread::yield_now();
+    }
+}
+
+/// The scheduler state of this process's thread named `name`, if there is one.
+fn thread_state(name: &str) -> Option<char> {
+    std::fs::read_dir("/proc/self/task").ok()?.find_map(|task| {
+        let dir = task.ok()?.path();
+        let comm = std::fs::read_to_string(dir.join("comm")).ok()?;
+        if comm.trim_end() != name {
+            return None;
+        }
+        let stat = std::fs::read_to_string(dir.join("stat")).ok()?;
+        // `pid (comm) S ...`: the state follows the last `)`.
+        stat[stat.rfind(')')? + 1..].trim_start().chars().next()
+    })
+}

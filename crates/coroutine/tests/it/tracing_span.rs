@@ -45,9 +45,10 @@ fn a_run_opens_a_span_with_the_runner_and_consumer_names() {
     });
     let spans = spans.0.lock().unwrap().clone();
     assert!(
-        spans.contains(
-            &"coroutine runner=coroutine consumer=totals placement=blocking-pool".to_owned()
-        ),
+        spans.contains(&format!(
+            "coroutine runner=coroutine consumer=totals placement=blocking-pool pid={}",
+            std::process::id()
+        )),
         "{spans:?}"
     );
     assert!(

@@ -45,6 +45,8 @@ enum Mode {
 struct Tally {
     ok: u64,
     lost: u64,
+    /// The undelivered count each error carried.
+    counts: Vec<Option<u64>>,
 }
 
 fn produce(h: &consumer_thread::Handle<u64>, mode: Mode, items: std::ops::Range<u64>) -> Tally {
@@ -58,6 +60,7 @@ fn produce(h: &consumer_thread::Handle<u64>, mode: Mode, items: std::ops::Range<
         Err(e) => {
             failed = true;
             assert_eq!(e.kind(), ErrorKind::Panicked, "{}", e.error());
+            tally.counts.push(e.error().undelivered());
             match e.into_item() {
                 Some(item) => assert_eq!(item, seq, "the error handed back the wrong item"),
                 None => tally.lost += 1,
@@ -81,6 +84,7 @@ fn produce(h: &consumer_thread::Handle<u64>, mode: Mode, items: std::ops::Range<
             tally.ok = accepted;
             if let Err(e) = r {
                 assert_eq!(e.kind(), ErrorKind::Panicked);
+                tally.counts.push(e.error().undelivered());
                 assert_eq!(e.into_item(), Some(start + accepted), "wrong item back");
             }
         }
@@ -125,13 +129,18 @@ fn panic_case(seed: u64) {
             thread::spawn(move || produce(&h, mode, start..start + per_producer))
         })
         .collect();
-    let (mut ok, mut lost) = (0, 0);
+    let (mut ok, mut lost, mut counts) = (0, 0, Vec::new());
     for w in workers {
         let t = w.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
         ok += t.ok;
         lost += t.lost;
+        counts.extend(t.counts);
     }
+    let watcher = runner.handle();
     let e = runner.join().expect_err(&context);
+    // A send after the end, too.
+    let late = watcher.send(u64::MAX).expect_err(&context);
+    counts.push(late.error().undelivered());
     assert_eq!(e.kind(), ErrorKind::Panicked, "{context}: {e}");
     assert_eq!(
         e.message(),
@@ -152,6 +161,19 @@ fn panic_case(seed: u64) {
         received + undelivered,
         "{context}: accepted ({ok} ok + {lost} lost) = delivered ({received}) + undelivered ({undelivered})"
     );
+    // Every error after the failure carries the count `close` reported.
+    for c in counts {
+        assert_eq!(c, Some(undelivered), "{context}: a send error's count");
+    }
+    let stats = watcher.stats();
+    let want = consumer::Stats {
+        accepted: ok + lost,
+        delivered: received,
+        queued: 0,
+        undelivered,
+        restarts: 0,
+    };
+    assert_eq!(stats, want, "{context}: stats after the run");
 }
 
 #[test]

@@ -1,5 +1,6 @@
 //! Integration tests of the thread runner: one binary, one module per topic.
 
+mod bound;
 mod conformance;
 mod delivery;
 mod failure;

@@ -74,7 +74,12 @@ fn runner_and_producer_threads_run_in_named_spans() {
     let spans = capture.spans.lock().unwrap().clone();
     let want_runner = (
         "consumer_thread".to_owned(),
-        field(&[("runner", "traced"), ("consumer", "Vec<u32>")]),
+        field(&[
+            ("runner", "\"thread\""),
+            ("consumer", "Vec<u32>"),
+            ("thread", "traced"),
+            ("pid", &std::process::id().to_string()),
+        ]),
     );
     let want_producer = (
         "producer_thread".to_owned(),
