@@ -12,7 +12,8 @@ use serde::Serialize;
 
 use crate::Identity;
 use crate::codec::Codec;
-use crate::frame::{self, Context, Handshake, Kind, Report};
+use crate::context::{self, Context};
+use crate::frame::{self, Handshake, Kind, Report};
 
 /// Byte vectors of at least this size may be written from where they lie instead of
 /// being copied into the buffer ([`Encoder::bytes_header`]).
@@ -82,15 +83,15 @@ impl Pace {
     }
 }
 
-/// Frames items into a buffer: the handshake first, a context frame when the
-/// caller's span changed, then one frame per item.
+/// Frames items into a buffer: the handshake first, a context frame first and
+/// again when the caller's span changed, then one frame per item.
 ///
 /// ```
 /// use consumer_wire::{Bincode, Encoder, Identity};
 ///
 /// let mut enc = Encoder::new(Bincode, Identity::of::<u8>());
 /// enc.item(&1u8)?;
-/// assert_eq!(enc.buffer().len(), 18 + 2 + 5 + 1); // handshake (`u8`), one frame
+/// assert_eq!(enc.buffer().len(), 18 + 2 + 41 + 5 + 1); // handshake (`u8`), context, item
 /// # Ok::<(), consumer::Error>(())
 /// ```
 #[derive(Debug)]
@@ -102,8 +103,10 @@ pub struct Encoder<C> {
     /// Handshake flags (whether a report is expected).
     flags: u8,
     opened: bool,
-    /// The tracing context last announced to the receiver.
+    /// The tracing context last announced to the receiver (`pid` 0: none yet).
     context: Context,
+    /// This stream's number in this process: with an item's place, its message id.
+    stream: u64,
 }
 
 impl<C: Codec> Encoder<C> {
@@ -122,7 +125,20 @@ impl<C: Codec> Encoder<C> {
             flags: 0,
             opened: false,
             context: Context::default(),
+            stream: context::next_stream(),
         }
+    }
+
+    /// This stream's number in this process: an item is named across processes by
+    /// the sender's pid, this number and its place in the stream (see [`Context`]).
+    ///
+    /// ```
+    /// let a = consumer_wire::Encoder::new(consumer_wire::Bincode, consumer_wire::Identity::of::<u8>());
+    /// let b = consumer_wire::Encoder::new(consumer_wire::Bincode, consumer_wire::Identity::of::<u8>());
+    /// assert_ne!(a.stream(), b.stream());
+    /// ```
+    pub fn stream(&self) -> u64 {
+        self.stream
     }
 
     /// The codec.
@@ -209,7 +225,7 @@ impl<C: Codec> Encoder<C> {
     /// ```
     /// let mut enc = consumer_wire::Encoder::new(consumer_wire::Bincode, consumer_wire::Identity::of::<u8>());
     /// enc.end();
-    /// assert_eq!(enc.take().len(), 18 + 2 + 5); // handshake (`u8`), end frame
+    /// assert_eq!(enc.take().len(), 18 + 2 + 41 + 5); // handshake (`u8`), context, end frame
     /// ```
     pub fn take(&mut self) -> Vec<u8> {
         std::mem::take(&mut self.buf)
@@ -240,12 +256,10 @@ impl<C: Codec> Encoder<C> {
             head = self.buf.len();
         }
         if self.buf.len() <= head.max(frame::HANDSHAKE_LEN) {
+            // The context goes first, then again whenever the caller's span changed.
             let span = current_span_id();
-            if span != self.context.span {
-                self.context = Context {
-                    pid: std::process::id(),
-                    span,
-                };
+            if span != self.context.span || self.context.pid == 0 {
+                self.context = Context::here(self.stream, span);
                 frame::push_frame(&mut self.buf, Kind::Context, &self.context.encode());
             }
         }
@@ -565,6 +579,8 @@ impl<C: Codec> Outbound<C> {
     /// ```
     pub fn accepted_one(&mut self) {
         self.accepted += 1;
+        // Per item, at trace level: one atomic load when nobody listens.
+        tracing::trace!(stream = self.enc.stream, msg = self.accepted, "send");
     }
 
     /// Takes back the last accepted item: its write failed, it goes back to the

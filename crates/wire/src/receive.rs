@@ -10,6 +10,7 @@ use consumer::{Consumer, Error, ErrorKind, Inline};
 use serde::de::DeserializeOwned;
 
 use crate::codec::Codec;
+use crate::context::Context;
 use crate::frame::{self, Frame, Handshake, Report};
 use crate::{Decoder, Identity};
 
@@ -46,6 +47,8 @@ pub struct Inbound<T, K: Consumer<T>, C> {
     /// The peer's handshake came and was accepted.
     greeted: bool,
     span: tracing::Span,
+    /// The sender's trace context, once its context frame came.
+    context: Context,
     _item: PhantomData<fn(T)>,
 }
 
@@ -72,6 +75,7 @@ where
             ended: false,
             greeted: false,
             span,
+            context: Context::default(),
             _item: PhantomData,
         }
     }
@@ -190,6 +194,9 @@ where
             Frame::Context(cx) => {
                 self.span.record("sender_pid", cx.pid);
                 self.span.record("sender_span", cx.span);
+                self.span.record("stream", cx.stream);
+                self.span.record("traceparent", cx.traceparent());
+                self.context = cx;
                 return Ok(true);
             }
             Frame::Report(_) => {
@@ -205,7 +212,10 @@ where
             },
         };
         self.received += 1;
-        self.consumer.send(item).map_err(|e| e.into_error())?;
+        let cx = &self.context;
+        tracing::trace!(sender_pid = cx.pid, stream = cx.stream, msg = self.received, "receive");
+        let consumer = &mut self.consumer;
+        cx.in_trace(|| consumer.send(item)).map_err(|e| e.into_error())?;
         Ok(true)
     }
 
@@ -262,6 +272,8 @@ fn receive_span(consumer: &str) -> tracing::Span {
         pid = std::process::id(),
         sender_pid = tracing::field::Empty,
         sender_span = tracing::field::Empty,
+        stream = tracing::field::Empty,
+        traceparent = tracing::field::Empty,
     )
 }
 
