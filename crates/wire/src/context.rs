@@ -47,7 +47,11 @@ impl Context {
         Context {
             pid: std::process::id(),
             stream,
-            trace: if inherited != 0 { inherited } else { own_trace() },
+            trace: if inherited != 0 {
+                inherited
+            } else {
+                own_trace()
+            },
             span,
         }
     }
@@ -90,8 +94,7 @@ impl Context {
     pub fn parse_traceparent(value: &str) -> Option<(u128, u64)> {
         let mut parts = value.split('-');
         let (v, t, p, f) = (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
-        if v != "00" || t.len() != 32 || p.len() != 16 || f.len() != 2 || parts.next().is_some()
-        {
+        if v != "00" || t.len() != 32 || p.len() != 16 || f.len() != 2 || parts.next().is_some() {
             return None;
         }
         let trace = u128::from_str_radix(t, 16).ok()?;
@@ -154,10 +157,7 @@ mod tests {
         let cx = Context::here(3, 9);
         assert_eq!(Context::decode(&cx.encode()), Some(cx));
         assert_eq!(Context::decode(&[0; 12]), None);
-        let far = Context {
-            trace: 77,
-            ..cx
-        };
+        let far = Context { trace: 77, ..cx };
         assert_eq!(far.in_trace(|| Context::here(4, 0).trace), 77);
         assert_eq!(Context::here(4, 0).trace, cx.trace);
         let tp = cx.traceparent();

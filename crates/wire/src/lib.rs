@@ -70,9 +70,9 @@
 
 mod call;
 mod codec;
+mod context;
 mod decode;
 mod encode;
-mod context;
 mod frame;
 mod identity;
 mod receive;
@@ -80,9 +80,9 @@ mod trace;
 
 pub use call::{Feed, WireAnswer};
 pub use codec::{Bincode, Codec, Postcard};
+pub use context::Context;
 pub use decode::{Decoder, REPORT_MAX, ReadTarget};
 pub use encode::{BATCH_BYTES, DIRECT_BYTES, Encoder, Heard, Outbound, Pace, as_bytes, outcome_of};
-pub use context::Context;
 pub use frame::{
     DEFAULT_MAX_FRAME, DESCRIPTION_MAX, FLAG_REPORT, Frame, HANDSHAKE_LEN, Handshake,
     MAX_FRAME_CEILING, Report, error_from_wire, error_to_wire, protocol_error,

@@ -213,9 +213,15 @@ where
         };
         self.received += 1;
         let cx = &self.context;
-        tracing::trace!(sender_pid = cx.pid, stream = cx.stream, msg = self.received, "receive");
+        tracing::trace!(
+            sender_pid = cx.pid,
+            stream = cx.stream,
+            msg = self.received,
+            "receive"
+        );
         let consumer = &mut self.consumer;
-        cx.in_trace(|| consumer.send(item)).map_err(|e| e.into_error())?;
+        cx.in_trace(|| consumer.send(item))
+            .map_err(|e| e.into_error())?;
         Ok(true)
     }
 
