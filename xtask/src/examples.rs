@@ -230,7 +230,44 @@ pub(crate) fn run() -> Result {
         check_one(c.example, c.args, &c.expect)?;
     }
     crate::listen::check(&transcript)?;
+    logs_and_timeline()?;
     eprintln!("== examples: ok");
+    Ok(())
+}
+
+/// `RUST_LOG=debug` prints the process runner's events on stderr; `--timeline F`
+/// writes the trace JSON of both processes and its SVG.
+fn logs_and_timeline() -> Result {
+    let args = ["--runner", "process"];
+    eprintln!("-- example RUST_LOG=debug countdown --runner process");
+    let (status, _, stderr) = run_example("countdown", &args, &[("RUST_LOG", "debug")])?;
+    if !status.success() || !stderr.contains("DEBUG") || !stderr.contains("child started") {
+        return Err(format!(
+            "RUST_LOG=debug countdown: no debug log ({status})
+{stderr}"
+        )
+        .into());
+    }
+    let dir = std::env::temp_dir().join(format!("xtask-timeline-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let json = dir.join("countdown.json");
+    let file = json.to_string_lossy().into_owned();
+    eprintln!("-- example countdown --runner process --timeline {file}");
+    let (status, _, stderr) = run_example(
+        "countdown",
+        &["--runner", "process", "--timeline", &file],
+        &[],
+    )?;
+    let text = std::fs::read_to_string(&json).unwrap_or_default();
+    let svg = std::fs::read_to_string(json.with_extension("svg")).unwrap_or_default();
+    std::fs::remove_dir_all(&dir)?;
+    if !status.success()
+        || !stderr.contains("(2 processes, 10 arrows)")
+        || !text.contains("\"traceEvents\":[{")
+        || !svg.contains("</svg>")
+    {
+        return Err(format!("countdown --timeline: no trace or SVG ({status})\n{stderr}").into());
+    }
     Ok(())
 }
 

@@ -67,18 +67,25 @@ pub fn merge(path: impl AsRef<Path>) -> Result<Summary, Error> {
     Ok(summary)
 }
 
-/// Removes what an earlier run left in `path` + `.parts`, before a new run starts.
+/// Starts a run written to `path`: checks that `path` can be written (leaving it
+/// empty) and removes what an earlier run left in `path` + `.parts`.
 ///
 /// ```
-/// consumer_timeline::reset("/tmp/never-written.json")?;
+/// let path = std::env::temp_dir().join(format!("timeline-reset-{}.json", std::process::id()));
+/// consumer_timeline::reset(&path)?;
+/// assert!(consumer_timeline::reset("/nonexistent/dir/t.json").is_err());
+/// # std::fs::remove_file(&path).ok();
 /// # Ok::<(), consumer::Error>(())
 /// ```
 ///
 /// # Errors
 ///
-/// [`Io`](ErrorKind::Io) when the file is there and cannot be removed.
+/// [`Io`](ErrorKind::Io) when `path` cannot be written or the old parts cannot be
+/// removed.
 pub fn reset(path: impl AsRef<Path>) -> Result<(), Error> {
-    let parts = parts_of(path.as_ref());
+    let path = path.as_ref();
+    std::fs::write(path, b"").map_err(|e| io_error(&format!("writing {}", path.display()), e))?;
+    let parts = parts_of(path);
     match std::fs::remove_file(&parts) {
         Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
             Err(io_error(&format!("removing {}", parts.display()), e))
