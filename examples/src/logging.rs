@@ -22,10 +22,8 @@ use tracing_subscriber::prelude::*;
 ///   appends them when the guard drops.
 ///
 /// ```no_run
-/// fn main() {
-///     let _logging = examples::init_logging();
-///     // ...
-/// }
+/// // First thing in `main`:
+/// let _logging = examples::init_logging();
 /// ```
 #[must_use = "the guard writes this process's timeline part when it drops"]
 pub fn init_logging() -> Logging {
