@@ -182,6 +182,41 @@ const CHECKS: &[Check] = &[
              main: sum of (2n)² for n in 1..=10 is 1540\n",
         ),
     },
+    Check {
+        example: "record_replay",
+        args: &[],
+        expect: Expect::Exact(
+            "recorded 10 items in 127 bytes\n\
+             == replay on a thread ==\n\
+             T-minus 10\n\
+             T-minus 9\n\
+             T-minus 8\n\
+             T-minus 7\n\
+             T-minus 6\n\
+             T-minus 5\n\
+             T-minus 4\n\
+             T-minus 3\n\
+             T-minus 2\n\
+             T-minus 1\n\
+             Kaboom!\n\
+             replayed 10 items\n\
+             == replay on a tokio task ==\n\
+             T-minus 10\n\
+             T-minus 9\n\
+             T-minus 8\n\
+             T-minus 7\n\
+             T-minus 6\n\
+             T-minus 5\n\
+             T-minus 4\n\
+             T-minus 3\n\
+             T-minus 2\n\
+             T-minus 1\n\
+             Kaboom!\n\
+             replayed 10 items\n\
+             == replay of a recording without its end ==\n\
+             got [10, 9, 8, 7, 6, 5, 4, 3, 2, 1], then: consumer is disconnected: the stream ended without its end frame, after 10 items: the sender stopped before closing\n",
+        ),
+    },
 ];
 
 /// How long one example may run.
