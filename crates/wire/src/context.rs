@@ -111,8 +111,7 @@ impl Context {
     /// assert_eq!(cx.in_trace(|| 3), 3);
     /// ```
     pub fn in_trace<R>(&self, f: impl FnOnce() -> R) -> R {
-        let before = INHERITED.with(|t| t.replace(self.trace));
-        let _restore = Restore(before);
+        let _restore = Inherit::set(self.trace);
         f()
     }
 }
@@ -128,10 +127,23 @@ thread_local! {
     static INHERITED: Cell<u128> = const { Cell::new(0) };
 }
 
-/// Puts the thread's inherited trace id back, also on unwind.
-struct Restore(u128);
+/// The thread's inherited trace id while it lives: what was there before goes back
+/// when it drops, also on unwind.
+pub(crate) struct Inherit(u128);
 
-impl Drop for Restore {
+impl Inherit {
+    /// Makes `trace` this thread's inherited trace id (0: none).
+    pub(crate) fn set(trace: u128) -> Inherit {
+        Inherit(INHERITED.with(|t| t.replace(trace)))
+    }
+
+    /// Changes the inherited trace id, keeping what goes back at the drop.
+    pub(crate) fn change(&self, trace: u128) {
+        INHERITED.with(|t| t.set(trace));
+    }
+}
+
+impl Drop for Inherit {
     fn drop(&mut self) {
         INHERITED.with(|t| t.set(self.0));
     }
@@ -163,5 +175,27 @@ mod tests {
         let tp = cx.traceparent();
         assert_eq!(Context::parse_traceparent(&tp), Some((cx.trace, 9)));
         assert_eq!(Context::parse_traceparent(&tp.replace("00-", "01-")), None);
+    }
+
+    #[test]
+    fn a_receiver_hands_the_senders_trace_to_its_consumer() {
+        use crate::{Bincode, Decoder, Encoder, Identity, Inbound};
+        let far = Context {
+            trace: 99,
+            ..Context::here(1, 0)
+        };
+        let mut enc = Encoder::new(Bincode, Identity::of::<u8>());
+        far.in_trace(|| enc.item(&1u8)).unwrap();
+        enc.end();
+        let bytes = enc.take();
+        let seen = consumer::from_fn(|_: u8| assert_eq!(Context::here(2, 0).trace, 99));
+        let mut rx = Inbound::<u8, _, _>::new(seen, Bincode, Identity::of::<u8>());
+        let mut dec = Decoder::new(1024, 1024);
+        let t = dec.read_target();
+        t.first[..bytes.len()].copy_from_slice(&bytes);
+        dec.filled(bytes.len());
+        assert!(rx.advance(&mut dec).unwrap());
+        assert_eq!(rx.received(), 1);
+        assert_ne!(Context::here(3, 0).trace, 99); // put back after the delivery
     }
 }

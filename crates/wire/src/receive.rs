@@ -10,7 +10,7 @@ use consumer::{Consumer, Error, ErrorKind, Inline};
 use serde::de::DeserializeOwned;
 
 use crate::codec::Codec;
-use crate::context::Context;
+use crate::context::{Context, Inherit};
 use crate::frame::{self, Frame, Handshake, Report};
 use crate::{Decoder, Identity};
 
@@ -152,13 +152,25 @@ where
             self.handshake(&hs)?;
             self.greeted = true;
         }
-        while self.step(dec)? {}
+        // The sender's trace id is the delivering thread's while items are handed
+        // over (sends made by the consumer carry it): set once per call, changed
+        // only when a context frame changed it, not touched per item.
+        let mut trace = self.context.trace;
+        let inherit = Inherit::set(trace);
+        while self.step(dec)? {
+            if self.context.trace != trace {
+                trace = self.context.trace;
+                inherit.change(trace);
+            }
+        }
         Ok(self.ended)
     }
 
     /// Takes the next frame from `dec`, if one is ready, and acts on it: `Ok(true)`
     /// after an item or a context frame, `Ok(false)` when the decoder needs more
-    /// bytes or the stream ended (see [`ended`](Inbound::ended)).
+    /// bytes or the stream ended (see [`ended`](Inbound::ended)). Unlike
+    /// [`advance`](Inbound::advance), it does not hand the sender's trace id to
+    /// this thread (see [`Context::in_trace`](crate::Context::in_trace)).
     ///
     /// # Errors
     ///
@@ -219,9 +231,7 @@ where
             msg = self.received,
             "receive"
         );
-        let consumer = &mut self.consumer;
-        cx.in_trace(|| consumer.send(item))
-            .map_err(|e| e.into_error())?;
+        self.consumer.send(item).map_err(|e| e.into_error())?;
         Ok(true)
     }
 
