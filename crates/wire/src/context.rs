@@ -116,6 +116,20 @@ impl Context {
     }
 }
 
+/// The sender's per-item event: item `msg` of `stream` was accepted.
+#[cold]
+#[inline(never)]
+pub(crate) fn sent(stream: u64, msg: u64) {
+    tracing::trace!(stream, msg, "send");
+}
+
+/// The receiver's per-item event: item `msg` of the stream `cx` names arrived.
+#[cold]
+#[inline(never)]
+pub(crate) fn received(cx: &Context, msg: u64) {
+    tracing::trace!(sender_pid = cx.pid, stream = cx.stream, msg, "receive");
+}
+
 /// A fresh stream number for this process.
 pub(crate) fn next_stream() -> u64 {
     static NEXT: AtomicU64 = AtomicU64::new(1);

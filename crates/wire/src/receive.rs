@@ -224,13 +224,9 @@ where
             },
         };
         self.received += 1;
-        let cx = &self.context;
-        tracing::trace!(
-            sender_pid = cx.pid,
-            stream = cx.stream,
-            msg = self.received,
-            "receive"
-        );
+        if tracing::level_enabled!(tracing::Level::TRACE) {
+            crate::context::received(&self.context, self.received);
+        }
         self.consumer.send(item).map_err(|e| e.into_error())?;
         Ok(true)
     }
