@@ -150,11 +150,11 @@ impl Inherit {
     pub(crate) fn set(trace: u128) -> Inherit {
         Inherit(INHERITED.with(|t| t.replace(trace)))
     }
+}
 
-    /// Changes the inherited trace id, keeping what goes back at the drop.
-    pub(crate) fn change(&self, trace: u128) {
-        INHERITED.with(|t| t.set(trace));
-    }
+/// Makes `trace` this thread's inherited trace id, until an [`Inherit`] put back.
+pub(crate) fn inherit(trace: u128) {
+    INHERITED.with(|t| t.set(trace));
 }
 
 impl Drop for Inherit {

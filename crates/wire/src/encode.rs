@@ -103,8 +103,10 @@ pub struct Encoder<C> {
     /// Handshake flags (whether a report is expected).
     flags: u8,
     opened: bool,
-    /// The tracing context last announced to the receiver (`pid` 0: none yet).
-    context: Context,
+    /// The caller's span last announced in a context frame (`None`: none yet).
+    /// Only the span: a whole `Context` here (a `u128` inside) would align the
+    /// encoder to 16 bytes.
+    announced: Option<u64>,
     /// This stream's number in this process: with an item's place, its message id.
     stream: u64,
 }
@@ -124,7 +126,7 @@ impl<C: Codec> Encoder<C> {
             identity,
             flags: 0,
             opened: false,
-            context: Context::default(),
+            announced: None,
             stream: context::next_stream(),
         }
     }
@@ -258,9 +260,10 @@ impl<C: Codec> Encoder<C> {
         if self.buf.len() <= head.max(frame::HANDSHAKE_LEN) {
             // The context goes first, then again whenever the caller's span changed.
             let span = current_span_id();
-            if span != self.context.span || self.context.pid == 0 {
-                self.context = Context::here(self.stream, span);
-                frame::push_frame(&mut self.buf, Kind::Context, &self.context.encode());
+            if self.announced != Some(span) {
+                self.announced = Some(span);
+                let cx = Context::here(self.stream, span);
+                frame::push_frame(&mut self.buf, Kind::Context, &cx.encode());
             }
         }
     }

@@ -474,7 +474,9 @@ pub enum Frame<'a> {
     /// [`Decoder::poll_bytes`](crate::Decoder::poll_bytes)): the bytes themselves.
     Bytes(Vec<u8>),
     /// The sender's tracing context.
-    Context(Context),
+    /// (Boxed: a frame is returned per item, and a `u128` inline would double its
+    /// size and alignment.)
+    Context(Box<Context>),
     /// The sender closed the stream.
     End,
     /// A report's body: see [`Report::decode`].
@@ -508,9 +510,9 @@ pub(crate) fn parse(frame: u64, bytes: &[u8]) -> Result<Frame<'_>, Error> {
     }
     Ok(match Kind::from_u8(kind) {
         Some(Kind::Item) => Frame::Item(body),
-        Some(Kind::Context) => {
-            Frame::Context(Context::decode(body).ok_or_else(|| bad(frame, "context"))?)
-        }
+        Some(Kind::Context) => Frame::Context(Box::new(
+            Context::decode(body).ok_or_else(|| bad(frame, "context"))?,
+        )),
         Some(Kind::End) if body.is_empty() => Frame::End,
         Some(Kind::End) => return Err(bad(frame, "end")),
         Some(Kind::Report) => Frame::Report(body),

@@ -47,8 +47,9 @@ pub struct Inbound<T, K: Consumer<T>, C> {
     /// The peer's handshake came and was accepted.
     greeted: bool,
     span: tracing::Span,
-    /// The sender's trace context, once its context frame came.
-    context: Context,
+    /// The sender's trace context, once its context frame came (boxed: a `u128`
+    /// inside would align the whole machine to 16 bytes).
+    context: Box<Context>,
     _item: PhantomData<fn(T)>,
 }
 
@@ -75,7 +76,7 @@ where
             ended: false,
             greeted: false,
             span,
-            context: Context::default(),
+            context: Box::default(),
             _item: PhantomData,
         }
     }
@@ -153,24 +154,19 @@ where
             self.greeted = true;
         }
         // The sender's trace id is the delivering thread's while items are handed
-        // over (sends made by the consumer carry it): set once per call, changed
-        // only when a context frame changed it, not touched per item.
-        let mut trace = self.context.trace;
-        let inherit = Inherit::set(trace);
-        while self.step(dec)? {
-            if self.context.trace != trace {
-                trace = self.context.trace;
-                inherit.change(trace);
-            }
-        }
+        // over (sends made by the consumer carry it): set once per call (and by a
+        // context frame), put back at the end, never touched per item.
+        let _restore = Inherit::set(self.context.trace);
+        while self.step(dec)? {}
         Ok(self.ended)
     }
 
     /// Takes the next frame from `dec`, if one is ready, and acts on it: `Ok(true)`
     /// after an item or a context frame, `Ok(false)` when the decoder needs more
-    /// bytes or the stream ended (see [`ended`](Inbound::ended)). Unlike
-    /// [`advance`](Inbound::advance), it does not hand the sender's trace id to
-    /// this thread (see [`Context::in_trace`](crate::Context::in_trace)).
+    /// bytes or the stream ended (see [`ended`](Inbound::ended)). A context frame
+    /// makes the sender's trace id this thread's (see
+    /// [`Context::in_trace`](crate::Context::in_trace)); [`advance`](Inbound::advance)
+    /// puts the thread's own back when it returns, `step` alone does not.
     ///
     /// # Errors
     ///
@@ -208,6 +204,7 @@ where
                 self.span.record("sender_span", cx.span);
                 self.span.record("stream", cx.stream);
                 self.span.record("traceparent", cx.traceparent());
+                crate::context::inherit(cx.trace);
                 self.context = cx;
                 return Ok(true);
             }
