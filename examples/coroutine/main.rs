@@ -12,6 +12,7 @@
 use examples::countdown_items;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let _logging = examples::init_logging();
     let countdown = consumer_coroutine::coroutine(|mut inbox| async move {
         println!("Receiving countdown");
         while let Some(n) = inbox.recv().await {

@@ -26,6 +26,7 @@ use std::process::ExitCode;
 use examples::say;
 
 fn main() -> ExitCode {
+    let _logging = examples::init_logging();
     match run(std::env::args().skip(1).collect()) {
         Ok(()) => ExitCode::SUCCESS,
         // A child that ended on a closed pipe fails the parent's send; the reader has
@@ -61,6 +62,9 @@ fn run(args: Vec<String>) -> Result<(), Box<dyn std::error::Error>> {
                     "       countdown --listen ADDR [--key-file F]    (serve Countdowns; ADDR is HOST:PORT or unix:PATH)"
                 );
                 say!("       countdown --connect ADDR [--key-file F]   (send 10..1 to a listener)");
+                say!(
+                    "       any of these --timeline F.json  (also write F.json, a Perfetto trace, and F.svg)"
+                );
                 say!(
                     "       TCP needs a key: ${} or --key-file, the same on both ends",
                     network::KEY_VAR

@@ -40,6 +40,7 @@ fn tally(who: &'static str) -> Tally {
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let _logging = examples::init_logging();
     let in_thread = consumer_thread::Builder::new()
         .name("tally")
         .spawn(tally("thread"))?;

@@ -15,6 +15,7 @@ use std::time::Duration;
 use consumer_primitives::Event;
 
 fn main() {
+    let _logging = examples::init_logging();
     let e = Event::new();
     let ready = Event::new();
     thread::scope(|s| {

@@ -15,6 +15,7 @@ mod intake {
 }
 
 fn main() -> std::process::ExitCode {
+    let _logging = examples::init_logging();
     let print = consumer::from_fn(|o: intake::Order| {
         println!("consumer: order {}: {} × {}", o.id, o.qty, o.item);
     });

@@ -52,6 +52,7 @@ fn consumer_program() -> Result<Command, Box<dyn Error>> {
 }
 
 fn main() -> Result<(), Box<dyn Error>> {
+    let _logging = examples::init_logging();
     let mut child = Coprocess::<Order>::spawn(consumer_program()?)?;
     child.send_all([
         Order {

@@ -80,6 +80,7 @@ fn stage<T: Send + 'static, U: Send + 'static>(
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let _logging = examples::init_logging();
     // Built from the back, so that each stage has its next one to send to.
     let sum = Builder::new().name("sum").spawn(Sum::default())?;
     let square = stage("square", |n: u64| n * n, sum.handle())?;

@@ -34,6 +34,7 @@ impl Consumer<u32> for Tally {
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let _logging = examples::init_logging();
     let countdown = Builder::new().name("countdown").spawn(Countdown)?;
     let tally = Builder::new().name("tally").spawn(Tally::default())?;
 

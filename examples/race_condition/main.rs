@@ -23,6 +23,7 @@ use std::time::{Duration, Instant};
 const ATTEMPTS: usize = 5;
 
 fn main() -> ExitCode {
+    let _logging = examples::init_logging();
     let n = match std::env::args().nth(1).map(|a| a.parse::<u64>()) {
         None => 2_000_000,
         Some(Ok(n)) if n > 0 => n,

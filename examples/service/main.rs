@@ -62,6 +62,7 @@ where
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let _logging = examples::init_logging();
     // The panic is reported as an error; keep the default hook's message off stderr.
     std::panic::set_hook(Box::new(|_| {}));
     exercise("inline", Inline::new(serve(letters)).shared())?;

@@ -1,12 +1,17 @@
 //! What the examples share: above all the notes' `Countdown`, defined once here and
 //! run unchanged by every runner; [`Announced`], which makes a consumer say where it
-//! runs; and [`say!`], which prints a line and ends the program quietly once nobody
-//! reads its output (`countdown | head -3`).
+//! runs; [`say!`], which prints a line and ends the program quietly once nobody
+//! reads its output (`countdown | head -3`); and [`init_logging`], which every
+//! example calls first: `RUST_LOG` for logs, `--timeline FILE` for a picture.
 
 use std::fmt;
 use std::io::{ErrorKind, Write};
 
 use consumer::{Consumer, Error, SendError};
+
+mod logging;
+
+pub use logging::{Logging, init_logging};
 
 /// `println!` for a program whose reader may go away: prints the line, and when stdout
 /// is a closed pipe ends the process with status 0, as a Unix filter does.

@@ -47,6 +47,7 @@ fn countdown(count: u32) {
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let _logging = examples::init_logging();
     println!("== a thread class: CountdownThread(3).start(), then join()");
     let t1 = thread::spawn(move || CountdownThread { count: 3 }.run());
     let counted = t1.join().map_err(|_| "CountdownThread panicked")?;

@@ -182,6 +182,41 @@ const CHECKS: &[Check] = &[
              main: sum of (2n)² for n in 1..=10 is 1540\n",
         ),
     },
+    Check {
+        example: "record_replay",
+        args: &[],
+        expect: Expect::Exact(
+            "recorded 10 items in 127 bytes\n\
+             == replay on a thread ==\n\
+             T-minus 10\n\
+             T-minus 9\n\
+             T-minus 8\n\
+             T-minus 7\n\
+             T-minus 6\n\
+             T-minus 5\n\
+             T-minus 4\n\
+             T-minus 3\n\
+             T-minus 2\n\
+             T-minus 1\n\
+             Kaboom!\n\
+             replayed 10 items\n\
+             == replay on a tokio task ==\n\
+             T-minus 10\n\
+             T-minus 9\n\
+             T-minus 8\n\
+             T-minus 7\n\
+             T-minus 6\n\
+             T-minus 5\n\
+             T-minus 4\n\
+             T-minus 3\n\
+             T-minus 2\n\
+             T-minus 1\n\
+             Kaboom!\n\
+             replayed 10 items\n\
+             == replay of a recording without its end ==\n\
+             got [10, 9, 8, 7, 6, 5, 4, 3, 2, 1], then: consumer is disconnected: the stream ended without its end frame, after 10 items: the sender stopped before closing\n",
+        ),
+    },
 ];
 
 /// How long one example may run.
@@ -230,7 +265,44 @@ pub(crate) fn run() -> Result {
         check_one(c.example, c.args, &c.expect)?;
     }
     crate::listen::check(&transcript)?;
+    logs_and_timeline()?;
     eprintln!("== examples: ok");
+    Ok(())
+}
+
+/// `RUST_LOG=debug` prints the process runner's events on stderr; `--timeline F`
+/// writes the trace JSON of both processes and its SVG.
+fn logs_and_timeline() -> Result {
+    let args = ["--runner", "process"];
+    eprintln!("-- example RUST_LOG=debug countdown --runner process");
+    let (status, _, stderr) = run_example("countdown", &args, &[("RUST_LOG", "debug")])?;
+    if !status.success() || !stderr.contains("DEBUG") || !stderr.contains("child started") {
+        return Err(format!(
+            "RUST_LOG=debug countdown: no debug log ({status})
+{stderr}"
+        )
+        .into());
+    }
+    let dir = std::env::temp_dir().join(format!("xtask-timeline-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let json = dir.join("countdown.json");
+    let file = json.to_string_lossy().into_owned();
+    eprintln!("-- example countdown --runner process --timeline {file}");
+    let (status, _, stderr) = run_example(
+        "countdown",
+        &["--runner", "process", "--timeline", &file],
+        &[],
+    )?;
+    let text = std::fs::read_to_string(&json).unwrap_or_default();
+    let svg = std::fs::read_to_string(json.with_extension("svg")).unwrap_or_default();
+    std::fs::remove_dir_all(&dir)?;
+    if !status.success()
+        || !stderr.contains("(2 processes, 10 arrows)")
+        || !text.contains("\"traceEvents\":[{")
+        || !svg.contains("</svg>")
+    {
+        return Err(format!("countdown --timeline: no trace or SVG ({status})\n{stderr}").into());
+    }
     Ok(())
 }
 

@@ -90,11 +90,43 @@
 //!
 //! # Tracing
 //!
-//! A [`Coprocess`] opens a `process` span carrying the child's `pid`. The sender
-//! puts the caller's span id and its own pid in a context frame in front of a batch
-//! whenever it changed; the receiver's `process.receive` span records them as
-//! `sender_pid` and `sender_span`, so a subscriber on the far side can link its
-//! spans to the parent's. No per-item events: they would cost more than the frame.
+//! A [`Coprocess`] opens a `process` span carrying the child's `pid`. Every stream
+//! opens with a context frame — the sender's pid, the stream's number in that
+//! process, a W3C trace id and the caller's span id — repeated in front of a batch
+//! whenever the caller's span changed. The receiver's `process.receive` span records
+//! them as `sender_pid`, `stream`, `sender_span` and `traceparent`, so a subscriber
+//! on the far side can hang its spans under the parent's, and a consumer that sends
+//! on carries the same trace id. At trace level the sender emits a `send` event and
+//! the receiver a `receive` event per item, both naming it by `stream` and `msg`
+//! (its place in the stream): `consumer-timeline` draws an arrow between them.
+//! With trace level off (the default) each costs one relaxed load per item.
+//!
+//! # Record and replay
+//!
+//! The wire is a file format: a [`Sender`] over a `File` records a stream (with
+//! its handshake, so the file says which item type and codec it holds), and a
+//! [`Receiver`] over the file replays it into any consumer — in-line, or the handle
+//! of a thread, task or process runner. A file cut short replays what it holds and
+//! then fails with [`Disconnected`](consumer::ErrorKind::Disconnected); a file of
+//! another item type is refused at the handshake.
+//!
+//! ```
+//! use consumer::Consumer;
+//! use consumer_process::{Receiver, Sender};
+//!
+//! let path = std::env::temp_dir().join(format!("doc-record-{}.wire", std::process::id()));
+//! let mut rec = Sender::new(std::fs::File::create(&path)?);
+//! rec.send_all([3u32, 2, 1])?;
+//! rec.close()?; // the end frame: a complete recording
+//! let mut got = Vec::new();
+//! let n = Receiver::new(std::fs::File::open(&path)?).run::<u32, _>(&mut got)?;
+//! assert_eq!((n, got), (3, vec![3, 2, 1]));
+//! # std::fs::remove_file(&path)?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! `examples/record_replay` replays one recording into the thread and the tokio
+//! runners.
 //!
 //! # Request and reply
 //!

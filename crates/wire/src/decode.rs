@@ -74,6 +74,7 @@ pub struct ReadTarget<'a> {
 /// target.first[..bytes.len()].copy_from_slice(&bytes);
 /// dec.filled(bytes.len());
 /// assert!(dec.handshake()?.is_some());
+/// assert!(matches!(dec.next_frame()?, Some(Frame::Context(_))));
 /// assert!(matches!(dec.next_frame()?, Some(Frame::Item(b)) if b == [7]));
 /// assert!(matches!(dec.next_frame()?, Some(Frame::End)));
 /// assert!(dec.next_frame()?.is_none()); // nothing more buffered: read again
@@ -582,7 +583,9 @@ mod tests {
             .collect();
         for chunk in [1, 7, 4096, 1 << 20] {
             for buffer in [64, 16 << 10] {
-                let got = decode_all(&bytes, chunk, buffer).unwrap();
+                let mut got = decode_all(&bytes, chunk, buffer).unwrap();
+                // The stream opens with the sender's trace context.
+                assert!(got.remove(0).starts_with("Context"));
                 assert_eq!(got, want, "chunk {chunk}, buffer {buffer}");
             }
         }

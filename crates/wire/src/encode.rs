@@ -12,7 +12,8 @@ use serde::Serialize;
 
 use crate::Identity;
 use crate::codec::Codec;
-use crate::frame::{self, Context, Handshake, Kind, Report};
+use crate::context::{self, Context};
+use crate::frame::{self, Handshake, Kind, Report};
 
 /// Byte vectors of at least this size may be written from where they lie instead of
 /// being copied into the buffer ([`Encoder::bytes_header`]).
@@ -82,15 +83,15 @@ impl Pace {
     }
 }
 
-/// Frames items into a buffer: the handshake first, a context frame when the
-/// caller's span changed, then one frame per item.
+/// Frames items into a buffer: the handshake first, a context frame first and
+/// again when the caller's span changed, then one frame per item.
 ///
 /// ```
 /// use consumer_wire::{Bincode, Encoder, Identity};
 ///
 /// let mut enc = Encoder::new(Bincode, Identity::of::<u8>());
 /// enc.item(&1u8)?;
-/// assert_eq!(enc.buffer().len(), 18 + 2 + 5 + 1); // handshake (`u8`), one frame
+/// assert_eq!(enc.buffer().len(), 18 + 2 + 41 + 5 + 1); // handshake (`u8`), context, item
 /// # Ok::<(), consumer::Error>(())
 /// ```
 #[derive(Debug)]
@@ -102,8 +103,12 @@ pub struct Encoder<C> {
     /// Handshake flags (whether a report is expected).
     flags: u8,
     opened: bool,
-    /// The tracing context last announced to the receiver.
-    context: Context,
+    /// The caller's span last announced in a context frame (`None`: none yet).
+    /// Only the span: a whole `Context` here (a `u128` inside) would align the
+    /// encoder to 16 bytes.
+    announced: Option<u64>,
+    /// This stream's number in this process: with an item's place, its message id.
+    stream: u64,
 }
 
 impl<C: Codec> Encoder<C> {
@@ -121,8 +126,21 @@ impl<C: Codec> Encoder<C> {
             identity,
             flags: 0,
             opened: false,
-            context: Context::default(),
+            announced: None,
+            stream: context::next_stream(),
         }
+    }
+
+    /// This stream's number in this process: an item is named across processes by
+    /// the sender's pid, this number and its place in the stream (see [`Context`]).
+    ///
+    /// ```
+    /// let a = consumer_wire::Encoder::new(consumer_wire::Bincode, consumer_wire::Identity::of::<u8>());
+    /// let b = consumer_wire::Encoder::new(consumer_wire::Bincode, consumer_wire::Identity::of::<u8>());
+    /// assert_ne!(a.stream(), b.stream());
+    /// ```
+    pub fn stream(&self) -> u64 {
+        self.stream
     }
 
     /// The codec.
@@ -209,7 +227,7 @@ impl<C: Codec> Encoder<C> {
     /// ```
     /// let mut enc = consumer_wire::Encoder::new(consumer_wire::Bincode, consumer_wire::Identity::of::<u8>());
     /// enc.end();
-    /// assert_eq!(enc.take().len(), 18 + 2 + 5); // handshake (`u8`), end frame
+    /// assert_eq!(enc.take().len(), 18 + 2 + 41 + 5); // handshake (`u8`), context, end frame
     /// ```
     pub fn take(&mut self) -> Vec<u8> {
         std::mem::take(&mut self.buf)
@@ -240,13 +258,12 @@ impl<C: Codec> Encoder<C> {
             head = self.buf.len();
         }
         if self.buf.len() <= head.max(frame::HANDSHAKE_LEN) {
+            // The context goes first, then again whenever the caller's span changed.
             let span = current_span_id();
-            if span != self.context.span {
-                self.context = Context {
-                    pid: std::process::id(),
-                    span,
-                };
-                frame::push_frame(&mut self.buf, Kind::Context, &self.context.encode());
+            if self.announced != Some(span) {
+                self.announced = Some(span);
+                let cx = Context::here(self.stream, span);
+                frame::push_frame(&mut self.buf, Kind::Context, &cx.encode());
             }
         }
     }
@@ -565,6 +582,11 @@ impl<C: Codec> Outbound<C> {
     /// ```
     pub fn accepted_one(&mut self) {
         self.accepted += 1;
+        // Per item, at trace level: one relaxed load when nobody listens, the
+        // event's machinery out of line.
+        if tracing::level_enabled!(tracing::Level::TRACE) {
+            crate::context::sent(self.enc.stream, self.accepted);
+        }
     }
 
     /// Takes back the last accepted item: its write failed, it goes back to the

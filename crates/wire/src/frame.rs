@@ -1,11 +1,11 @@
 //! The frame layer: handshake, length-prefixed frames, the receiver's report.
 //!
 //! ```text
-//! handshake (once): "CnSm" | version u16 (2) | codec u8 | flags u8 | fingerprint u64
+//! handshake (once): "CnSm" | version u16 (3) | codec u8 | flags u8 | fingerprint u64
 //!                     | description length u16 (at most 1024) | description (UTF-8)
 //! frame:              length u32 | kind u8 | body (length - 1 bytes)
 //!   kind 1 Item      body = the codec's encoding of one item
-//!   kind 2 Context   body = sender pid u32 | sender span id u64 (0: none)
+//!   kind 2 Context   body = sender pid u32 | stream u64 | trace id u128 | span id u64 (0: none)
 //!   kind 3 End       body = empty: the sender closed
 //!   kind 4 Report    body = items received u64 | status u8 | message (UTF-8)
 //! ```
@@ -20,11 +20,14 @@
 
 use consumer::{Error, ErrorKind};
 
+use crate::context::Context;
+
 /// The first four bytes of every connection.
 pub(crate) const MAGIC: [u8; 4] = *b"CnSm";
 /// The wire protocol's version; a peer speaking another one is refused. Version 2
-/// added the item type's description to the handshake.
-pub(crate) const VERSION: u16 = 2;
+/// added the item type's description to the handshake; version 3 the trace
+/// context's stream and trace id (`context.rs`).
+pub(crate) const VERSION: u16 = 3;
 /// The handshake's fixed part in bytes; the item type's description follows it.
 ///
 /// ```
@@ -355,38 +358,6 @@ pub(crate) fn push_frame(buf: &mut Vec<u8>, kind: Kind, body: &[u8]) {
     buf[start..start + 4].copy_from_slice(&len.to_le_bytes());
 }
 
-/// The sender's tracing context, as carried in a context frame: its process and the
-/// span it sent from, so the far side can link its spans to the sender's.
-///
-/// ```
-/// let cx = consumer_wire::Context { pid: 42, span: 7 };
-/// assert_eq!(cx.pid, 42);
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct Context {
-    /// The sender's process id.
-    pub pid: u32,
-    /// The sender's current span id, 0 for none.
-    pub span: u64,
-}
-
-impl Context {
-    pub(crate) fn encode(&self) -> [u8; 12] {
-        let mut b = [0u8; 12];
-        b[..4].copy_from_slice(&self.pid.to_le_bytes());
-        b[4..].copy_from_slice(&self.span.to_le_bytes());
-        b
-    }
-
-    fn decode(body: &[u8]) -> Option<Context> {
-        let b: &[u8; 12] = body.try_into().ok()?;
-        Some(Context {
-            pid: u32::from_le_bytes(b[..4].try_into().ok()?),
-            span: u64::from_le_bytes(b[4..].try_into().ok()?),
-        })
-    }
-}
-
 /// The receiver's last word: how many items it handed to its consumer, and how the
 /// run ended.
 ///
@@ -503,7 +474,9 @@ pub enum Frame<'a> {
     /// [`Decoder::poll_bytes`](crate::Decoder::poll_bytes)): the bytes themselves.
     Bytes(Vec<u8>),
     /// The sender's tracing context.
-    Context(Context),
+    /// (Boxed: a frame is returned per item, and a `u128` inline would double its
+    /// size and alignment.)
+    Context(Box<Context>),
     /// The sender closed the stream.
     End,
     /// A report's body: see [`Report::decode`].
@@ -537,9 +510,9 @@ pub(crate) fn parse(frame: u64, bytes: &[u8]) -> Result<Frame<'_>, Error> {
     }
     Ok(match Kind::from_u8(kind) {
         Some(Kind::Item) => Frame::Item(body),
-        Some(Kind::Context) => {
-            Frame::Context(Context::decode(body).ok_or_else(|| bad(frame, "context"))?)
-        }
+        Some(Kind::Context) => Frame::Context(Box::new(
+            Context::decode(body).ok_or_else(|| bad(frame, "context"))?,
+        )),
         Some(Kind::End) if body.is_empty() => Frame::End,
         Some(Kind::End) => return Err(bad(frame, "end")),
         Some(Kind::Report) => Frame::Report(body),

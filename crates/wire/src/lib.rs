@@ -12,11 +12,11 @@
 //! # The format
 //!
 //! ```text
-//! handshake (once): "CnSm" | version u16 (2) | codec u8 | flags u8 | fingerprint u64
+//! handshake (once): "CnSm" | version u16 (3) | codec u8 | flags u8 | fingerprint u64
 //!                     | description length u16 (at most 1024) | description (UTF-8)
 //! frame:              length u32 | kind u8 | body (length - 1 bytes)
 //!   kind 1 Item      body = the codec's encoding of one item
-//!   kind 2 Context   body = sender pid u32 | sender span id u64 (0: none)
+//!   kind 2 Context   body = sender pid u32 | stream u64 | trace id u128 | span id u64 (0: none)
 //!   kind 3 End       body = empty: the sender closed
 //!   kind 4 Report    body = items received u64 | status u8 | message (UTF-8)
 //! ```
@@ -70,6 +70,7 @@
 
 mod call;
 mod codec;
+mod context;
 mod decode;
 mod encode;
 mod frame;
@@ -79,10 +80,11 @@ mod trace;
 
 pub use call::{Feed, WireAnswer, unsendable};
 pub use codec::{Bincode, Codec, Postcard};
+pub use context::Context;
 pub use decode::{Decoder, REPORT_MAX, ReadTarget};
 pub use encode::{BATCH_BYTES, DIRECT_BYTES, Encoder, Heard, Outbound, Pace, as_bytes, outcome_of};
 pub use frame::{
-    Context, DEFAULT_MAX_FRAME, DESCRIPTION_MAX, FLAG_REPORT, Frame, HANDSHAKE_LEN, Handshake,
+    DEFAULT_MAX_FRAME, DESCRIPTION_MAX, FLAG_REPORT, Frame, HANDSHAKE_LEN, Handshake,
     MAX_FRAME_CEILING, Report, error_from_wire, error_to_wire, protocol_error,
 };
 pub use identity::Identity;

@@ -10,6 +10,7 @@ use consumer::{Consumer, Error, ErrorKind, Inline};
 use serde::de::DeserializeOwned;
 
 use crate::codec::Codec;
+use crate::context::{Context, Inherit};
 use crate::frame::{self, Frame, Handshake, Report};
 use crate::{Decoder, Identity};
 
@@ -46,6 +47,9 @@ pub struct Inbound<T, K: Consumer<T>, C> {
     /// The peer's handshake came and was accepted.
     greeted: bool,
     span: tracing::Span,
+    /// The sender's trace context, once its context frame came (boxed: a `u128`
+    /// inside would align the whole machine to 16 bytes).
+    context: Box<Context>,
     _item: PhantomData<fn(T)>,
 }
 
@@ -72,6 +76,7 @@ where
             ended: false,
             greeted: false,
             span,
+            context: Box::default(),
             _item: PhantomData,
         }
     }
@@ -148,13 +153,20 @@ where
             self.handshake(&hs)?;
             self.greeted = true;
         }
+        // The sender's trace id is the delivering thread's while items are handed
+        // over (sends made by the consumer carry it): set once per call (and by a
+        // context frame), put back at the end, never touched per item.
+        let _restore = Inherit::set(self.context.trace);
         while self.step(dec)? {}
         Ok(self.ended)
     }
 
     /// Takes the next frame from `dec`, if one is ready, and acts on it: `Ok(true)`
     /// after an item or a context frame, `Ok(false)` when the decoder needs more
-    /// bytes or the stream ended (see [`ended`](Inbound::ended)).
+    /// bytes or the stream ended (see [`ended`](Inbound::ended)). A context frame
+    /// makes the sender's trace id this thread's (see
+    /// [`Context::in_trace`](crate::Context::in_trace)); [`advance`](Inbound::advance)
+    /// puts the thread's own back when it returns, `step` alone does not.
     ///
     /// # Errors
     ///
@@ -190,6 +202,10 @@ where
             Frame::Context(cx) => {
                 self.span.record("sender_pid", cx.pid);
                 self.span.record("sender_span", cx.span);
+                self.span.record("stream", cx.stream);
+                self.span.record("traceparent", cx.traceparent());
+                crate::context::inherit(cx.trace);
+                self.context = cx;
                 return Ok(true);
             }
             Frame::Report(_) => {
@@ -205,6 +221,9 @@ where
             },
         };
         self.received += 1;
+        if tracing::level_enabled!(tracing::Level::TRACE) {
+            crate::context::received(&self.context, self.received);
+        }
         self.consumer.send(item).map_err(|e| e.into_error())?;
         Ok(true)
     }
@@ -262,6 +281,8 @@ fn receive_span(consumer: &str) -> tracing::Span {
         pid = std::process::id(),
         sender_pid = tracing::field::Empty,
         sender_span = tracing::field::Empty,
+        stream = tracing::field::Empty,
+        traceparent = tracing::field::Empty,
     )
 }
 

@@ -121,7 +121,7 @@ fn a_wrong_handshake_says_what_is_wrong() {
     // An old peer (protocol 1) is told so, not left waiting.
     let mut old = good.clone();
     old[4] = 1;
-    assert_protocol(&receive(&old[..8]).0, &["version 1, this end version 2"]);
+    assert_protocol(&receive(&old[..8]).0, &["version 1, this end version 3"]);
     // A description longer than 1 KiB is refused from its length, before a wait.
     let mut long = good[..16].to_vec();
     long.extend_from_slice(&1025u16.to_le_bytes());
@@ -223,20 +223,21 @@ fn a_large_byte_vector_cut_short_names_the_frame() {
     let cut = &bytes[..bytes.len() - 1_000];
     let mut got: Vec<Vec<u8>> = Vec::new();
     let e = Receiver::new(cut).run::<Vec<u8>, _>(&mut got).unwrap_err();
-    assert_protocol(&e, &["frame 2", "truncated"]);
+    // Frame 1 is the sender's trace context, frame 2 the first item.
+    assert_protocol(&e, &["frame 3", "truncated"]);
     assert_eq!(got.len(), 1);
 }
 
 #[test]
 fn a_byte_count_that_disagrees_with_the_frame_is_refused() {
     let mut bytes = byte_stream(&[100_000]);
-    // Frame 1 starts after the handshake and, in front of it, no context frame (no
-    // span): length (4), kind (1), then bincode's marker 252 and a u32 count.
-    let at = hs(&bytes) + 5;
+    // The item's frame follows the handshake and the context frame (41 bytes):
+    // length (4), kind (1), then bincode's marker 252 and a u32 count.
+    let at = hs(&bytes) + 41 + 5;
     assert_eq!(bytes[at], 252);
     bytes[at + 1] ^= 1;
     let e = Receiver::new(&bytes[..])
         .run::<Vec<u8>, _>(Vec::new())
         .unwrap_err();
-    assert_protocol(&e, &["frame 1", "decode"]);
+    assert_protocol(&e, &["frame 2", "decode"]);
 }
