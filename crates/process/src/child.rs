@@ -666,6 +666,15 @@ pub(crate) struct ChildReader {
     watch: Arc<Watch>,
 }
 
+impl ChildReader {
+    /// A second handle on the child's socket, to shut it down from outside.
+    pub(crate) fn shutter(&self) -> Result<UnixStream, Error> {
+        self.sock
+            .try_clone()
+            .map_err(io("setting up the child's socket"))
+    }
+}
+
 impl Read for ChildReader {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         loop {

@@ -66,10 +66,14 @@ where
     pub fn spawn(cmd: Command) -> Result<Remote<Q, R>, Error> {
         let (pipe, reader, peer) = SocketChild::start(cmd, true)?.split();
         let watch = peer.watch();
+        // A call's deadline bounds a blocked request write too: at the deadline the
+        // socket is shut both ways, the write fails and the child sees its end.
+        let shut = reader.shutter()?;
         let requests = Sender::new(Box::new(pipe) as BoxWrite)
             .with_peer(Box::new(peer))
             .shared();
-        Remote::start(reader, requests, Some(watch), None)
+        Ok(Remote::start(reader, requests, Some(watch), None)?
+            .shut_with(move || drop(shut.shutdown(std::net::Shutdown::Both))))
     }
 
     /// Starts this very program again with `args` as a service, like

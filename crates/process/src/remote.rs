@@ -209,9 +209,10 @@ impl<Q, R> Remote<Q, R> {
     /// deadline (the service stopped reading and the socket is full), the connection
     /// is ended there, that call fails with [`Timeout`](ErrorKind::Timeout) and
     /// every other call as the connection does. A request whose deadline has passed
-    /// before it is written comes back, unsent, in the error. `consumer-net`'s
-    /// `Connector::client` sets it; without it, a blocked write waits for the
-    /// service.
+    /// before it is written comes back, unsent, in the error.
+    /// [`Remote::spawn`] and `consumer-net`'s `Connector::client` set it; on a
+    /// `Remote` made [`over`](Remote::over) streams without it, a blocked write
+    /// waits for the service.
     ///
     /// ```
     /// use std::os::unix::net::UnixStream;

@@ -121,3 +121,29 @@ fn serve_stdin_requests_without_a_socket_is_a_usage_error() {
         .unwrap();
     assert_eq!(status.code(), Some(1), "{status}");
 }
+
+#[test]
+fn call_timeout_bounds_a_request_write_blocked_by_a_child_that_stopped_reading() {
+    within("blocked request write", || {
+        // A child that never reads its stdin: the request fills the socket.
+        let mut cmd = Command::new("sleep");
+        cmd.arg("30");
+        let remote = Remote::<Vec<u8>, u8>::spawn(cmd)
+            .expect("spawn")
+            .grace(Duration::from_millis(100));
+        let pid = remote.pid().unwrap();
+        let mut client = Client::new(remote);
+        let e = client
+            .call_timeout(vec![7; 4 << 20], Duration::from_millis(100))
+            .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Timeout, "{e}");
+        assert!(e.to_string().contains("still being written"), "{e}");
+        // The connection is ended: a later call fails at once, saying why, and
+        // hands its request back.
+        let e = client.call_timeout(vec![1], PATIENCE).unwrap_err();
+        assert!(e.to_string().contains("connection was ended"), "{e}");
+        assert_eq!(e.into_item(), Some(vec![1]));
+        drop(client);
+        assert_reaped(pid);
+    });
+}
