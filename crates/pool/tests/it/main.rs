@@ -1,0 +1,4 @@
+//! The pool's integration tests, one binary (see the house style).
+
+mod keyed;
+mod support;
