@@ -1,4 +1,6 @@
 //! The pool's integration tests, one binary (see the house style).
 
 mod keyed;
+mod suite;
+mod supervision;
 mod support;
