@@ -43,8 +43,11 @@
 //! in progress (a worker whose bounded mailbox is full blocks, so it is passed
 //! over), then the fewest items given: no order between items. [`Dispatch::by_key`]
 //! sends equal keys to the same worker, so each producer's items of one key arrive in
-//! order — Kafka's partitions. Batches (`send_all`) pass through as batches: a chunk
-//! of up to 256 items to one worker, or sorted by key into one batch per worker.
+//! order — Kafka's partitions. Batches (`send_all`) pass through as batches: each
+//! chunk of up to 256 items is dealt out in N parts to the least loaded workers, or
+//! sorted by key into one batch per worker. If the pool fails in the middle of a
+//! chunk, the error hands back the failing item and counts the rest of the chunk it
+//! had taken as [`undelivered`](consumer::Error::undelivered) on that send error.
 //!
 //! # The contract, for the whole
 //!

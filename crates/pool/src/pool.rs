@@ -13,8 +13,8 @@ use crate::restart::Restart;
 use crate::slot::Slot;
 use crate::supervisor::{self, Supervisor};
 
-/// How many items a batch hands one worker at a time: least-loaded dispatch looks
-/// again after each chunk; keyed dispatch sorts a chunk into per-worker batches.
+/// How many items of a batch the pool takes at a time: least-loaded dispatch deals a
+/// chunk out in N parts; keyed dispatch sorts it into per-worker batches.
 const CHUNK: usize = 256;
 
 /// Configures a [`Pool`]: its dispatch and restart policy. Made by [`Pool::builder`].
@@ -224,6 +224,27 @@ impl<T> Pool<T> {
         outcome
     }
 
+    /// A least-loaded batch: each chunk dealt out in N contiguous parts, each part to
+    /// the least loaded worker of the moment — so a short batch of costly items is
+    /// shared, not handed to one worker whole.
+    fn spread_batch(&self, items: &mut dyn Iterator<Item = T>) -> Result<(), SendError<T>> {
+        let n = self.inner.lanes.len();
+        loop {
+            let chunk: Vec<T> = (&mut *items).take(CHUNK).collect();
+            if chunk.is_empty() {
+                return Ok(());
+            }
+            let part = chunk.len().div_ceil(n);
+            let mut rest = chunk.into_iter();
+            while rest.len() > 0 {
+                let i = least_loaded(self.inner.lanes.iter().map(|l| &l.load));
+                if let Err(e) = self.to_lane(i, &mut (&mut rest).take(part)) {
+                    return Err(dropped_with(e, rest.len() as u64));
+                }
+            }
+        }
+    }
+
     /// A keyed batch: chunks sorted into per-worker batches, each in order.
     fn keyed_batch(&self, items: &mut dyn Iterator<Item = T>) -> Result<(), SendError<T>> {
         let n = self.inner.lanes.len();
@@ -253,8 +274,9 @@ impl<T> Pool<T> {
     }
 }
 
-/// A failed keyed batch's error: the items it had taken for other workers (or after
-/// the failing one) are dropped, and counted on the error as undelivered.
+/// A batch's error when the pool failed mid-chunk: the items of the chunk it had
+/// taken for other workers (or after the failing one) are dropped, and counted on the
+/// error as undelivered.
 fn dropped_with<T>(e: SendError<T>, dropped: u64) -> SendError<T> {
     if dropped == 0 {
         return e;
@@ -332,15 +354,10 @@ impl<T: Send + 'static> Consumer<T> for Pool<T> {
             }
             return self.keyed_batch(items);
         }
-        while let Some(first) = items.next() {
-            if self.closed() {
-                return Err(SendError::closed(first));
-            }
-            let i = least_loaded(self.inner.lanes.iter().map(|l| &l.load));
-            let mut chunk = iter::once(first).chain((&mut *items).take(CHUNK - 1));
-            self.to_lane(i, &mut chunk)?;
+        if self.closed() {
+            return items.next().map_or(Ok(()), |i| Err(SendError::closed(i)));
         }
-        Ok(())
+        self.spread_batch(items)
     }
 
     /// Flushes every worker; the first error, after trying them all.

@@ -1,7 +1,8 @@
 //! `Slot`: one worker position — the current worker, what it accepted, and its
 //! replacement from the factory when it fails. Shared by `Pool` and `Supervised`.
 
-use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::any::Any;
+use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 
 use consumer::{Error, ErrorKind, SendError};
 
@@ -39,17 +40,27 @@ impl<T> std::fmt::Debug for Slot<T> {
 }
 
 /// The items of one send: the one handed back by a failed worker first, then the rest.
-/// Counts what the worker took.
+/// Counts what the worker took. A panic in the producer's iterator ends the batch and
+/// is kept, to be resumed in the producer once the worker returns: it is not the
+/// worker's (decision 0008's rule for `Inline`).
 struct Feed<'a, T> {
     front: Option<T>,
     rest: &'a mut dyn Iterator<Item = T>,
     taken: u64,
+    panic: Option<Box<dyn Any + Send>>,
 }
 
 impl<T> Iterator for Feed<'_, T> {
     type Item = T;
     fn next(&mut self) -> Option<T> {
-        let item = self.front.take().or_else(|| self.rest.next());
+        let item = match self.front.take() {
+            Some(item) => Some(item),
+            None if self.panic.is_some() => None,
+            None => catch_unwind(AssertUnwindSafe(|| self.rest.next())).unwrap_or_else(|p| {
+                self.panic = Some(p);
+                None
+            }),
+        };
         self.taken += u64::from(item.is_some());
         item
     }
@@ -90,6 +101,7 @@ impl<T> Slot<T> {
             front: None,
             rest: items,
             taken: 0,
+            panic: None,
         };
         let mut accepted = 0;
         loop {
@@ -107,6 +119,9 @@ impl<T> Slot<T> {
                 match catch_unwind(AssertUnwindSafe(|| worker.send_batch(&mut feed))) {
                     Ok(Ok(())) => {
                         self.took(sup, feed.taken);
+                        if let Some(panic) = feed.panic.take() {
+                            resume_unwind(panic);
+                        }
                         return (accepted + feed.taken, Ok(()));
                     }
                     Ok(Err(e)) => {
@@ -126,7 +141,11 @@ impl<T> Slot<T> {
                         (Error::from_panic(panic.as_ref(), 0), true)
                     }
                 };
-            if let Err(failure) = self.replace(sup, error, !in_line_panic) {
+            let replaced = self.replace(sup, error, !in_line_panic);
+            if let Some(panic) = feed.panic.take() {
+                resume_unwind(panic);
+            }
+            if let Err(failure) = replaced {
                 let refused = match feed.front.take() {
                     Some(item) => Err(SendError::new(item, failure)),
                     None => Err(SendError::lost(failure)),
