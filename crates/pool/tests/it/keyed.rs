@@ -1,6 +1,6 @@
-//! 4 producers × 1,000,000 items through a keyed pool of 3 workers — threads, then
-//! child processes: each key's order kept, nothing lost or duplicated, each worker
-//! closed once.
+//! 4 producers × 1,000,000 items (two one by one, two in batches) through a keyed
+//! pool of 3 workers — threads, then child processes: each key's order kept, nothing
+//! lost or duplicated, each worker closed once.
 
 use std::sync::{Arc, Mutex};
 use std::thread;
@@ -13,15 +13,21 @@ use crate::support::{Checker, Item, Seen, check_keys, child, children_seen, key,
 
 const PRODUCERS: u32 = 4;
 const ITEMS: u64 = 1_000_000;
-/// Items per `send_all`: the batch path, as a fast producer would send.
+/// Items per `send_all`, for the producers that batch.
 const BATCH: u64 = 1_000;
 
-/// Every producer sends `(p, 0..ITEMS)` in batches through its own clone.
+/// Every producer sends `(p, 0..ITEMS)` through its own clone: producers 0 and 1 one
+/// item at a time, 2 and 3 in batches (`send_all`, sorted by key inside the pool), so
+/// both paths meet in the same workers.
 fn produce(pool: &Pool<Item>) {
     let producers: Vec<_> = (0..PRODUCERS)
         .map(|p| {
             let mut h = pool.clone();
             thread::spawn(move || {
+                if p < 2 {
+                    (0..ITEMS).for_each(|s| h.send((p, s)).expect("send"));
+                    return;
+                }
                 let mut seq = 0;
                 while seq < ITEMS {
                     let end = (seq + BATCH).min(ITEMS);
