@@ -86,3 +86,15 @@ fn a_supervised_thread_worker_passes_the_suite() {
                 .shared()
         });
 }
+
+/// Handles cross threads: a pool's clones go to producers, a supervised worker moves.
+#[test]
+fn auto_traits() {
+    fn send_sync<T: Send + Sync>() {}
+    fn send<T: Send>() {}
+    send_sync::<Pool<Vec<u8>>>();
+    send::<Supervised<Vec<u8>>>();
+    send_sync::<consumer_pool::Counts>();
+    send_sync::<Restart>();
+    send_sync::<Dispatch<Vec<u8>>>();
+}
