@@ -98,9 +98,14 @@ fn start() -> Result<(), Box<dyn std::error::Error>> {
             .parse()
             .map_err(|_| format!("the argument is the number of blocks, not {n:?}"))?,
     };
-    let cores = std::thread::available_parallelism().map_or(2, usize::from).max(2);
+    let cores = std::thread::available_parallelism()
+        .map_or(2, usize::from)
+        .max(2);
     say!("speedup: {blocks} blocks of {ROUNDS} SHA-256 rounds, 1 worker and {cores} workers");
-    for (name, runner) in [("threads", Runner::Threads), ("processes", Runner::Processes)] {
+    for (name, runner) in [
+        ("threads", Runner::Threads),
+        ("processes", Runner::Processes),
+    ] {
         // The best of a few runs each, alternating: a busy machine slows single runs.
         let (mut one, mut many) = (Duration::MAX, Duration::MAX);
         for _ in 0..TRIES {
