@@ -79,8 +79,11 @@
 //! until the worker acknowledges it — a broker's job (acks, redelivery) — and would
 //! hand a key's items to the new worker out of order or twice. So: the item the
 //! failed worker handed back goes to its replacement first; the items it swallowed
-//! are [`Counts::undelivered`] (exact, from the worker's own report) or, when it
-//! died without a report (a child killed by a signal), [`Counts::in_doubt`]. With
+//! are [`Counts::undelivered`] (exact, from the worker's own report) or, when the
+//! way to it broke without a report (a child killed by a signal: an
+//! [`Exit`](consumer::ErrorKind::Exit), `Disconnected`, `Io`, `Protocol` or
+//! `Timeout` error without a count), [`Counts::in_doubt`]. A consumer's own failure
+//! without a count (its close failed, after the drain) loses nothing. With
 //! keyed dispatch a key keeps its order: a failure leaves a gap, never a reordering
 //! or a duplicate. `close` reports the loss as an error with the count.
 //!

@@ -76,6 +76,19 @@ impl<T> Feed<'_, T> {
     }
 }
 
+/// A failure of the way to the consumer rather than of the consumer: what was sent
+/// may or may not have arrived.
+fn lost_link(kind: ErrorKind) -> bool {
+    matches!(
+        kind,
+        ErrorKind::Exit
+            | ErrorKind::Disconnected
+            | ErrorKind::Io
+            | ErrorKind::Protocol
+            | ErrorKind::Timeout
+    )
+}
+
 fn closed() -> Error {
     Error::new(ErrorKind::Closed, "the pool is closed")
 }
@@ -190,7 +203,11 @@ impl<T> Slot<T> {
         if let Err(e) = &outcome {
             match e.undelivered() {
                 Some(n) => sup.tally.undelivered(n),
-                None => sup.tally.in_doubt(generation),
+                None if lost_link(e.kind()) => sup.tally.in_doubt(generation),
+                // The consumer's own failure, with nothing said of lost items: an
+                // in-line worker handled each item in its send; a runner's close
+                // fails only after the drain the contract promises.
+                None => {}
             }
         }
         outcome

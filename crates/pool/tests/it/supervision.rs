@@ -289,3 +289,35 @@ fn a_supervised_thread_worker_is_restarted_with_exact_accounting() {
         );
     });
 }
+
+#[test]
+fn a_worker_whose_close_fails_loses_nothing_and_the_pool_says_so() {
+    within(30, "a failing close", || {
+        let mut pool = Pool::builder(2)
+            .build(|i| {
+                let c = consumer::from_fn(|_: Item| {}).on_close(move || match i {
+                    1 => Err(consumer::Error::new(
+                        ErrorKind::Other,
+                        "cannot flush the report",
+                    )),
+                    _ => Ok(()),
+                });
+                Ok(consumer_thread::spawn(c))
+            })
+            .expect("pool");
+        pool.send_all((0..100).map(|s| (0, s))).expect("send_all");
+        let e = pool.close().expect_err("worker 1's close failed");
+        assert_eq!(e.kind(), ErrorKind::Other, "{e}");
+        assert!(
+            e.to_string()
+                .contains("closing worker 1: cannot flush the report"),
+            "{e}"
+        );
+        assert_eq!(e.undelivered(), Some(0), "{e}");
+        let counts = pool.counts();
+        assert_eq!(
+            (counts.accepted, counts.undelivered, counts.in_doubt),
+            (100, 0, 0)
+        );
+    });
+}
