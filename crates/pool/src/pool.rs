@@ -79,6 +79,23 @@ impl<T: Send + 'static> Builder<T> {
     ///     .unwrap_err();
     /// assert_eq!(e.kind(), ErrorKind::Io);
     /// ```
+    ///
+    /// Workers of different kinds in one pool: box them.
+    ///
+    /// ```
+    /// use consumer::Consumer;
+    ///
+    /// type Worker = Box<dyn Consumer<u64> + Send>;
+    /// let mut pool = consumer_pool::Pool::builder(2).build(|i| -> Result<Worker, consumer::Error> {
+    ///     Ok(match i {
+    ///         0 => Box::new(consumer_thread::spawn(Vec::new())), // in a thread
+    ///         _ => Box::new(consumer::from_fn(|_: u64| {})),     // in-line
+    ///     })
+    /// })?;
+    /// pool.send_all(0..10)?;
+    /// pool.close()?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn build<C, F>(self, factory: F) -> Result<Pool<T>, Error>
     where
         F: FnMut(usize) -> Result<C, Error> + Send + 'static,
