@@ -1,7 +1,9 @@
 //! "Can I make Python run 4 times faster on my quad-core desktop?" — with message
 //! passing to independent workers, yes: one CPU-bound consumer (chains of SHA-256)
 //! run by 1 worker, then by N workers (N = the cores), first in threads, then in
-//! child processes, through a `consumer_pool::Pool`. It prints the measured speed-up.
+//! child processes, through a `consumer_pool::Pool`. It prints the measured speed-up,
+//! and the same work on plain threads without a pool: the ceiling the machine allows
+//! at the moment (a machine busy with other work allows less than its cores).
 //!
 //! ```text
 //!                            ┌─▶ worker 0 (a thread, or this program re-run as a child)
@@ -76,6 +78,23 @@ fn run(runner: Runner, workers: usize, blocks: u64) -> Result<Duration, Error> {
     Ok(took)
 }
 
+/// Hashes `blocks` blocks on `threads` plain threads, each taking every
+/// `threads`-th block: the baseline without a pool.
+fn plain(threads: usize, blocks: u64) -> Duration {
+    let started = Instant::now();
+    std::thread::scope(|s| {
+        for t in 0..threads as u64 {
+            s.spawn(move || {
+                let mut h = Hasher::default();
+                for block in (t..blocks).step_by(threads) {
+                    let _ = h.send(block);
+                }
+            });
+        }
+    });
+    started.elapsed()
+}
+
 fn main() -> ExitCode {
     match start() {
         Ok(()) => ExitCode::SUCCESS,
@@ -119,6 +138,19 @@ fn start() -> Result<(), Box<dyn std::error::Error>> {
             one.as_secs_f64() / many.as_secs_f64()
         );
     }
+    // The same work on plain threads splitting the blocks between them, no pool: what
+    // the machine allows right now (a busy machine allows less than its cores).
+    let (mut one, mut many) = (Duration::MAX, Duration::MAX);
+    for _ in 0..TRIES {
+        one = one.min(plain(1, blocks));
+        many = many.min(plain(cores, blocks));
+    }
+    say!(
+        "plain threads, no pool: 1 thread {:.2} s, {cores} threads {:.2} s: {:.2}x",
+        one.as_secs_f64(),
+        many.as_secs_f64(),
+        one.as_secs_f64() / many.as_secs_f64()
+    );
     say!("every run delivered all {blocks} blocks");
     Ok(())
 }

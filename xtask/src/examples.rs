@@ -105,6 +105,7 @@ const CHECKS: &[Check] = &[
             "speedup: 8 blocks of 20000 SHA-256 rounds, 1 worker and * workers\n\
              threads: 1 worker * s, * workers * s: *x\n\
              processes: 1 worker * s, * workers * s: *x\n\
+             plain threads, no pool: 1 thread * s, * threads * s: *x\n\
              every run delivered all 8 blocks\n",
         ),
     },
