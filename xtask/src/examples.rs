@@ -98,6 +98,23 @@ const CHECKS: &[Check] = &[
         ),
     },
     Check {
+        // The shape only: the speed-up is measured, never asserted (a busy machine).
+        example: "speedup",
+        args: &["8"],
+        expect: Expect::Matching(
+            "speedup: 8 blocks of 20000 SHA-256 rounds, 1 worker and * workers\n\
+             threads: 1 worker * s, * workers * s: *x\n\
+             processes: 1 worker * s, * workers * s: *x\n\
+             plain threads, no pool: 1 thread * s, * threads * s: *x\n\
+             every run delivered all 8 blocks\n",
+        ),
+    },
+    Check {
+        example: "speedup",
+        args: &["many"],
+        expect: Expect::Fails("the argument is the number of blocks"),
+    },
+    Check {
         example: "dispatch",
         args: &[],
         expect: Expect::Exact(

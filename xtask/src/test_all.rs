@@ -25,6 +25,7 @@ const ALONE: &[&str] = &[
     "consumer-process",
     "consumer-net",
     "consumer-timeline",
+    "consumer-pool",
 ];
 
 /// The crates of [`ALONE`] whose manifest declares `default` features, read from
