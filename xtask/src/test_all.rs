@@ -24,6 +24,7 @@ const ALONE: &[&str] = &[
     "consumer-wire",
     "consumer-process",
     "consumer-net",
+    "consumer-broker",
 ];
 
 /// The crates of [`ALONE`] whose manifest declares `default` features, read from
