@@ -296,7 +296,14 @@ impl Broker {
 
 /// A connection failure, said plainly: which server, and what to check.
 fn connect_error(url: &str, require_tls: bool, e: async_nats::ConnectError) -> Error {
+    // A plain-text server answers the client's TLS hello with its INFO line, which
+    // rustls reports as a record of the wrong type.
+    let plain_answer = e.to_string().contains("InvalidContentType");
     let (kind, hint) = match e.kind() {
+        ConnectErrorKind::Io if require_tls && plain_answer => (
+            ErrorKind::Auth,
+            "TLS is required but the server does not offer it; nothing was sent",
+        ),
         ConnectErrorKind::AuthorizationViolation | ConnectErrorKind::Authentication => {
             (ErrorKind::Auth, "the server refused the credentials")
         }

@@ -406,10 +406,45 @@ where
                 Err(payload) => Err(Error::from_panic(payload.as_ref(), 0)),
             },
             Err(Failed::Error(e)) => {
-                let _ = consumer.close();
-                Err(e)
+                let _ = catch_unwind(AssertUnwindSafe(|| consumer.close()));
+                Err(self.with_pending(e))
             }
-            Err(Failed::Panicked(e)) => Err(e),
+            Err(Failed::Panicked(e)) => Err(self.with_pending(e)),
+        }
+    }
+
+    /// How many items the group still has: waiting, or held by a worker and not
+    /// acknowledged yet.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Disconnected`] when the broker does not answer.
+    ///
+    /// ```
+    /// use consumer::Consumer;
+    /// use consumer_broker::{Broker, LocalServer, Producer, Worker, WorkerOptions};
+    ///
+    /// let server = LocalServer::start()?;
+    /// let broker = Broker::new(server.url());
+    /// let worker = Worker::<u8>::connect(&broker, WorkerOptions::new())?;
+    /// let mut producer = Producer::<u8>::connect(&broker)?;
+    /// producer.send_all([1, 2])?;
+    /// producer.close()?;
+    /// assert_eq!(worker.pending()?, 2);
+    /// # Ok::<(), consumer::Error>(())
+    /// ```
+    pub fn pending(&self) -> Result<u64, Error> {
+        self.rt.block_on(async {
+            let info = self.pull.get_info().await.map_err(api_error)?;
+            Ok(info.num_pending + info.num_ack_pending as u64)
+        })
+    }
+
+    /// A consumer's failure, with what the group still has as its undelivered count.
+    fn with_pending(&self, e: Error) -> Error {
+        match self.pending() {
+            Ok(n) => e.with_undelivered(n),
+            Err(_) => e,
         }
     }
 
