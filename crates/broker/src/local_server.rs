@@ -1,9 +1,9 @@
 //! A `nats-server` of our own on loopback: the countdown's embedded default and the
 //! tests' broker.
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -12,6 +12,11 @@ use consumer::{Error, ErrorKind};
 
 /// The command that installs the server on Debian and Ubuntu.
 pub const INSTALL_HINT: &str = "apt-get install nats-server (or, as root: cargo xtask needs)";
+
+/// `sh -c WATCHDOG nats-server ARGS...`: starts the server in the background, waits
+/// for its own stdin to reach end of file, then SIGKILLs and reaps the server, and
+/// removes the store (`$STORE`) unless the last line it read was `keep` (a restart).
+const WATCHDOG: &str = r#""$0" "$@" </dev/null & pid=$!; exec 2>/dev/null; last=; while read -r line; do last=$line; done; kill -9 $pid 2>/dev/null; wait $pid; [ "$last" = keep ] || rm -rf "$STORE""#;
 
 /// How long a server may take to say it is ready.
 const READY_TIMEOUT: Duration = Duration::from_secs(20);
@@ -34,7 +39,8 @@ const READY_TIMEOUT: Duration = Duration::from_secs(20);
 /// ```
 #[derive(Debug)]
 pub struct LocalServer {
-    child: Option<Child>,
+    /// The watchdog shell and the pipe whose end tells it to kill the server.
+    child: Option<(Child, ChildStdin)>,
     dir: PathBuf,
     port: u16,
     args: Vec<String>,
@@ -128,8 +134,9 @@ impl LocalServer {
     /// # Ok::<(), consumer::Error>(())
     /// ```
     pub fn kill(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
+        if let Some((mut child, mut stdin)) = self.child.take() {
+            let _ = stdin.write_all(b"keep\n"); // the store outlives the kill
+            drop(stdin); // the watchdog's cue: SIGKILL the server, reap it, exit
             let _ = child.wait();
         }
     }
@@ -150,17 +157,24 @@ impl LocalServer {
             Error::new(ErrorKind::Io, format!("nats-server is not installed; install it with: {INSTALL_HINT}"))
         })?;
         let port = if self.port == 0 { "-1".to_owned() } else { self.port.to_string() };
-        let mut child = Command::new(&program)
+        // The server runs under a small shell that kills it when our end of its stdin
+        // closes: on `kill`, on drop, and when this process dies without either
+        // (`exit` on a closed stdout, a signal), so no server outlives us.
+        let mut child = Command::new("sh")
+            .args(["-c", WATCHDOG])
+            .env("STORE", &self.dir)
+            .arg(&program)
             .args(["-js", "-a", "127.0.0.1", "-p", &port, "-sd"])
             .arg(self.dir.join("store"))
             .args(&self.args)
-            .stdin(Stdio::null())
+            .stdin(Stdio::piped())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
             .map_err(|e| io_error(&format!("cannot start {}", program.display()), e))?;
         let stderr = child.stderr.take().expect("stderr is piped");
-        self.child = Some(child);
+        let stdin = child.stdin.take().expect("stdin is piped");
+        self.child = Some((child, stdin));
         let (lines, seen) = mpsc::channel();
         std::thread::Builder::new()
             .name("nats-server-log".into())
