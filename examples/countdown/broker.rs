@@ -26,7 +26,10 @@ pub(crate) fn run() -> Result<(), Box<dyn std::error::Error>> {
     let server = LocalServer::start()?;
     let note = format!("via JetStream at 127.0.0.1:{}", server.port());
     produce(&server.url())?;
-    work_with(&server.url(), Announced::new("broker", Countdown).note(note))
+    work_with(
+        &server.url(),
+        Announced::new("broker", Countdown).note(note),
+    )
 }
 
 /// Is the broker runner available? `--runner all` skips it, in one line, if not.
@@ -52,7 +55,11 @@ pub(crate) fn work(url: &str) -> Result<(), Box<dyn std::error::Error>> {
     work_with(url, Countdown)
 }
 
-fn work_with<C: consumer::Consumer<u32>>(url: &str, countdown: C) -> Result<(), Box<dyn std::error::Error>> {
-    Worker::<u32>::connect(&broker(url), WorkerOptions::new().group("countdown"))?.run(countdown)?;
+fn work_with<C: consumer::Consumer<u32>>(
+    url: &str,
+    countdown: C,
+) -> Result<(), Box<dyn std::error::Error>> {
+    Worker::<u32>::connect(&broker(url), WorkerOptions::new().group("countdown"))?
+        .run(countdown)?;
     Ok(())
 }

@@ -67,7 +67,9 @@ fn run(args: Vec<String>) -> Result<(), Box<dyn std::error::Error>> {
                     "       countdown --listen ADDR [--key-file F]    (serve Countdowns; ADDR is HOST:PORT or unix:PATH)"
                 );
                 say!("       countdown --connect ADDR [--key-file F]   (send 10..1 to a listener)");
-                say!("       countdown --nats URL --produce|--work      (store 10..1 in NATS JetStream / handle them)");
+                say!(
+                    "       countdown --nats URL --produce|--work      (store 10..1 in NATS JetStream / handle them)"
+                );
                 say!(
                     "       TCP needs a key: ${} or --key-file, the same on both ends",
                     network::KEY_VAR

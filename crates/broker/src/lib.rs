@@ -72,8 +72,9 @@
 //!   items not confirmed.
 //!
 //! The conformance suite runs against a producer and a worker joined into one
-//! handle (`tests/it/suite.rs`), waiving only
-//! [`FailureReportedAsIs`](consumer::testing::Rule::FailureReportedAsIs).
+//! handle (`tests/it/suite.rs`), waiving only the rule `FailureReportedAsIs` of
+//! `consumer::testing`: a worker's failure reaches the joined `close`, not the
+//! producer's sends.
 //!
 //! # What this crate does not do
 //!

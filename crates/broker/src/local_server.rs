@@ -81,7 +81,8 @@ impl LocalServer {
             NEXT.fetch_add(1, Ordering::Relaxed)
         ));
         let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).map_err(|e| io_error("cannot create the server's store", e))?;
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| io_error("cannot create the server's store", e))?;
         let mut server = LocalServer {
             child: None,
             dir,
@@ -154,9 +155,16 @@ impl LocalServer {
 
     fn spawn(&mut self) -> Result<(), Error> {
         let program = nats_server().ok_or_else(|| {
-            Error::new(ErrorKind::Io, format!("nats-server is not installed; install it with: {INSTALL_HINT}"))
+            Error::new(
+                ErrorKind::Io,
+                format!("nats-server is not installed; install it with: {INSTALL_HINT}"),
+            )
         })?;
-        let port = if self.port == 0 { "-1".to_owned() } else { self.port.to_string() };
+        let port = if self.port == 0 {
+            "-1".to_owned()
+        } else {
+            self.port.to_string()
+        };
         // The server runs under a small shell that kills it when our end of its stdin
         // closes: on `kill`, on drop, and when this process dies without either
         // (`exit` on a closed stdout, a signal), so no server outlives us.
@@ -192,7 +200,12 @@ impl LocalServer {
             match seen.recv_timeout(left) {
                 Ok(line) => {
                     if let Some(at) = line.split("Listening for client connections on ").nth(1) {
-                        self.port = at.trim().rsplit(':').next().and_then(|p| p.parse().ok()).unwrap_or(0);
+                        self.port = at
+                            .trim()
+                            .rsplit(':')
+                            .next()
+                            .and_then(|p| p.parse().ok())
+                            .unwrap_or(0);
                     }
                     if line.contains("Server is ready") && self.port != 0 {
                         return Ok(());
@@ -201,10 +214,19 @@ impl LocalServer {
                 }
                 Err(_) => {
                     self.kill();
-                    let tail = log.iter().rev().take(5).rev().cloned().collect::<Vec<_>>().join("\n");
+                    let tail = log
+                        .iter()
+                        .rev()
+                        .take(5)
+                        .rev()
+                        .cloned()
+                        .collect::<Vec<_>>()
+                        .join("\n");
                     return Err(Error::new(
                         ErrorKind::Io,
-                        format!("nats-server did not become ready within {READY_TIMEOUT:?}; its last lines:\n{tail}"),
+                        format!(
+                            "nats-server did not become ready within {READY_TIMEOUT:?}; its last lines:\n{tail}"
+                        ),
                     ));
                 }
             }

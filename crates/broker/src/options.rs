@@ -318,5 +318,8 @@ fn connect_error(url: &str, require_tls: bool, e: async_nats::ConnectError) -> E
         }
         _ => (ErrorKind::Disconnected, "the server cannot be reached"),
     };
-    Error::new(kind, format!("cannot connect to NATS at {url}: {hint} ({e})"))
+    Error::new(
+        kind,
+        format!("cannot connect to NATS at {url}: {hint} ({e})"),
+    )
 }

@@ -6,10 +6,9 @@ use std::marker::PhantomData;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
-use async_nats::HeaderMap;
-use bytes::Bytes;
 use async_nats::jetstream::context::{Context, PublishAckFuture};
 use async_nats::jetstream::message::PublishMessage;
+use bytes::Bytes;
 use consumer::{Consumer, Error, ErrorKind, SendError};
 use consumer_wire::{Bincode, Codec, Identity};
 use serde::Serialize;
@@ -17,7 +16,7 @@ use serde::de::DeserializeOwned;
 
 use crate::Broker;
 use crate::runtime::Runtime;
-use crate::stamp::{Stamp, fresh_producer_id};
+use crate::stamp::{Stamp, fresh_producer_id, type_header};
 
 /// How a [`Producer`] publishes: its window, its timeouts, its codec.
 ///
@@ -128,7 +127,10 @@ pub struct Producer<T, C: Codec = Bincode> {
 
 impl<T, C: Codec> Clone for Producer<T, C> {
     fn clone(&self) -> Self {
-        Producer { shared: Arc::clone(&self.shared), _item: PhantomData }
+        Producer {
+            shared: Arc::clone(&self.shared),
+            _item: PhantomData,
+        }
     }
 }
 
@@ -148,7 +150,8 @@ struct Shared<C: Codec> {
     rt: Runtime,
     js: Context,
     subject: String,
-    identity: Identity,
+    /// The `Consumer-Type` header: codec and item type.
+    kind: String,
     codec: C,
     options: ProducerOptions,
     state: Mutex<State>,
@@ -166,11 +169,10 @@ struct State {
 
 /// A publish the broker has not confirmed yet, kept so it can be sent again.
 struct Pending {
-    headers: HeaderMap,
+    stamp: Stamp,
     payload: Bytes,
     ack: Option<PublishAckFuture>,
 }
-
 
 impl<T, C> Producer<T, C>
 where
@@ -219,7 +221,11 @@ where
     /// )?;
     /// # Ok::<(), consumer::Error>(())
     /// ```
-    pub fn with_options(broker: &Broker, options: ProducerOptions, codec: C) -> Result<Producer<T, C>, Error> {
+    pub fn with_options(
+        broker: &Broker,
+        options: ProducerOptions,
+        codec: C,
+    ) -> Result<Producer<T, C>, Error> {
         let rt = Runtime::new("consumer-broker-producer")?;
         let js = rt.block_on(async {
             let client = broker.connect("consumer-broker producer").await?;
@@ -240,7 +246,7 @@ where
                 rt,
                 js,
                 subject: broker.subject().to_owned(),
-                identity: Identity::of::<T>(),
+                kind: type_header::<C>(&Identity::of::<T>()),
                 codec,
                 options,
                 state: Mutex::new(state),
@@ -263,39 +269,43 @@ where
     fn publish_all(&self, items: &mut dyn Iterator<Item = T>) -> Result<(), SendError<T>> {
         let shared = &*self.shared;
         let mut st = shared.lock();
-        for item in items {
-            if st.closed.is_some() {
-                return Err(SendError::closed(item));
-            }
-            if let Some(e) = &st.failed {
-                return Err(SendError::new(item, e.clone()));
-            }
-            let stamp = Stamp { producer: st.id, seq: st.next_seq };
-            let mut buf = std::mem::take(&mut st.buf);
-            buf.clear();
-            if let Err(e) = shared.codec.encode(&item, &mut buf) {
-                st.buf = buf;
-                return Err(SendError::new(item, e));
-            }
-            let payload = Bytes::copy_from_slice(&buf);
-            st.buf = buf;
-            let headers = stamp.headers::<C>(&shared.identity);
-            let window = shared.options.window;
-            let sent = shared.rt.block_on(async {
-                while st.pending.len() >= window {
-                    shared.confirm_front(&mut st).await?;
+        // One entry into the runtime for the whole batch.
+        shared.rt.block_on(async {
+            for item in items {
+                if st.closed.is_some() {
+                    return Err(SendError::closed(item));
                 }
-                let ack = shared.publish(&headers, &payload).await;
-                st.pending.push_back(Pending { headers, payload, ack: ack.ok() });
-                Ok::<(), Error>(())
-            });
-            if let Err(e) = sent {
-                st.failed = Some(e.clone());
-                return Err(SendError::new(item, e));
+                if let Some(e) = &st.failed {
+                    return Err(SendError::new(item, e.clone()));
+                }
+                let stamp = Stamp {
+                    producer: st.id,
+                    seq: st.next_seq,
+                };
+                let mut buf = std::mem::take(&mut st.buf);
+                buf.clear();
+                let encoded = shared.codec.encode(&item, &mut buf);
+                let payload = Bytes::copy_from_slice(&buf);
+                st.buf = buf;
+                if let Err(e) = encoded {
+                    return Err(SendError::new(item, e));
+                }
+                while st.pending.len() >= shared.options.window {
+                    if let Err(e) = shared.confirm_front(&mut st).await {
+                        st.failed = Some(e.clone());
+                        return Err(SendError::new(item, e));
+                    }
+                }
+                let ack = shared.publish(stamp, &payload).await;
+                st.pending.push_back(Pending {
+                    stamp,
+                    payload,
+                    ack: ack.ok(),
+                });
+                st.next_seq += 1;
             }
-            st.next_seq += 1;
-        }
-        Ok(())
+            Ok(())
+        })
     }
 }
 
@@ -305,8 +315,10 @@ impl<C: Codec> Shared<C> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    async fn publish(&self, headers: &HeaderMap, payload: &Bytes) -> Result<PublishAckFuture, Error> {
-        let msg = PublishMessage::build().payload(payload.clone()).headers(headers.clone());
+    async fn publish(&self, stamp: Stamp, payload: &Bytes) -> Result<PublishAckFuture, Error> {
+        let msg = PublishMessage::build()
+            .payload(payload.clone())
+            .headers(stamp.headers(&self.kind));
         self.js
             .send_publish(self.subject.clone(), msg)
             .await
@@ -319,7 +331,10 @@ impl<C: Codec> Shared<C> {
     async fn confirm_front(&self, st: &mut State) -> Result<(), Error> {
         let started = Instant::now();
         loop {
-            let front = st.pending.front_mut().expect("confirm_front needs a pending publish");
+            let front = st
+                .pending
+                .front_mut()
+                .expect("confirm_front needs a pending publish");
             let outcome = match front.ack.take() {
                 Some(ack) => ack.await.map(drop).map_err(|e| e.to_string()),
                 None => Err("the publish did not leave".to_owned()),
@@ -343,7 +358,7 @@ impl<C: Codec> Shared<C> {
                 Err(why) => {
                     tracing::debug!(%why, unconfirmed = st.pending.len(), "publishing the window again");
                     for p in st.pending.iter_mut() {
-                        p.ack = self.publish(&p.headers, &p.payload).await.ok();
+                        p.ack = self.publish(p.stamp, &p.payload).await.ok();
                     }
                     if st.pending.iter().all(|p| p.ack.is_none()) {
                         // The client cannot even queue: back off before the next try

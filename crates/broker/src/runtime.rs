@@ -16,7 +16,12 @@ impl Runtime {
             .enable_all()
             .build()
             .map(|rt| Runtime(Some(rt)))
-            .map_err(|e| Error::new(ErrorKind::Io, format!("cannot start the broker runtime: {e}")))
+            .map_err(|e| {
+                Error::new(
+                    ErrorKind::Io,
+                    format!("cannot start the broker runtime: {e}"),
+                )
+            })
     }
 
     /// Runs `f` to completion on the calling thread.
@@ -25,7 +30,10 @@ impl Runtime {
     ///
     /// Inside an async task (tokio forbids blocking a runtime's thread).
     pub(crate) fn block_on<F: Future>(&self, f: F) -> F::Output {
-        self.0.as_ref().expect("the runtime lives until drop").block_on(f)
+        self.0
+            .as_ref()
+            .expect("the runtime lives until drop")
+            .block_on(f)
     }
 
     /// Is the caller inside some tokio runtime, where it must not block?

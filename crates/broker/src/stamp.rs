@@ -4,14 +4,12 @@
 use async_nats::HeaderMap;
 use consumer_wire::{Codec, Identity};
 
-/// The producer's id (16 hex digits).
-pub(crate) const PRODUCER: &str = "Consumer-Producer";
-/// The item's sequence number in its producer's stream (decimal, from 0).
-pub(crate) const SEQUENCE: &str = "Consumer-Sequence";
-/// The item type's fingerprint (`Identity::fingerprint`, 16 hex digits).
+/// The message id: the producer's id (16 hex digits), `-`, the item's sequence
+/// number in its producer's stream (decimal, from 0).
+pub(crate) const MSG_ID: &str = "Nats-Msg-Id";
+/// The codec's name (`Codec::NAME`), a space, the item type's fingerprint
+/// (`Identity::fingerprint`, 16 hex digits).
 pub(crate) const TYPE: &str = "Consumer-Type";
-/// The codec's name (`Codec::NAME`).
-pub(crate) const CODEC: &str = "Consumer-Codec";
 /// On a dead letter: why the worker gave up on it.
 pub(crate) const REASON: &str = "Consumer-Dead-Reason";
 
@@ -29,44 +27,49 @@ impl Stamp {
         format!("{:016x}-{}", self.producer, self.seq)
     }
 
-    /// Every header a producer sets.
-    pub(crate) fn headers<C: Codec>(&self, identity: &Identity) -> HeaderMap {
+    /// Every header a producer sets; `kind` is [`type_header`]'s.
+    pub(crate) fn headers(&self, kind: &str) -> HeaderMap {
         let mut h = HeaderMap::new();
-        h.insert("Nats-Msg-Id", self.msg_id().as_str());
-        h.insert(PRODUCER, format!("{:016x}", self.producer).as_str());
-        h.insert(SEQUENCE, self.seq.to_string().as_str());
-        h.insert(TYPE, format!("{:016x}", identity.fingerprint()).as_str());
-        h.insert(CODEC, C::NAME);
+        h.insert(MSG_ID, self.msg_id().as_str());
+        h.insert(TYPE, kind);
         h
     }
 
     /// Reads the stamp, after checking that the message carries this item type in
     /// this codec; the error says what is wrong, for the dead-letter log line.
-    pub(crate) fn read<C: Codec>(headers: Option<&HeaderMap>, identity: &Identity) -> Result<Stamp, String> {
+    pub(crate) fn read<C: Codec>(
+        headers: Option<&HeaderMap>,
+        identity: &Identity,
+    ) -> Result<Stamp, String> {
         let h = headers.ok_or("no headers: not sent by a consumer-broker producer")?;
         let get = |name: &str| {
-            h.get(name)
-                .map(|v| v.as_str())
-                .ok_or_else(|| format!("no `{name}` header: not sent by a consumer-broker producer"))
+            h.get(name).map(|v| v.as_str()).ok_or_else(|| {
+                format!("no `{name}` header: not sent by a consumer-broker producer")
+            })
         };
-        let codec = get(CODEC)?;
-        if codec != C::NAME {
-            return Err(format!("encoded with {codec}, this worker decodes {}", C::NAME));
+        let kind = get(TYPE)?;
+        let want = type_header::<C>(identity);
+        if kind != want {
+            return Err(match kind.split_once(' ') {
+                Some((codec, _)) if codec != C::NAME => {
+                    format!("encoded with {codec}, this worker decodes {}", C::NAME)
+                }
+                _ => {
+                    format!("another item type (`{kind}`); this worker takes {identity} (`{want}`)")
+                }
+            });
         }
-        let fingerprint = get(TYPE)?;
-        let want = format!("{:016x}", identity.fingerprint());
-        if fingerprint != want {
-            return Err(format!(
-                "another item type (fingerprint {fingerprint}); this worker takes {identity} ({want})"
-            ));
-        }
-        let producer = u64::from_str_radix(get(PRODUCER)?, 16)
-            .map_err(|_| format!("a malformed `{PRODUCER}` header"))?;
-        let seq = get(SEQUENCE)?
-            .parse()
-            .map_err(|_| format!("a malformed `{SEQUENCE}` header"))?;
+        let malformed = || format!("a malformed `{MSG_ID}` header");
+        let (producer, seq) = get(MSG_ID)?.split_once('-').ok_or_else(malformed)?;
+        let producer = u64::from_str_radix(producer, 16).map_err(|_| malformed())?;
+        let seq = seq.parse().map_err(|_| malformed())?;
         Ok(Stamp { producer, seq })
     }
+}
+
+/// The `Consumer-Type` header for items of this identity in this codec.
+pub(crate) fn type_header<C: Codec>(identity: &Identity) -> String {
+    format!("{} {:016x}", C::NAME, identity.fingerprint())
 }
 
 /// A fresh producer id: the clock, the process id and the address-space layout,
@@ -91,12 +94,19 @@ mod tests {
     #[test]
     fn a_stamp_reads_back_and_another_type_is_named() {
         let id = Identity::of::<u32>();
-        let s = Stamp { producer: 0xabc, seq: 7 };
-        let h = s.headers::<Bincode>(&id);
+        let s = Stamp {
+            producer: 0xabc,
+            seq: 7,
+        };
+        let h = s.headers(&type_header::<Bincode>(&id));
         assert_eq!(Stamp::read::<Bincode>(Some(&h), &id), Ok(s));
         assert_eq!(s.msg_id(), "0000000000000abc-7");
         let other = Stamp::read::<Bincode>(Some(&h), &Identity::of::<String>()).unwrap_err();
         assert!(other.contains("another item type"), "{other}");
-        assert!(Stamp::read::<Bincode>(None, &id).unwrap_err().contains("no headers"));
+        assert!(
+            Stamp::read::<Bincode>(None, &id)
+                .unwrap_err()
+                .contains("no headers")
+        );
     }
 }

@@ -144,7 +144,11 @@ impl WorkerOptions {
     }
 
     fn durable(&self) -> String {
-        if self.ordered { format!("{}-ordered", self.group) } else { self.group.clone() }
+        if self.ordered {
+            format!("{}-ordered", self.group)
+        } else {
+            self.group.clone()
+        }
     }
 }
 
@@ -208,7 +212,9 @@ impl Stop {
     /// assert!(!stop.is_stopped());
     /// ```
     pub fn drain(&self) {
-        let _ = self.0.compare_exchange(RUNNING, DRAIN, Ordering::AcqRel, Ordering::Acquire);
+        let _ = self
+            .0
+            .compare_exchange(RUNNING, DRAIN, Ordering::AcqRel, Ordering::Acquire);
     }
 
     /// Was [`stop`](Stop::stop) called?
@@ -281,7 +287,9 @@ pub struct Worker<T, C: Codec = Bincode> {
 
 impl<T, C: Codec> std::fmt::Debug for Worker<T, C> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Worker").field("options", &self.options).finish_non_exhaustive()
+        f.debug_struct("Worker")
+            .field("options", &self.options)
+            .finish_non_exhaustive()
     }
 }
 
@@ -329,13 +337,20 @@ where
     /// let w = Worker::<String, _>::with_codec(&Broker::new("nats://h:4222"), WorkerOptions::new(), consumer_wire::Postcard)?;
     /// # Ok::<(), consumer::Error>(())
     /// ```
-    pub fn with_codec(broker: &Broker, options: WorkerOptions, codec: C) -> Result<Worker<T, C>, Error> {
+    pub fn with_codec(
+        broker: &Broker,
+        options: WorkerOptions,
+        codec: C,
+    ) -> Result<Worker<T, C>, Error> {
         let rt = Runtime::new("consumer-broker-worker")?;
         let (js, pull) = rt.block_on(async {
             let client = broker.connect("consumer-broker worker").await?;
             let js = Broker::jetstream(client, options.timeout);
             broker.ensure_streams(&js).await?;
-            let stream = js.get_stream(broker.stream_name()).await.map_err(api_error)?;
+            let stream = js
+                .get_stream(broker.stream_name())
+                .await
+                .map_err(api_error)?;
             let durable = options.durable();
             let config = pull::Config {
                 durable_name: Some(durable.clone()),
@@ -399,7 +414,9 @@ where
 
     fn drive<K: Consumer<T>>(&mut self, mut consumer: K, stop: &Stop) -> Result<Report, Error> {
         let mut report = Report::default();
-        let outcome = self.rt.block_on(self.pull_loop(&mut consumer, stop, &mut report));
+        let outcome = self
+            .rt
+            .block_on(self.pull_loop(&mut consumer, stop, &mut report));
         match outcome {
             Ok(()) => match catch_unwind(AssertUnwindSafe(|| consumer.close())) {
                 Ok(closed) => closed.map(|()| report),
@@ -539,9 +556,16 @@ where
                 Ok(Fate::Handled)
             }
             Ok(Err(e)) => {
-                let last = m.info().map(|i| i.delivered >= self.options.max_deliver).unwrap_or(true);
+                let last = m
+                    .info()
+                    .map(|i| i.delivered >= self.options.max_deliver)
+                    .unwrap_or(true);
                 if last {
-                    self.bury(m, &format!("the consumer failed on its last delivery: {}", e.error())).await;
+                    self.bury(
+                        m,
+                        &format!("the consumer failed on its last delivery: {}", e.error()),
+                    )
+                    .await;
                 } else {
                     let _ = m.ack_with(AckKind::Nak(None)).await;
                 }
@@ -549,7 +573,11 @@ where
             }
             Err(payload) => {
                 let e = Error::from_panic(payload.as_ref(), 0);
-                self.bury(m, &format!("the consumer panicked: {}", e.message().unwrap_or(""))).await;
+                self.bury(
+                    m,
+                    &format!("the consumer panicked: {}", e.message().unwrap_or("")),
+                )
+                .await;
                 Err(Failed::Panicked(e))
             }
         }
@@ -566,8 +594,14 @@ where
         );
         let mut headers = m.headers.clone().unwrap_or_default();
         headers.insert(REASON, why);
-        let publish = PublishMessage::build().payload(m.payload.clone()).headers(headers);
-        match self.js.send_publish(self.dead_subject.clone(), publish).await {
+        let publish = PublishMessage::build()
+            .payload(m.payload.clone())
+            .headers(headers);
+        match self
+            .js
+            .send_publish(self.dead_subject.clone(), publish)
+            .await
+        {
             Ok(ack) => {
                 if let Err(e) = ack.await {
                     tracing::error!(error = %e, "the dead letter was not stored");

@@ -30,6 +30,11 @@ fn main() -> Result<(), Error> {
     };
     let broker = Broker::new(url.as_str()).stream(stream, subject);
     // Must match tests/it/kill.rs.
-    let options = WorkerOptions::new().group("killable").ack_wait(Duration::from_secs(2)).batch(50);
-    Worker::<u64>::connect(&broker, options)?.run(Hang).map(drop)
+    let options = WorkerOptions::new()
+        .group("killable")
+        .ack_wait(Duration::from_secs(2))
+        .batch(50);
+    Worker::<u64>::connect(&broker, options)?
+        .run(Hang)
+        .map(drop)
 }

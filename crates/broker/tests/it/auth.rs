@@ -28,7 +28,9 @@ fn a_token_passes_through() {
 #[test]
 fn tls_required_but_not_offered_is_a_clear_error() {
     let server = LocalServer::start().unwrap();
-    let broker = Broker::new(server.url()).user_password("ann", "secret").require_tls(true);
+    let broker = Broker::new(server.url())
+        .user_password("ann", "secret")
+        .require_tls(true);
     let e = Producer::<u32>::connect(&broker).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Auth, "{e}");
     assert!(e.to_string().contains("TLS is required"), "{e}");

@@ -29,8 +29,12 @@ fn four_producers_three_workers_nothing_lost_nothing_doubled() {
             let (stop, seen) = (stop.clone(), seen.clone());
             thread::spawn(move || {
                 let to_test = consumer::try_from_fn(move |item: Item| {
-                    seen.send((w, item))
-                        .map_err(|_| consumer::Error::new(consumer::ErrorKind::Closed, "the test stopped listening"))
+                    seen.send((w, item)).map_err(|_| {
+                        consumer::Error::new(
+                            consumer::ErrorKind::Closed,
+                            "the test stopped listening",
+                        )
+                    })
                 });
                 worker.serve(to_test, &stop)
             })
@@ -53,19 +57,35 @@ fn four_producers_three_workers_nothing_lost_nothing_doubled() {
     let mut got = vec![vec![false; ITEMS as usize]; PRODUCERS as usize];
     let mut last = vec![vec![None::<u64>; PRODUCERS as usize]; WORKERS];
     for _ in 0..total {
-        let (w, (p, seq)) = heard.recv_timeout(Duration::from_secs(60)).expect("an item within a minute");
-        assert!(!std::mem::replace(&mut got[p as usize][seq as usize], true), "({p}, {seq}) handled twice");
+        let (w, (p, seq)) = heard
+            .recv_timeout(Duration::from_secs(60))
+            .expect("an item within a minute");
+        assert!(
+            !std::mem::replace(&mut got[p as usize][seq as usize], true),
+            "({p}, {seq}) handled twice"
+        );
         let before = last[w][p as usize].replace(seq);
-        assert!(before < Some(seq), "worker {w} got producer {p}'s {seq} after {before:?}");
+        assert!(
+            before < Some(seq),
+            "worker {w} got producer {p}'s {seq} after {before:?}"
+        );
     }
     for p in producers {
-        p.join().unwrap().expect("every producer's close returns Ok");
+        p.join()
+            .unwrap()
+            .expect("every producer's close returns Ok");
     }
     stop.stop();
     for w in workers {
         w.join().unwrap().expect("every worker ends cleanly");
     }
-    assert!(heard.try_recv().is_err(), "nothing more than every item once");
+    assert!(
+        heard.try_recv().is_err(),
+        "nothing more than every item once"
+    );
     assert_eq!(dedup.handled(), total);
-    eprintln!("flow: {total} items through {WORKERS} workers in {:?}", started.elapsed());
+    eprintln!(
+        "flow: {total} items through {WORKERS} workers in {:?}",
+        started.elapsed()
+    );
 }

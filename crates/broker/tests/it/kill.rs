@@ -29,7 +29,9 @@ fn a_killed_worker_leaves_its_items_to_another() {
             let _ = said.send(line);
         }
     });
-    let line = heard.recv_timeout(Duration::from_secs(30)).expect("the worker holds items");
+    let line = heard
+        .recv_timeout(Duration::from_secs(30))
+        .expect("the worker holds items");
     assert!(line.starts_with("holding"), "{line}");
     child.kill().unwrap();
     child.wait().unwrap();
@@ -46,5 +48,8 @@ fn a_killed_worker_leaves_its_items_to_another() {
 
 /// The options the test worker binary uses too: a short ack wait.
 fn consumer_broker_test_options() -> consumer_broker::WorkerOptions {
-    consumer_broker::WorkerOptions::new().group("killable").ack_wait(Duration::from_secs(2)).batch(50)
+    consumer_broker::WorkerOptions::new()
+        .group("killable")
+        .ack_wait(Duration::from_secs(2))
+        .batch(50)
 }

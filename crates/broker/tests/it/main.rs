@@ -6,6 +6,7 @@ mod auth;
 mod flow;
 mod garbage;
 mod kill;
+mod ordered;
 mod restart;
 mod suite;
 

@@ -12,8 +12,11 @@ const N: u64 = 20_000;
 #[test]
 fn a_restarted_broker_loses_and_doubles_nothing() {
     let (mut server, broker) = super::server("restart");
-    let options = ProducerOptions::new().ack_timeout(Duration::from_secs(1)).send_timeout(Duration::from_secs(40));
-    let mut producer = Producer::<u64>::with_options(&broker, options, consumer_wire::Bincode).unwrap();
+    let options = ProducerOptions::new()
+        .ack_timeout(Duration::from_secs(1))
+        .send_timeout(Duration::from_secs(40));
+    let mut producer =
+        Producer::<u64>::with_options(&broker, options, consumer_wire::Bincode).unwrap();
     let (midway, reached) = mpsc::channel();
     let sending = thread::spawn(move || {
         for i in 0..N {
@@ -24,10 +27,15 @@ fn a_restarted_broker_loses_and_doubles_nothing() {
         }
         producer.close()
     });
-    reached.recv_timeout(Duration::from_secs(60)).expect("the producer reached a quarter");
+    reached
+        .recv_timeout(Duration::from_secs(60))
+        .expect("the producer reached a quarter");
     server.kill();
     server.restart().unwrap();
-    sending.join().unwrap().expect("close returns Ok after the restart");
+    sending
+        .join()
+        .unwrap()
+        .expect("close returns Ok after the restart");
 
     let mut got = Vec::new();
     let report = Worker::<u64>::connect(&broker, WorkerOptions::new().batch(1000))

@@ -74,7 +74,12 @@ fn start(probe: Probe) -> Joined {
         let r = worker.serve(probe, &running);
         (worker, r)
     });
-    Joined(Arc::new(Mutex::new(Ends { producer, stop, worker: Some(worker), outcome: None })))
+    Joined(Arc::new(Mutex::new(Ends {
+        producer,
+        stop,
+        worker: Some(worker),
+        outcome: None,
+    })))
 }
 
 #[test]
