@@ -69,7 +69,7 @@ fn raw_publish(rt: &tokio::runtime::Runtime, b: &Broker, n: u64) -> Duration {
                 let ack: jetstream::context::PublishAckFuture = window.pop_front().unwrap();
                 ack.await.unwrap();
             }
-            let msg = jetstream::context::Publish::build()
+            let msg = jetstream::message::PublishMessage::build()
                 .payload(payload(i))
                 .message_id(format!("raw-{i}"));
             window.push_back(js.send_publish(b.subject().to_owned(), msg).await.unwrap());

@@ -403,10 +403,11 @@ impl<C: Codec> Drop for Shared<C> {
         // The last handle went without `close`: close as `close` would, waiting for
         // the broker's acknowledgements, unless we are inside an async task.
         let unclosed = self.lock().closed.is_none();
-        if unclosed && !self.rt.inside_async() {
-            if let Err(e) = self.close() {
-                tracing::error!(error = %e, "producer dropped without close: items not confirmed");
-            }
+        if unclosed
+            && !self.rt.inside_async()
+            && let Err(e) = self.close()
+        {
+            tracing::error!(error = %e, "producer dropped without close: items not confirmed");
         }
     }
 }

@@ -14,10 +14,13 @@ use consumer_broker::{Broker, LocalServer, Producer, Report, Stop, Worker, Worke
 #[derive(Clone)]
 struct Joined(Arc<Mutex<Ends>>);
 
+/// What the worker thread hands back: the worker (to count what is left) and its run.
+type WorkerEnd = (Worker<Item>, Result<Report, Error>);
+
 struct Ends {
     producer: Producer<Item>,
     stop: Stop,
-    worker: Option<JoinHandle<(Worker<Item>, Result<Report, Error>)>>,
+    worker: Option<JoinHandle<WorkerEnd>>,
     outcome: Option<Result<(), Error>>,
 }
 
