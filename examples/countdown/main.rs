@@ -15,8 +15,11 @@
 //! ```text
 //! CONSUMER_AUTHKEY=... countdown --listen 0.0.0.0:7000     # on one machine
 //! CONSUMER_AUTHKEY=... countdown --connect host:7000       # on another
+//! countdown --nats nats://host:4222 --produce              # into a NATS stream
+//! countdown --nats nats://host:4222 --work                 # on others (broker.rs)
 //! ```
 
+mod broker;
 mod coprocess;
 mod network;
 mod runners;
@@ -42,6 +45,7 @@ fn main() -> ExitCode {
 fn run(args: Vec<String>) -> Result<(), Box<dyn std::error::Error>> {
     let mut runner = "all".to_owned();
     let (mut listen, mut connect, mut key_file) = (None, None, None);
+    let (mut nats, mut nats_role) = (None, None);
     let mut it = args.into_iter();
     while let Some(arg) = it.next() {
         match arg.as_str() {
@@ -50,6 +54,8 @@ fn run(args: Vec<String>) -> Result<(), Box<dyn std::error::Error>> {
             "--listen" => listen = Some(it.next().ok_or("--listen needs an address")?),
             "--connect" => connect = Some(it.next().ok_or("--connect needs an address")?),
             "--key-file" => key_file = Some(it.next().ok_or("--key-file needs a path")?),
+            "--nats" => nats = Some(it.next().ok_or("--nats needs a URL")?),
+            "--produce" | "--work" => nats_role = Some(arg),
             "-h" | "--help" => {
                 say!(
                     "usage: countdown [--runner all|{}]",
@@ -63,6 +69,9 @@ fn run(args: Vec<String>) -> Result<(), Box<dyn std::error::Error>> {
                 );
                 say!("       countdown --connect ADDR [--key-file F]   (send 10..1 to a listener)");
                 say!(
+                    "       countdown --nats URL --produce|--work      (store 10..1 in NATS JetStream / handle them)"
+                );
+                say!(
                     "       any of these --timeline F.json  (also write F.json, a Perfetto trace, and F.svg)"
                 );
                 say!(
@@ -74,6 +83,13 @@ fn run(args: Vec<String>) -> Result<(), Box<dyn std::error::Error>> {
             other => return Err(format!("unknown argument `{other}`; try --help").into()),
         }
     }
+    match (nats, nats_role.as_deref()) {
+        (Some(url), Some("--produce")) => return broker::produce(&url),
+        (Some(url), Some(_)) => return broker::work(&url),
+        (Some(_), None) => return Err("--nats goes with --produce or --work".into()),
+        (None, Some(role)) => return Err(format!("{role} needs --nats URL").into()),
+        (None, None) => {}
+    }
     match (listen, connect) {
         (Some(_), Some(_)) => return Err("--listen and --connect exclude each other".into()),
         (Some(addr), None) => return network::listen(&addr, network::key(key_file.as_deref())?),
@@ -84,7 +100,10 @@ fn run(args: Vec<String>) -> Result<(), Box<dyn std::error::Error>> {
         (None, None) => {}
     }
     if runner == "all" {
-        for (_, run) in runners::RUNNERS {
+        for (name, run) in runners::RUNNERS {
+            if *name == "broker" && !broker::available() {
+                continue;
+            }
             run()?;
         }
         return Ok(());

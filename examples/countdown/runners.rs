@@ -17,6 +17,7 @@ pub(crate) const RUNNERS: &[(&str, Run)] = &[
     ("fifo", fifo),
     ("unix", unix),
     ("tcp", tcp),
+    ("broker", crate::broker::run),
 ];
 
 pub(crate) fn names() -> Vec<&'static str> {

@@ -34,6 +34,10 @@ const COUNTDOWN_RUNNERS: &[(&str, &str)] = &[
         "tcp",
         r#"== tcp: pid *, thread "consumer-server", tokio task *, served at 127.0.0.1:* =="#,
     ),
+    (
+        "broker",
+        r#"== broker: pid *, thread "main", via JetStream at 127.0.0.1:* =="#,
+    ),
 ];
 
 /// What an example must print on stdout.

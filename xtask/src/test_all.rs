@@ -26,6 +26,7 @@ const ALONE: &[&str] = &[
     "consumer-net",
     "consumer-timeline",
     "consumer-pool",
+    "consumer-broker",
 ];
 
 /// The crates of [`ALONE`] whose manifest declares `default` features, read from
