@@ -237,6 +237,11 @@ impl<Q, R> Remote<Q, R> {
     }
 }
 
+/// Why a call failed when the watchdog ended its connection: the same words whether
+/// the writer or the reader thread sees the cut first.
+const CUT_AT_DEADLINE: &str =
+    "the request was still being written at the call's deadline, so the connection was ended";
+
 /// The reader thread: replies to their callers until the connection ends, then
 /// fails every call still waiting.
 fn read_replies<R>(reader: impl Read, identity: Option<Identity>, shared: &Shared<R>)
@@ -269,11 +274,7 @@ where
     let shut = shared.watchdog.get().is_some_and(Watchdog::fired);
     let why = match (outcome, died) {
         (_, Some(died)) => died,
-        (_, None) if shut => Error::new(
-            ErrorKind::Timeout,
-            "a call's deadline passed while its request was being written, so the \
-             connection was ended",
-        ),
+        (_, None) if shut => Error::new(ErrorKind::Timeout, CUT_AT_DEADLINE),
         (Ok(_), None) => Error::new(ErrorKind::Disconnected, "the service closed the connection"),
         (Err(e), None) => Error::new(
             ErrorKind::Disconnected,
@@ -322,13 +323,7 @@ where
         sent.map_err(|e| {
             let (item, error) = e.into_parts();
             let error = if shut {
-                Error::new(
-                    ErrorKind::Timeout,
-                    format!(
-                        "the request was still being written at the call's deadline, so the \
-                         connection was ended ({error})"
-                    ),
-                )
+                Error::new(ErrorKind::Timeout, format!("{CUT_AT_DEADLINE} ({error})"))
             } else {
                 error
             };
