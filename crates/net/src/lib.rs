@@ -62,6 +62,10 @@ mod conn;
 mod connect;
 mod live;
 mod server;
+mod tls;
+mod tls_stream;
+#[cfg(feature = "tokio")]
+mod tls_tokio;
 #[cfg(feature = "tokio")]
 mod tokio_conn;
 #[cfg(feature = "tokio")]
@@ -71,6 +75,7 @@ pub use conn::{Address, Conn};
 pub use connect::Connector;
 pub use consumer_process::{Identity, PrivateDir};
 pub use server::{Server, Serving};
+pub use tls::{ClientTls, ServerTls};
 #[cfg(feature = "tokio")]
 pub use tokio_conn::{AsyncConn, AsyncConnReader, AsyncConnWriter};
 #[cfg(feature = "tokio")]

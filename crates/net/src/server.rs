@@ -80,6 +80,8 @@ pub struct Server {
     on_error: OnError,
     /// The pinned item type identity, for every stream this server reads or writes.
     pub(super) identity: Option<Identity>,
+    /// TLS hook: set by `Server::tls` (in `tls.rs`).
+    pub(crate) tls: Option<crate::ServerTls>,
 }
 
 pub(super) enum Listener {
@@ -132,6 +134,7 @@ impl Server {
                 tracing::warn!(peer, error = %e, "connection failed");
             }),
             identity: None,
+            tls: None,
         })
     }
 
@@ -286,12 +289,20 @@ impl Server {
     /// Fails closed (TCP without a key and not [`unauthenticated`](Server::unauthenticated)
     /// is a [`Usage`](ErrorKind::Usage) error); otherwise what a serving loop needs.
     pub(super) fn into_parts(self) -> Result<Parts, Error> {
-        if matches!(self.addr, Address::Tcp(_)) && self.key.is_none() && !self.unauthenticated {
+        // TLS hook: mutual TLS authenticates clients as a key does.
+        crate::tls::check_server(&self.addr, self.tls.as_ref())?;
+        let mutual = self.tls.as_ref().is_some_and(crate::ServerTls::is_mutual);
+        if matches!(self.addr, Address::Tcp(_))
+            && self.key.is_none()
+            && !mutual
+            && !self.unauthenticated
+        {
             return Err(Error::new(
                 ErrorKind::Usage,
                 format!(
-                    "refusing to serve {} over TCP without a key: give one, or call \
-                     `unauthenticated()` to accept anyone who reaches the port",
+                    "refusing to serve {} over TCP without a key or client certificates \
+                     (mutual TLS): give one, or call `unauthenticated()` to accept anyone \
+                     who reaches the port",
                     self.addr
                 ),
             ));
@@ -304,6 +315,7 @@ impl Server {
             addr: self.addr,
             auth,
             on_error: self.on_error,
+            tls: self.tls.map(|tls| (tls, self.auth_timeout)),
         })
     }
 
@@ -313,6 +325,7 @@ impl Server {
             addr,
             auth,
             on_error,
+            tls,
         } = self.into_parts()?;
         let shared = Arc::new(Running {
             stop: AtomicBool::new(false),
@@ -321,6 +334,7 @@ impl Server {
         });
         let acceptor = Acceptor {
             listener,
+            tls,
             auth,
             handler,
             on_error,
@@ -356,6 +370,8 @@ pub(super) struct Parts {
     pub(super) addr: Address,
     pub(super) auth: Option<Auth>,
     pub(super) on_error: OnError,
+    /// TLS hook: the settings and the handshake's deadline.
+    pub(super) tls: Option<(crate::ServerTls, Duration)>,
 }
 
 impl fmt::Debug for Server {
@@ -447,6 +463,7 @@ impl Tally {
 
 struct Acceptor {
     listener: Listener,
+    tls: Option<(crate::ServerTls, Duration)>,
     auth: Option<Auth>,
     handler: Handler,
     on_error: OnError,
@@ -512,13 +529,20 @@ impl Acceptor {
         }
     }
 
-    fn serve(&self, mut conn: Conn) {
+    fn serve(&self, conn: Conn) {
         let peer = conn.peer().to_owned();
-        let outcome = match &self.auth {
-            Some(auth) => auth.accept(&mut conn),
-            None => Ok(()),
+        // TLS hook: the accepted connection wrapped before authentication.
+        let outcome = match &self.tls {
+            Some((tls, timeout)) => crate::tls::accept_blocking(conn, tls, *timeout),
+            None => Ok(conn),
         }
-        .and_then(|()| (self.handler)(conn));
+        .and_then(|mut conn| {
+            match &self.auth {
+                Some(auth) => auth.accept(&mut conn),
+                None => Ok(()),
+            }
+            .and_then(|()| (self.handler)(conn))
+        });
         self.running.tally.record(&peer, outcome, &self.on_error);
     }
 }

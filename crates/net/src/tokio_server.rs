@@ -164,6 +164,7 @@ impl Server {
             addr,
             auth,
             on_error,
+            tls,
         } = self.into_parts()?;
         let runtime = tokio::runtime::Handle::try_current().map_err(|_| {
             Error::new(
@@ -180,6 +181,7 @@ impl Server {
             tally: Tally::default(),
         });
         let acceptor = Arc::new(Acceptor {
+            tls,
             auth,
             handler,
             on_error,
@@ -303,6 +305,7 @@ type Served = Pin<Box<dyn Future<Output = Result<u64, Error>> + Send>>;
 type Handler = Arc<dyn Fn(AsyncConn) -> Served + Send + Sync>;
 
 struct Acceptor {
+    tls: Option<(crate::ServerTls, Duration)>,
     auth: Option<Auth>,
     handler: Handler,
     on_error: OnError,
@@ -358,9 +361,14 @@ impl Acceptor {
         ));
     }
 
-    async fn serve(&self, mut conn: AsyncConn) {
+    async fn serve(&self, conn: AsyncConn) {
         let peer = conn.peer().to_owned();
         let outcome = async {
+            // TLS hook: the accepted connection wrapped before authentication.
+            let mut conn = match &self.tls {
+                Some((tls, timeout)) => crate::tls_tokio::accept_conn(conn, tls, *timeout).await?,
+                None => conn,
+            };
             if let Some(auth) = &self.auth {
                 auth.accept_async(&mut conn).await?;
             }

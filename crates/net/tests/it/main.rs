@@ -3,5 +3,6 @@
 mod net;
 mod remote;
 mod support;
+mod tls;
 #[cfg(feature = "tokio")]
 mod tokio_net;
