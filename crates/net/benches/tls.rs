@@ -28,7 +28,7 @@ use std::time::{Duration, Instant};
 use benchkit::{Compare, Unit};
 use consumer::{Consumer, Error, SendError};
 use consumer_auth::AuthKey;
-use consumer_net::{ClientTls, Connector, Server, ServerTls};
+use consumer_net::{ClientTls, Conn, Connector, Server, ServerTls};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 use rustls::{ClientConnection, ServerConnection, StreamOwned};
@@ -114,14 +114,35 @@ impl Raw {
     }
 }
 
+impl Raw {
+    /// As [`pair`](Raw::pair), the client side being our `Conn` over TLS.
+    fn pair_ours(&self, ca: &str) -> (Conn, ServerStream) {
+        let config = Arc::clone(&self.server);
+        let addr = self.listener.local_addr().unwrap().to_string();
+        let tls = ClientTls::from_ca(ca.as_bytes())
+            .unwrap()
+            .server_name("localhost")
+            .unwrap();
+        let client =
+            thread::spawn(move || Connector::new(addr.parse().unwrap()).tls(tls).connect());
+        let s = self.listener.accept().unwrap().0;
+        s.set_nodelay(true).unwrap();
+        let mut s = StreamOwned::new(ServerConnection::new(config).unwrap(), s);
+        while s.conn.is_handshaking() || s.conn.wants_write() {
+            s.conn.complete_io(&mut s.sock).unwrap();
+        }
+        (client.join().unwrap().unwrap(), s)
+    }
+}
+
 type ClientStream = StreamOwned<ClientConnection, TcpStream>;
 type ServerStream = StreamOwned<ServerConnection, TcpStream>;
 
 /// The raw loop: the far thread reads with `read` (all the frames), then
 /// acknowledges with one byte; the clock covers writing, flushing and the ack.
-fn raw_run(
-    (client, server): (ClientStream, ServerStream),
-    write: impl FnOnce(&mut BufWriter<ClientStream>),
+fn raw_run<C: Read + Write>(
+    (client, server): (C, ServerStream),
+    write: impl FnOnce(&mut BufWriter<C>),
     read: impl FnOnce(&mut BufReader<ServerStream>) + Send + 'static,
 ) -> Duration {
     let rx = thread::spawn(move || {
@@ -288,6 +309,30 @@ fn bulk(ca: &str, chain: &str, key_pem: &str, raw: &Raw) {
                 let elapsed = t.elapsed();
                 pool.extend(back_rx.try_iter());
                 elapsed
+            },
+            |n| {
+                let item = item.clone();
+                raw_run(
+                    raw.pair(),
+                    move |w| raw_bulk_write(w, n, &item),
+                    raw_bulk_read,
+                )
+            },
+        );
+    // Diagnostic: our TLS connection (`Connector::connect`, a `Conn`) under the raw
+    // loop's `BufWriter`, against the raw loop itself: what our blocking TLS stream
+    // costs by itself, without the sender, the server and the codec.
+    Compare::new("net/tls/bytes-64KiB/our-conn-vs-raw")
+        .unit(Unit::Bytes(BULK as u64))
+        .work(4_000)
+        .run(
+            |n| {
+                let item = item.clone();
+                raw_run(
+                    raw.pair_ours(ca),
+                    move |w| raw_bulk_write(w, n, &item),
+                    raw_bulk_read,
+                )
             },
             |n| {
                 let item = item.clone();
