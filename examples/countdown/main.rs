@@ -15,6 +15,8 @@
 //! ```text
 //! CONSUMER_AUTHKEY=... countdown --listen 0.0.0.0:7000     # on one machine
 //! CONSUMER_AUTHKEY=... countdown --connect host:7000       # on another
+//! countdown --listen 0.0.0.0:7000 --tls-cert S.crt --tls-key S.key --tls-ca CA.crt
+//! countdown --connect host:7000 --tls-ca CA.crt --tls-cert C.crt --tls-key C.key
 //! ```
 
 mod coprocess;
@@ -41,6 +43,7 @@ fn main() -> ExitCode {
 fn run(args: Vec<String>) -> Result<(), Box<dyn std::error::Error>> {
     let mut runner = "all".to_owned();
     let (mut listen, mut connect, mut key_file) = (None, None, None);
+    let mut tls = network::TlsFiles::default();
     let mut it = args.into_iter();
     while let Some(arg) = it.next() {
         match arg.as_str() {
@@ -49,6 +52,10 @@ fn run(args: Vec<String>) -> Result<(), Box<dyn std::error::Error>> {
             "--listen" => listen = Some(it.next().ok_or("--listen needs an address")?),
             "--connect" => connect = Some(it.next().ok_or("--connect needs an address")?),
             "--key-file" => key_file = Some(it.next().ok_or("--key-file needs a path")?),
+            "--tls-cert" => tls.cert = Some(it.next().ok_or("--tls-cert needs a path")?),
+            "--tls-key" => tls.key = Some(it.next().ok_or("--tls-key needs a path")?),
+            "--tls-ca" => tls.ca = Some(it.next().ok_or("--tls-ca needs a path")?),
+            "--tls-name" => tls.name = Some(it.next().ok_or("--tls-name needs a name")?),
             "-h" | "--help" => {
                 say!(
                     "usage: countdown [--runner all|{}]",
@@ -65,6 +72,12 @@ fn run(args: Vec<String>) -> Result<(), Box<dyn std::error::Error>> {
                     "       TCP needs a key: ${} or --key-file, the same on both ends",
                     network::KEY_VAR
                 );
+                say!(
+                    "       TLS: --listen ... --tls-cert F --tls-key F [--tls-ca F (mutual TLS: no key needed)]"
+                );
+                say!(
+                    "            --connect ... --tls-ca F [--tls-cert F --tls-key F] [--tls-name NAME]"
+                );
                 return Ok(());
             }
             other => return Err(format!("unknown argument `{other}`; try --help").into()),
@@ -72,10 +85,17 @@ fn run(args: Vec<String>) -> Result<(), Box<dyn std::error::Error>> {
     }
     match (listen, connect) {
         (Some(_), Some(_)) => return Err("--listen and --connect exclude each other".into()),
-        (Some(addr), None) => return network::listen(&addr, network::key(key_file.as_deref())?),
-        (None, Some(addr)) => return network::connect(&addr, network::key(key_file.as_deref())?),
+        (Some(addr), None) => {
+            return network::listen(&addr, network::key(key_file.as_deref())?, &tls);
+        }
+        (None, Some(addr)) => {
+            return network::connect(&addr, network::key(key_file.as_deref())?, &tls);
+        }
         (None, None) if key_file.is_some() => {
             return Err("--key-file goes with --listen or --connect".into());
+        }
+        (None, None) if tls.any() => {
+            return Err("--tls-* options go with --listen or --connect".into());
         }
         (None, None) => {}
     }
