@@ -496,6 +496,7 @@ impl fmt::Debug for Server {
             .field("addr", &self.addr)
             .field("authenticated", &self.key.is_some())
             .field("limits", &self.limits)
+            .field("accept", &self.accept)
             .finish_non_exhaustive()
     }
 }
