@@ -17,6 +17,8 @@
 //! CONSUMER_AUTHKEY=... countdown --connect host:7000       # on another
 //! countdown --nats nats://host:4222 --produce              # into a NATS stream
 //! countdown --nats nats://host:4222 --work                 # on others (broker.rs)
+//! countdown --listen 0.0.0.0:7000 --tls-cert S.crt --tls-key S.key --tls-ca CA.crt
+//! countdown --connect host:7000 --tls-ca CA.crt --tls-cert C.crt --tls-key C.key
 //! ```
 
 mod broker;
@@ -46,6 +48,7 @@ fn run(args: Vec<String>) -> Result<(), Box<dyn std::error::Error>> {
     let mut runner = "all".to_owned();
     let (mut listen, mut connect, mut key_file) = (None, None, None);
     let (mut nats, mut nats_role) = (None, None);
+    let mut tls = network::TlsFiles::default();
     let mut it = args.into_iter();
     while let Some(arg) = it.next() {
         match arg.as_str() {
@@ -56,6 +59,10 @@ fn run(args: Vec<String>) -> Result<(), Box<dyn std::error::Error>> {
             "--key-file" => key_file = Some(it.next().ok_or("--key-file needs a path")?),
             "--nats" => nats = Some(it.next().ok_or("--nats needs a URL")?),
             "--produce" | "--work" => nats_role = Some(arg),
+            "--tls-cert" => tls.cert = Some(it.next().ok_or("--tls-cert needs a path")?),
+            "--tls-key" => tls.key = Some(it.next().ok_or("--tls-key needs a path")?),
+            "--tls-ca" => tls.ca = Some(it.next().ok_or("--tls-ca needs a path")?),
+            "--tls-name" => tls.name = Some(it.next().ok_or("--tls-name needs a name")?),
             "-h" | "--help" => {
                 say!(
                     "usage: countdown [--runner all|{}]",
@@ -78,6 +85,12 @@ fn run(args: Vec<String>) -> Result<(), Box<dyn std::error::Error>> {
                     "       TCP needs a key: ${} or --key-file, the same on both ends",
                     network::KEY_VAR
                 );
+                say!(
+                    "       TLS: --listen ... --tls-cert F --tls-key F [--tls-ca F (mutual TLS: no key needed)]"
+                );
+                say!(
+                    "            --connect ... --tls-ca F [--tls-cert F --tls-key F] [--tls-name NAME]"
+                );
                 return Ok(());
             }
             other => return Err(format!("unknown argument `{other}`; try --help").into()),
@@ -92,10 +105,17 @@ fn run(args: Vec<String>) -> Result<(), Box<dyn std::error::Error>> {
     }
     match (listen, connect) {
         (Some(_), Some(_)) => return Err("--listen and --connect exclude each other".into()),
-        (Some(addr), None) => return network::listen(&addr, network::key(key_file.as_deref())?),
-        (None, Some(addr)) => return network::connect(&addr, network::key(key_file.as_deref())?),
+        (Some(addr), None) => {
+            return network::listen(&addr, network::key(key_file.as_deref())?, &tls);
+        }
+        (None, Some(addr)) => {
+            return network::connect(&addr, network::key(key_file.as_deref())?, &tls);
+        }
         (None, None) if key_file.is_some() => {
             return Err("--key-file goes with --listen or --connect".into());
+        }
+        (None, None) if tls.any() => {
+            return Err("--tls-* options go with --listen or --connect".into());
         }
         (None, None) => {}
     }

@@ -32,6 +32,11 @@ pub(crate) const NEEDED: &[Needed] = &[
         package: "librsvg2-bin",
         why: "the timeline tests render the SVG picture with a real renderer",
     },
+    Needed {
+        program: "openssl",
+        package: "openssl",
+        why: "the countdown's TLS listen/connect check makes its certificates at run time",
+    },
 ];
 
 /// Whether `program` is an executable file in one of the `PATH`'s folders.

@@ -10,6 +10,9 @@ use std::time::Duration;
 
 use consumer::{Error, ErrorKind};
 
+use crate::tls::{PlainCheck, read_checked};
+use crate::tls_stream::TlsStream;
+
 /// Where a [`Server`](crate::Server) listens and a [`Connector`](crate::Connector)
 /// connects: a TCP address or a Unix socket's path.
 ///
@@ -78,7 +81,10 @@ impl fmt::Display for Address {
 ///
 /// Reads and writes go straight to the socket (senders and receivers buffer on
 /// their own); TCP connections have `TCP_NODELAY` set, so a lone frame leaves at
-/// once. A connection can be cloned ([`try_clone`](Conn::try_clone)) to read on
+/// once. Over TLS ([`Connector::tls`](crate::Connector::tls),
+/// [`Server::tls`](crate::Server::tls)) each write is encrypted and sent before it
+/// returns. A plain TCP connection whose first read is a TLS record fails with an
+/// error that names TLS: the peer expects TLS and this side does not speak it. A connection can be cloned ([`try_clone`](Conn::try_clone)) to read on
 /// one handle while writing on another.
 ///
 /// ```
@@ -97,12 +103,14 @@ impl fmt::Display for Address {
 pub struct Conn {
     stream: Stream,
     peer: String,
+    check: PlainCheck,
 }
 
 #[derive(Debug)]
 enum Stream {
     Tcp(TcpStream),
     Unix(UnixStream),
+    Tls(TlsStream),
 }
 
 impl Conn {
@@ -131,11 +139,22 @@ impl Conn {
         let stream = match &self.stream {
             Stream::Tcp(s) => Stream::Tcp(s.try_clone()?),
             Stream::Unix(s) => Stream::Unix(s.try_clone()?),
+            Stream::Tls(s) => Stream::Tls(s.clone()),
         };
         Ok(Conn {
             stream,
             peer: self.peer.clone(),
+            check: self.check,
         })
+    }
+
+    /// A connection over TLS, after its handshake.
+    pub(crate) fn tls(stream: TlsStream, peer: String) -> Conn {
+        Conn {
+            stream: Stream::Tls(stream),
+            peer,
+            check: PlainCheck::none(),
+        }
     }
 
     /// Shuts both directions down: the peer reads the end of the stream, and a read
@@ -154,6 +173,10 @@ impl Conn {
         let _ = match &self.stream {
             Stream::Tcp(s) => s.shutdown(Shutdown::Both),
             Stream::Unix(s) => s.shutdown(Shutdown::Both),
+            Stream::Tls(s) => {
+                s.shutdown();
+                Ok(())
+            }
         };
     }
 
@@ -167,6 +190,7 @@ impl Conn {
                 s.set_read_timeout(timeout)?;
                 s.set_write_timeout(timeout)
             }
+            Stream::Tls(s) => s.set_timeouts(timeout),
         }
     }
 }
@@ -180,6 +204,7 @@ impl From<TcpStream> for Conn {
         Conn {
             stream: Stream::Tcp(s),
             peer,
+            check: PlainCheck::tcp(),
         }
     }
 }
@@ -190,6 +215,7 @@ impl From<UnixStream> for Conn {
         Conn {
             stream: Stream::Unix(s),
             peer,
+            check: PlainCheck::none(),
         }
     }
 }
@@ -207,15 +233,23 @@ pub(super) fn unix_peer(path: Option<&std::path::Path>) -> String {
 impl Read for Conn {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         match &mut self.stream {
-            Stream::Tcp(s) => s.read(buf),
+            Stream::Tcp(s) => read_checked(&mut self.check, s, buf),
             Stream::Unix(s) => s.read(buf),
+            Stream::Tls(s) => (&*s).read(buf),
         }
     }
 
     fn read_vectored(&mut self, bufs: &mut [io::IoSliceMut<'_>]) -> io::Result<usize> {
         match &mut self.stream {
+            Stream::Tcp(s) if !self.check.done() => {
+                let Some(buf) = bufs.iter_mut().find(|b| !b.is_empty()) else {
+                    return Ok(0);
+                };
+                read_checked(&mut self.check, s, buf)
+            }
             Stream::Tcp(s) => s.read_vectored(bufs),
             Stream::Unix(s) => s.read_vectored(bufs),
+            Stream::Tls(s) => (&*s).read_vectored(bufs),
         }
     }
 }
@@ -225,6 +259,7 @@ impl Write for Conn {
         match &mut self.stream {
             Stream::Tcp(s) => s.write(buf),
             Stream::Unix(s) => s.write(buf),
+            Stream::Tls(s) => (&*s).write(buf),
         }
     }
 
@@ -232,6 +267,7 @@ impl Write for Conn {
         match &mut self.stream {
             Stream::Tcp(s) => s.write_vectored(bufs),
             Stream::Unix(s) => s.write_vectored(bufs),
+            Stream::Tls(s) => (&*s).write_vectored(bufs),
         }
     }
 

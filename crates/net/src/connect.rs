@@ -9,7 +9,7 @@ use consumer_auth::{Auth, AuthKey};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use crate::{Address, Conn};
+use crate::{Address, ClientTls, Conn};
 use consumer_process::{Identity, Remote, Sender};
 
 /// How long authentication may take, by default, on either side.
@@ -49,6 +49,7 @@ pub struct Connector {
     key: Option<AuthKey>,
     unauthenticated: bool,
     auth_timeout: Duration,
+    tls: Option<ClientTls>,
     pub(crate) identity: Option<Identity>,
 }
 
@@ -60,6 +61,7 @@ impl Connector {
             key: None,
             unauthenticated: false,
             auth_timeout: AUTH_TIMEOUT,
+            tls: None,
             identity: None,
         }
     }
@@ -103,7 +105,31 @@ impl Connector {
         self
     }
 
-    /// How long authentication may take (default 10 s).
+    /// Connects over TLS (TCP only): the server must present a certificate that
+    /// chains to `tls`'s roots and carries its server name; with a client
+    /// certificate, this side proves itself to a server that asks (mutual TLS).
+    ///
+    /// TLS authenticates the server and encrypts the items, so a TCP connector with
+    /// TLS needs no [`key`](Connector::key); a key given as well runs inside TLS
+    /// (see `docs/decisions/0014-tls.md`). A server without TLS is refused with an
+    /// error that names TLS, never spoken to in clear.
+    ///
+    /// ```
+    /// use consumer_net::{ClientTls, Connector};
+    ///
+    /// let ca = rcgen::generate_simple_self_signed(["localhost".to_owned()])?;
+    /// let tls = ClientTls::from_ca(ca.cert.pem().as_bytes())?;
+    /// let c = Connector::new("localhost:7000".parse()?).tls(tls);
+    /// # drop(c);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn tls(mut self, tls: ClientTls) -> Connector {
+        self.tls = Some(tls);
+        self
+    }
+
+    /// How long authentication may take (default 10 s). The TLS handshake, when
+    /// there is one, has a deadline of the same length before it.
     pub fn auth_timeout(mut self, timeout: Duration) -> Connector {
         self.auth_timeout = timeout;
         self
@@ -113,14 +139,19 @@ impl Connector {
     ///
     /// # Errors
     ///
-    /// [`Usage`](ErrorKind::Usage) for TCP without a key (fail closed), an I/O error
-    /// connecting, [`Auth`](ErrorKind::Auth) or [`Timeout`](ErrorKind::Timeout)
-    /// authenticating.
+    /// [`Usage`](ErrorKind::Usage) for TCP without a key or TLS (fail closed), or TLS
+    /// on a Unix socket; an I/O error connecting; [`Auth`](ErrorKind::Auth),
+    /// [`Protocol`](ErrorKind::Protocol) or [`Timeout`](ErrorKind::Timeout) in the TLS
+    /// handshake or authenticating.
     pub fn connect(&self) -> Result<Conn, Error> {
         let (addr, auth) = self.checked()?;
         let mut conn = match addr {
             Address::Tcp(a) => {
-                Conn::from(TcpStream::connect(a.as_str()).map_err(|e| connect_error(addr, e))?)
+                let sock = TcpStream::connect(a.as_str()).map_err(|e| connect_error(addr, e))?;
+                match &self.tls {
+                    Some(tls) => crate::tls::connect(sock, tls, a, self.auth_timeout)?,
+                    None => Conn::from(sock),
+                }
             }
             Address::Unix(p) => {
                 Conn::from(UnixStream::connect(p).map_err(|e| connect_error(addr, e))?)
@@ -132,26 +163,41 @@ impl Connector {
         Ok(conn)
     }
 
-    /// Fails closed (TCP without a key and not [`unauthenticated`](Connector::unauthenticated)
-    /// is a [`Usage`](ErrorKind::Usage) error); otherwise where to connect and how to
+    /// Fails closed (TCP without a key or TLS and not
+    /// [`unauthenticated`](Connector::unauthenticated), or TLS on a Unix socket, is a
+    /// [`Usage`](ErrorKind::Usage) error); otherwise where to connect and how to
     /// authenticate, if at all.
     pub(super) fn checked(&self) -> Result<(&Address, Option<Auth>), Error> {
-        if let Address::Tcp(a) = &self.addr {
-            if self.key.is_none() && !self.unauthenticated {
+        match &self.addr {
+            Address::Tcp(a)
+                if self.key.is_none() && self.tls.is_none() && !self.unauthenticated =>
+            {
                 return Err(Error::new(
                     ErrorKind::Usage,
                     format!(
-                        "refusing to connect to {a} over TCP without a key: give one, or \
-                         call `unauthenticated()` to send in the clear to anyone"
+                        "refusing to connect to {a} over TCP without a key or TLS: give one, \
+                         or call `unauthenticated()` to send in the clear to anyone"
                     ),
                 ));
             }
+            Address::Unix(_) if self.tls.is_some() => {
+                return Err(Error::new(
+                    ErrorKind::Usage,
+                    format!("TLS is for TCP; {} is a Unix socket", self.addr),
+                ));
+            }
+            _ => {}
         }
         let auth = self
             .key
             .as_ref()
             .map(|key| Auth::new(key.clone()).timeout(self.auth_timeout));
         Ok((&self.addr, auth))
+    }
+
+    /// The TLS settings and the handshake's deadline, for the async connector.
+    pub(super) fn tls_settings(&self) -> Option<(&ClientTls, Duration)> {
+        self.tls.as_ref().map(|tls| (tls, self.auth_timeout))
     }
 
     /// Connects and returns a [`Sender`] of items to the server's consumer, with the

@@ -8,6 +8,7 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use consumer::{Consumer, Error, ErrorKind, Request, SendError};
@@ -105,9 +106,12 @@ impl Engine {
         let peer = conn.peer().to_owned();
         let mut stop = self.live.subscribe();
         let deadline = self.limits.handshake;
+        // Whether the deadline found the wrapping (the TLS handshake) done.
+        let wrapped = AtomicBool::new(false);
         let handshake = async {
             // The one step where a transport wraps the socket: see `accept.rs`.
             let mut stream = self.accept.wrap(conn).await?;
+            wrapped.store(true, Ordering::Relaxed);
             if let Some(auth) = &self.auth {
                 auth.accept_async(&mut stream).await?;
             }
@@ -115,10 +119,14 @@ impl Engine {
         };
         let shaken = tokio::select! {
             shaken = tokio::time::timeout(deadline, handshake) => shaken.unwrap_or_else(|_| {
-                Err(Error::new(
-                    ErrorKind::Timeout,
-                    format!("the handshake was not done within its deadline of {deadline:?}"),
-                ))
+                Err(if wrapped.load(Ordering::Relaxed) {
+                    Error::new(
+                        ErrorKind::Timeout,
+                        format!("the handshake was not done within its deadline of {deadline:?}"),
+                    )
+                } else {
+                    self.accept.timed_out(deadline, &peer)
+                })
             }),
             _ = stop.wait_for(|s| *s) => return, // shutting down: dropped unserved
         };

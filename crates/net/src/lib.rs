@@ -35,8 +35,9 @@
 //!
 //! # What it promises
 //!
-//! - **TCP fails closed**: without a key, server and connector refuse to start
-//!   unless told `unauthenticated()`. No byte from an unauthenticated peer reaches a
+//! - **TCP fails closed**: without a key (or, for a server, client certificates;
+//!   for a connector, TLS), server and connector refuse to start unless told
+//!   `unauthenticated()`. No byte from an unauthenticated peer reaches a
 //!   decoder (the consumer factory runs only after authentication), the pre-auth
 //!   reads are fixed and small, a silent peer is dropped at the deadline; a failed
 //!   connection is reported once ([`Server::on_error`]) and the server goes on
@@ -45,6 +46,11 @@
 //!   authenticating, on the whole handshake's time, on idleness, and on each
 //!   connection's requests in flight, all with defaults ([`Server`] lists them),
 //!   counted in [`Stats`].
+//! - **TLS** on TCP ([`ServerTls`], [`ClientTls`]; rustls with ring): server
+//!   certificates, optionally client certificates (mutual TLS, which may stand
+//!   instead of the key; a key given as well is checked inside TLS). TLS on one side
+//!   only is an error that names TLS on both sides, never clear text; the handshake
+//!   has one deadline for the whole of it (see `docs/decisions/0014-tls.md`).
 //! - **Unix sockets** live in a directory only their owner can enter
 //!   ([`PrivateDir`]; `bind` refuses any other), never the abstract namespace.
 //!
@@ -56,8 +62,8 @@
 //!
 //! # What this crate does not do
 //!
-//! - No encryption: after authentication the bytes travel in clear. Use it on
-//!   networks you control, or under TLS or an SSH tunnel.
+//! - No encryption unless asked: without [`Server::tls`] / [`Connector::tls`] the
+//!   bytes travel in clear after authentication.
 #![forbid(unsafe_code)]
 
 mod accept;
@@ -68,6 +74,9 @@ mod guard;
 mod limits;
 mod live;
 mod server;
+mod tls;
+mod tls_stream;
+mod tls_tokio;
 mod tokio_conn;
 mod tokio_server;
 
@@ -76,5 +85,6 @@ pub use connect::Connector;
 pub use consumer_process::{Identity, PrivateDir};
 pub use limits::Stats;
 pub use server::{Server, Serving};
+pub use tls::{ClientTls, ServerTls};
 pub use tokio_conn::{AsyncConn, AsyncConnReader, AsyncConnWriter};
 pub use tokio_server::AsyncServing;

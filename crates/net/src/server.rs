@@ -64,8 +64,12 @@ pub(super) type Finish = Box<dyn FnOnce() -> Result<(), Error> + Send + Sync>;
 ///
 /// # Security
 ///
-/// **TCP fails closed:** a TCP server without a [`key`](Server::key) refuses to
-/// start, unless you call [`unauthenticated`](Server::unauthenticated). A **Unix
+/// **TCP fails closed:** a TCP server needs a [`key`](Server::key), client
+/// certificates (mutual TLS: [`tls`](Server::tls) with
+/// [`ServerTls::client_ca`](crate::ServerTls::client_ca)), or a call to
+/// [`unauthenticated`](Server::unauthenticated); without one it refuses to start.
+/// With [`tls`](Server::tls), a client that does not speak TLS is refused, never
+/// read in clear. A **Unix
 /// socket** must be in a directory only its owner can enter
 /// ([`PrivateDir`](crate::PrivateDir)), so other users cannot connect at all; a key
 /// is optional there. Never the abstract namespace.
@@ -419,15 +423,23 @@ impl Server {
         })
     }
 
-    /// Fails closed (TCP without a key and not [`unauthenticated`](Server::unauthenticated)
-    /// is a [`Usage`](ErrorKind::Usage) error); otherwise what a serving loop needs.
+    /// Fails closed (TCP without a key or mutual TLS and not
+    /// [`unauthenticated`](Server::unauthenticated), or TLS on a Unix socket, is a
+    /// [`Usage`](ErrorKind::Usage) error); otherwise what a serving loop needs.
     pub(super) fn into_parts(self) -> Result<Parts, Error> {
-        if matches!(self.addr, Address::Tcp(_)) && self.key.is_none() && !self.unauthenticated {
+        crate::tls::check_server(&self.addr, &self.accept)?;
+        // Mutual TLS authenticates clients as a key does.
+        if matches!(self.addr, Address::Tcp(_))
+            && self.key.is_none()
+            && !self.accept.authenticates()
+            && !self.unauthenticated
+        {
             return Err(Error::new(
                 ErrorKind::Usage,
                 format!(
-                    "refusing to serve {} over TCP without a key: give one, or call \
-                     `unauthenticated()` to accept anyone who reaches the port",
+                    "refusing to serve {} over TCP without a key or client certificates \
+                     (mutual TLS): give one, or call `unauthenticated()` to accept anyone \
+                     who reaches the port",
                     self.addr
                 ),
             ));
@@ -484,6 +496,7 @@ impl fmt::Debug for Server {
             .field("addr", &self.addr)
             .field("authenticated", &self.key.is_some())
             .field("limits", &self.limits)
+            .field("accept", &self.accept)
             .finish_non_exhaustive()
     }
 }

@@ -8,11 +8,13 @@ use std::task::{Context, Poll};
 
 use consumer::Error;
 use serde::Serialize;
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf, ReadHalf, WriteHalf};
 use tokio::net::{TcpStream, UnixStream, tcp, unix};
 
 use crate::conn::{tcp_peer, unix_peer};
 use crate::connect::connect_error;
+use crate::tls::PlainCheck;
+use crate::tls_tokio::{EndAtEof, poll_read_checked};
 use crate::{Address, Connector};
 use consumer_process::AsyncSender;
 
@@ -81,13 +83,83 @@ impl<T: AsyncWrite + Unpin, U: AsyncWrite + Unpin> AsyncWrite for Socket<T, U> {
     }
 }
 
+/// A plain stream or a TLS one: the shape of an async connection and its halves.
+#[derive(Debug)]
+pub(super) enum Layer<P, T> {
+    Plain(P),
+    Tls(T),
+}
+
+impl<P: AsyncRead + Unpin, T: AsyncRead + Unpin> AsyncRead for Layer<P, T> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Layer::Plain(s) => Pin::new(s).poll_read(cx, buf),
+            Layer::Tls(s) => Pin::new(s).poll_read(cx, buf),
+        }
+    }
+}
+
+impl<P: AsyncWrite + Unpin, T: AsyncWrite + Unpin> AsyncWrite for Layer<P, T> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            Layer::Plain(s) => Pin::new(s).poll_write(cx, buf),
+            Layer::Tls(s) => Pin::new(s).poll_write(cx, buf),
+        }
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            Layer::Plain(s) => Pin::new(s).poll_write_vectored(cx, bufs),
+            Layer::Tls(s) => Pin::new(s).poll_write_vectored(cx, bufs),
+        }
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        match self {
+            Layer::Plain(s) => s.is_write_vectored(),
+            Layer::Tls(s) => s.is_write_vectored(),
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Layer::Plain(s) => Pin::new(s).poll_flush(cx),
+            Layer::Tls(s) => Pin::new(s).poll_flush(cx),
+        }
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Layer::Plain(s) => Pin::new(s).poll_shutdown(cx),
+            Layer::Tls(s) => Pin::new(s).poll_shutdown(cx),
+        }
+    }
+}
+
+/// A TLS connection over TCP, either side's.
+type Tls = EndAtEof<Box<tokio_rustls::TlsStream<TcpStream>>>;
+
 /// One async connection, over TCP or a Unix socket: the async twin of
 /// [`Conn`](crate::Conn), what [`Connector::connect_async`] gives and what an
 /// [`AsyncServing`](crate::AsyncServing) server reads from.
 ///
 /// It is a tokio [`AsyncRead`] + [`AsyncWrite`]; [`into_split`](AsyncConn::into_split)
 /// parts it into an [`AsyncConnReader`] and an [`AsyncConnWriter`] that tasks can
-/// own separately (no lock between them). TCP connections have `TCP_NODELAY` set.
+/// own separately (no lock between them; a TLS connection's halves share one
+/// short lock). TCP connections have `TCP_NODELAY` set. A plain TCP connection whose
+/// first read is a TLS record fails with an error that names TLS.
 ///
 /// ```
 /// use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -105,8 +177,9 @@ impl<T: AsyncWrite + Unpin, U: AsyncWrite + Unpin> AsyncWrite for Socket<T, U> {
 /// ```
 #[derive(Debug)]
 pub struct AsyncConn {
-    stream: Socket<TcpStream, UnixStream>,
+    stream: Layer<Socket<TcpStream, UnixStream>, Tls>,
     peer: String,
+    check: PlainCheck,
 }
 
 impl AsyncConn {
@@ -145,21 +218,44 @@ impl AsyncConn {
     /// # }).unwrap();
     /// ```
     pub fn into_split(self) -> (AsyncConnReader, AsyncConnWriter) {
+        let (r, w) = match self.stream {
+            Layer::Plain(Socket::Tcp(s)) => {
+                let (r, w) = s.into_split();
+                (Layer::Plain(Socket::Tcp(r)), Layer::Plain(Socket::Tcp(w)))
+            }
+            Layer::Plain(Socket::Unix(s)) => {
+                let (r, w) = s.into_split();
+                (Layer::Plain(Socket::Unix(r)), Layer::Plain(Socket::Unix(w)))
+            }
+            Layer::Tls(s) => {
+                let (r, w) = tokio::io::split(s);
+                (Layer::Tls(r), Layer::Tls(w))
+            }
+        };
+        (
+            AsyncConnReader {
+                half: r,
+                check: self.check,
+            },
+            AsyncConnWriter(w),
+        )
+    }
+
+    /// The TCP socket of a plain TCP connection and its peer's name, for the TLS
+    /// handshake.
+    pub(super) fn into_tcp(self) -> Option<(TcpStream, String)> {
         match self.stream {
-            Socket::Tcp(s) => {
-                let (r, w) = s.into_split();
-                (
-                    AsyncConnReader(Socket::Tcp(r)),
-                    AsyncConnWriter(Socket::Tcp(w)),
-                )
-            }
-            Socket::Unix(s) => {
-                let (r, w) = s.into_split();
-                (
-                    AsyncConnReader(Socket::Unix(r)),
-                    AsyncConnWriter(Socket::Unix(w)),
-                )
-            }
+            Layer::Plain(Socket::Tcp(s)) => Some((s, self.peer)),
+            _ => None,
+        }
+    }
+
+    /// A connection over TLS, after its handshake.
+    pub(super) fn tls(stream: tokio_rustls::TlsStream<TcpStream>, peer: String) -> AsyncConn {
+        AsyncConn {
+            stream: Layer::Tls(EndAtEof(Box::new(stream))),
+            peer,
+            check: PlainCheck::none(),
         }
     }
 }
@@ -170,7 +266,8 @@ impl From<TcpStream> for AsyncConn {
         let _ = s.set_nodelay(true);
         AsyncConn {
             peer: tcp_peer(s.peer_addr()),
-            stream: Socket::Tcp(s),
+            stream: Layer::Plain(Socket::Tcp(s)),
+            check: PlainCheck::tcp(),
         }
     }
 }
@@ -179,7 +276,8 @@ impl From<UnixStream> for AsyncConn {
     fn from(s: UnixStream) -> AsyncConn {
         AsyncConn {
             peer: unix_peer(s.peer_addr().ok().as_ref().and_then(|a| a.as_pathname())),
-            stream: Socket::Unix(s),
+            stream: Layer::Plain(Socket::Unix(s)),
+            check: PlainCheck::none(),
         }
     }
 }
@@ -190,7 +288,8 @@ impl AsyncRead for AsyncConn {
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().stream).poll_read(cx, buf)
+        let this = self.get_mut();
+        poll_read_checked(&mut this.check, &mut this.stream, cx, buf)
     }
 }
 
@@ -240,7 +339,10 @@ impl AsyncWrite for AsyncConn {
 /// # }).unwrap();
 /// ```
 #[derive(Debug)]
-pub struct AsyncConnReader(Socket<tcp::OwnedReadHalf, unix::OwnedReadHalf>);
+pub struct AsyncConnReader {
+    half: Layer<Socket<tcp::OwnedReadHalf, unix::OwnedReadHalf>, ReadHalf<Tls>>,
+    check: PlainCheck,
+}
 
 impl AsyncRead for AsyncConnReader {
     fn poll_read(
@@ -248,7 +350,8 @@ impl AsyncRead for AsyncConnReader {
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().0).poll_read(cx, buf)
+        let this = self.get_mut();
+        poll_read_checked(&mut this.check, &mut this.half, cx, buf)
     }
 }
 
@@ -271,7 +374,9 @@ impl AsyncRead for AsyncConnReader {
 /// # }).unwrap();
 /// ```
 #[derive(Debug)]
-pub struct AsyncConnWriter(Socket<tcp::OwnedWriteHalf, unix::OwnedWriteHalf>);
+pub struct AsyncConnWriter(
+    Layer<Socket<tcp::OwnedWriteHalf, unix::OwnedWriteHalf>, WriteHalf<Tls>>,
+);
 
 impl AsyncWrite for AsyncConnWriter {
     fn poll_write(
@@ -311,8 +416,9 @@ impl Connector {
     /// # Errors
     ///
     /// As [`connect`](Connector::connect): [`Usage`](consumer::ErrorKind::Usage) for TCP
-    /// without a key (fail closed), an I/O error connecting,
-    /// [`Auth`](consumer::ErrorKind::Auth) or [`Timeout`](consumer::ErrorKind::Timeout) authenticating.
+    /// without a key or TLS (fail closed), an I/O error connecting,
+    /// [`Auth`](consumer::ErrorKind::Auth), [`Protocol`](consumer::ErrorKind::Protocol)
+    /// or [`Timeout`](consumer::ErrorKind::Timeout) in the TLS handshake or authenticating.
     ///
     /// ```
     /// use consumer::ErrorKind;
@@ -328,11 +434,20 @@ impl Connector {
     pub async fn connect_async(&self) -> Result<AsyncConn, Error> {
         let (addr, auth) = self.checked()?;
         let mut conn = match addr {
-            Address::Tcp(a) => AsyncConn::from(
-                TcpStream::connect(a.as_str())
+            Address::Tcp(a) => {
+                let sock = TcpStream::connect(a.as_str())
                     .await
-                    .map_err(|e| connect_error(addr, e))?,
-            ),
+                    .map_err(|e| connect_error(addr, e))?;
+                match self.tls_settings() {
+                    Some((tls, timeout)) => {
+                        let _ = sock.set_nodelay(true);
+                        let peer = tcp_peer(sock.peer_addr());
+                        let s = crate::tls_tokio::connect(sock, tls, a, timeout).await?;
+                        AsyncConn::tls(s.into(), peer)
+                    }
+                    None => AsyncConn::from(sock),
+                }
+            }
             Address::Unix(p) => AsyncConn::from(
                 UnixStream::connect(p)
                     .await

@@ -4,4 +4,5 @@ mod limits;
 mod net;
 mod remote;
 mod support;
+mod tls;
 mod tokio_net;

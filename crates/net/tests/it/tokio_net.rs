@@ -341,18 +341,28 @@ fn an_async_server_answers_calls_from_many_threads_and_a_panic_fails_its_call() 
 /// An async server and the runtime it runs on, shut down once the suite's sender
 /// has closed (or the last clone is dropped); the shutdown's outcome is kept, so
 /// closing again says the same.
-struct OnRuntime {
+pub(crate) struct OnRuntime {
     serving: Mutex<Option<AsyncServing>>,
     shut: Mutex<Option<Result<(), Error>>>,
     rt: tokio::runtime::Runtime,
-    _dir: PrivateDir,
+    _dir: Option<PrivateDir>,
 }
 
 impl OnRuntime {
     fn start(serve: impl FnOnce(Server) -> Result<AsyncServing, Error>) -> Arc<OnRuntime> {
-        let rt = rt();
         let dir = PrivateDir::new("tokio-suite").unwrap();
         let server = Server::bind(&Address::Unix(dir.join("sock"))).unwrap();
+        OnRuntime::start_on(server, Some(dir), serve)
+    }
+
+    /// As [`start`](OnRuntime::start), with `server` (and the directory its socket
+    /// is in, kept while the server runs).
+    pub(crate) fn start_on(
+        server: Server,
+        dir: Option<PrivateDir>,
+        serve: impl FnOnce(Server) -> Result<AsyncServing, Error>,
+    ) -> Arc<OnRuntime> {
+        let rt = rt();
         let serving = {
             let _in = rt.enter();
             serve(server).expect("serve")
@@ -366,6 +376,15 @@ impl OnRuntime {
     }
 
     fn connect(self: Arc<Self>) -> Forward<Conn, OnRuntime> {
+        self.connect_with(Connector::new)
+    }
+
+    /// A sender through the connector `connector` makes for the server's address,
+    /// holding the server until it closes.
+    pub(crate) fn connect_with(
+        self: Arc<Self>,
+        connector: impl FnOnce(Address) -> Connector,
+    ) -> Forward<Conn, OnRuntime> {
         let addr = self
             .serving
             .lock()
@@ -374,10 +393,7 @@ impl OnRuntime {
             .unwrap()
             .local_addr()
             .clone();
-        let tx = Connector::new(addr)
-            .sender::<Item>()
-            .expect("connect")
-            .shared();
+        let tx = connector(addr).sender::<Item>().expect("connect").shared();
         Holding {
             inner: tx,
             held: self,
