@@ -18,6 +18,11 @@
 //! `send` returned `Ok`. Workers of one group share the work; an item a dead worker
 //! held goes to another after the ack wait.
 //!
+//! The trace context crosses the broker too: when a `tracing` subscriber is
+//! installed, a producer adds a W3C `traceparent` header (its trace id and current
+//! span), and the worker handles that item inside a `broker.receive` span that names
+//! it, in the producer's trace, so the consumer's own sends carry it on.
+//!
 //! ```
 //! use consumer::Consumer;
 //! use consumer_broker::{Broker, LocalServer, Producer, Worker, WorkerOptions};

@@ -171,6 +171,8 @@ struct State {
 struct Pending {
     stamp: Stamp,
     payload: Bytes,
+    /// The sender's `traceparent`, when a subscriber is installed.
+    trace: Option<Arc<str>>,
     ack: Option<PublishAckFuture>,
 }
 
@@ -269,6 +271,9 @@ where
     fn publish_all(&self, items: &mut dyn Iterator<Item = T>) -> Result<(), SendError<T>> {
         let shared = &*self.shared;
         let mut st = shared.lock();
+        // The sender's trace context, once for the batch, when anyone can see it.
+        let trace: Option<Arc<str>> = tracing::dispatcher::has_been_set()
+            .then(|| consumer_wire::Context::current(st.id).traceparent().into());
         // One entry into the runtime for the whole batch.
         shared.rt.block_on(async {
             for item in items {
@@ -296,10 +301,11 @@ where
                         return Err(SendError::new(item, e));
                     }
                 }
-                let ack = shared.publish(stamp, &payload).await;
+                let ack = shared.publish(stamp, &payload, trace.as_deref()).await;
                 st.pending.push_back(Pending {
                     stamp,
                     payload,
+                    trace: trace.clone(),
                     ack: ack.ok(),
                 });
                 st.next_seq += 1;
@@ -315,10 +321,15 @@ impl<C: Codec> Shared<C> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    async fn publish(&self, stamp: Stamp, payload: &Bytes) -> Result<PublishAckFuture, Error> {
+    async fn publish(
+        &self,
+        stamp: Stamp,
+        payload: &Bytes,
+        trace: Option<&str>,
+    ) -> Result<PublishAckFuture, Error> {
         let msg = PublishMessage::build()
             .payload(payload.clone())
-            .headers(stamp.headers(&self.kind));
+            .headers(stamp.headers(&self.kind, trace));
         self.js
             .send_publish(self.subject.clone(), msg)
             .await
@@ -358,7 +369,10 @@ impl<C: Codec> Shared<C> {
                 Err(why) => {
                     tracing::debug!(%why, unconfirmed = st.pending.len(), "publishing the window again");
                     for p in st.pending.iter_mut() {
-                        p.ack = self.publish(p.stamp, &p.payload).await.ok();
+                        p.ack = self
+                            .publish(p.stamp, &p.payload, p.trace.as_deref())
+                            .await
+                            .ok();
                     }
                     if st.pending.iter().all(|p| p.ack.is_none()) {
                         // The client cannot even queue: back off before the next try

@@ -2,7 +2,7 @@
 //! that producer's sequence, and the item type's identity and codec.
 
 use async_nats::HeaderMap;
-use consumer_wire::{Codec, Identity};
+use consumer_wire::{Codec, Context, Identity};
 
 /// The message id: the producer's id (16 hex digits), `-`, the item's sequence
 /// number in its producer's stream (decimal, from 0).
@@ -10,6 +10,9 @@ pub(crate) const MSG_ID: &str = "Nats-Msg-Id";
 /// The codec's name (`Codec::NAME`), a space, the item type's fingerprint
 /// (`Identity::fingerprint`, 16 hex digits).
 pub(crate) const TYPE: &str = "Consumer-Type";
+/// The sender's trace context (W3C `traceparent`), set when a `tracing` subscriber
+/// is installed: the worker handles the item inside that trace.
+pub(crate) const TRACEPARENT: &str = "traceparent";
 /// On a dead letter: why the worker gave up on it.
 pub(crate) const REASON: &str = "Consumer-Dead-Reason";
 
@@ -27,11 +30,15 @@ impl Stamp {
         format!("{:016x}-{}", self.producer, self.seq)
     }
 
-    /// Every header a producer sets; `kind` is [`type_header`]'s.
-    pub(crate) fn headers(&self, kind: &str) -> HeaderMap {
+    /// Every header a producer sets; `kind` is [`type_header`]'s, `traceparent`
+    /// the sender's trace context when there is one.
+    pub(crate) fn headers(&self, kind: &str, traceparent: Option<&str>) -> HeaderMap {
         let mut h = HeaderMap::new();
         h.insert(MSG_ID, self.msg_id().as_str());
         h.insert(TYPE, kind);
+        if let Some(tp) = traceparent {
+            h.insert(TRACEPARENT, tp);
+        }
         h
     }
 
@@ -67,6 +74,19 @@ impl Stamp {
     }
 }
 
+/// The trace context a message carries, if any: its `traceparent` header, with the
+/// producer as the stream.
+pub(crate) fn trace_context(headers: Option<&HeaderMap>, stamp: Stamp) -> Option<Context> {
+    let tp = headers?.get(TRACEPARENT)?.as_str();
+    let (trace, span) = Context::parse_traceparent(tp)?;
+    Some(Context {
+        pid: 0,
+        stream: stamp.producer,
+        trace,
+        span,
+    })
+}
+
 /// The `Consumer-Type` header for items of this identity in this codec.
 pub(crate) fn type_header<C: Codec>(identity: &Identity) -> String {
     format!("{} {:016x}", C::NAME, identity.fingerprint())
@@ -98,7 +118,7 @@ mod tests {
             producer: 0xabc,
             seq: 7,
         };
-        let h = s.headers(&type_header::<Bincode>(&id));
+        let h = s.headers(&type_header::<Bincode>(&id), None);
         assert_eq!(Stamp::read::<Bincode>(Some(&h), &id), Ok(s));
         assert_eq!(s.msg_id(), "0000000000000abc-7");
         let other = Stamp::read::<Bincode>(Some(&h), &Identity::of::<String>()).unwrap_err();

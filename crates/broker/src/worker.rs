@@ -17,7 +17,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::runtime::Runtime;
-use crate::stamp::{REASON, Stamp};
+use crate::stamp::{REASON, Stamp, trace_context};
 use crate::{Broker, Dedup};
 
 /// How a [`Worker`] pulls: its group, batch, ack wait, delivery limit, order and
@@ -545,7 +545,24 @@ where
             let _ = m.ack().await;
             return Ok(Fate::Skipped);
         }
-        let sent = catch_unwind(AssertUnwindSafe(|| consumer.send(item)));
+        let sent = catch_unwind(AssertUnwindSafe(|| {
+            match trace_context(m.headers.as_ref(), stamp) {
+                // Handled inside the sender's trace: the consumer's own sends carry it
+                // on, and a subscriber sees this span's parent.
+                Some(cx) => {
+                    let span = tracing::trace_span!(
+                        "broker.receive",
+                        traceparent = %cx.traceparent(),
+                        producer = %format_args!("{:016x}", stamp.producer),
+                        seq = stamp.seq,
+                    );
+                    let _in = span.enter();
+                    tracing::trace!(seq = stamp.seq, "receive");
+                    cx.in_trace(|| consumer.send(item))
+                }
+                None => consumer.send(item),
+            }
+        }));
         if let Some(d) = dedup {
             d.finish(stamp, matches!(sent, Ok(Ok(()))));
         }

@@ -75,6 +75,20 @@ impl Context {
         })
     }
 
+    /// This thread's context for a message it sends now on `stream`: the trace id it
+    /// inherited from the item it is handling (else this process's own) and the
+    /// caller's current span. For a transport that carries the context its own way,
+    /// such as a message header.
+    ///
+    /// ```
+    /// let cx = consumer_wire::Context::current(1);
+    /// assert_eq!(cx.pid, std::process::id());
+    /// assert_ne!(cx.trace, 0);
+    /// ```
+    pub fn current(stream: u64) -> Context {
+        Context::here(stream, crate::encode::current_span_id())
+    }
+
     /// The W3C `traceparent` header value: `00-{trace id}-{parent id}-01`.
     ///
     /// ```

@@ -384,7 +384,7 @@ pub fn outcome_of(report: Report, accepted: u64) -> Result<(), Error> {
 
 /// The id of the span the caller is in, or 0; without cloning the span.
 #[inline]
-fn current_span_id() -> u64 {
+pub(crate) fn current_span_id() -> u64 {
     // No subscriber was ever set: there is no span (one atomic load, not a lookup
     // of the thread's dispatcher for every batch).
     if !tracing::dispatcher::has_been_set() {

@@ -9,6 +9,7 @@ mod kill;
 mod ordered;
 mod restart;
 mod suite;
+mod trace;
 
 use consumer_broker::{Broker, LocalServer};
 
