@@ -183,8 +183,13 @@ impl<C> Inline<C> {
         match outcome {
             Ok(Ok(())) => Ok(()),
             Ok(Err(e)) => {
-                // In-line, nothing waits behind the failing item.
-                self.state = State::Failed(e.error().clone().with_undelivered(0));
+                // In-line, nothing waits behind the failing item, unless the consumer
+                // is itself a runner's handle that says what was waiting in it.
+                let error = e.error().clone();
+                self.state = State::Failed(match error.undelivered() {
+                    Some(_) => error,
+                    None => error.with_undelivered(0),
+                });
                 Err(e)
             }
             Err(payload) => {

@@ -72,7 +72,18 @@ impl<T> Supervisor<T> {
     }
 
     fn give_up(&self, error: Error) -> Error {
-        self.failure.get_or_init(|| error).clone()
+        self.failure
+            .get_or_init(|| {
+                // Every error after the failure carries the count `close` reports
+                // (exact: none while items are in doubt).
+                let counts = self.tally.snapshot();
+                if counts.in_doubt == 0 {
+                    error.with_undelivered(counts.undelivered)
+                } else {
+                    error
+                }
+            })
+            .clone()
     }
 
     /// A new worker `index` in place of one that failed with `cause` — after the
