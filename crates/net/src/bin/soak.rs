@@ -6,7 +6,7 @@
 //!   byte), held by a child process (`net-soak crowd ...`) so that this process's
 //!   memory and descriptors are the server's own; meanwhile a good client's
 //!   countdown must be served in under 100 ms. For the blocking and the async API.
-//! - **Cycles**: 2,000 connect/authenticate/send/close cycles, none waiting more
+//! - **Cycles**: 2,000 connect/authenticate/send/close cycles on each API, none waiting more
 //!   than 100 ms to connect.
 //! - **Hostile**: a peer trickling its hello, a silent authenticated peer, a client
 //!   that never reads its replies: dropped at their deadlines, or held at the
@@ -106,7 +106,9 @@ fn soak(only: &[String]) -> Result {
         }
     }
     if part("cycles") {
-        cycles(&mut verdict)?;
+        for api in ["blocking", "async"] {
+            cycles(api, &mut verdict)?;
+        }
     }
     if part("hostile") {
         hostile(&mut verdict)?;
@@ -295,10 +297,10 @@ fn crowd(args: &[String]) -> Result {
     Ok(())
 }
 
-fn cycles(verdict: &mut Verdict) -> Result {
-    println!("== {CYCLES} connect/authenticate/send/close cycles (blocking API)");
+fn cycles(api: &str, verdict: &mut Verdict) -> Result {
+    println!("== {CYCLES} connect/authenticate/send/close cycles ({api} API)");
     let server = quiet(Server::bind(&"127.0.0.1:0".parse()?)?.key(key())).workers(2);
-    let running = Running::start("blocking", server, false)?;
+    let running = Running::start(api, server, false)?;
     let addr = running.addr();
     let mib = rss_mib();
     let mut connects = Vec::with_capacity(CYCLES);
@@ -322,11 +324,14 @@ fn cycles(verdict: &mut Verdict) -> Result {
     let stats = running.stats();
     verdict.check(
         stats.served == CYCLES as u64 || stats.served + stats.open >= CYCLES as u64,
-        format!("cycles: {} served, {} failed", stats.served, stats.failed),
+        format!(
+            "cycles ({api}): {} served, {} failed",
+            stats.served, stats.failed
+        ),
     );
     verdict.check(
         worst < SERVE_BOUND,
-        format!("cycles: worst connect {worst:.2?} < {SERVE_BOUND:?}"),
+        format!("cycles ({api}): worst connect {worst:.2?} < {SERVE_BOUND:?}"),
     );
     running.shutdown()
 }
