@@ -18,134 +18,85 @@ use crate::tls_tokio::{EndAtEof, poll_read_checked};
 use crate::{Address, Connector};
 use consumer_process::AsyncSender;
 
-/// One of two socket types, TCP or Unix: the shape of every async socket here.
-#[derive(Debug)]
-pub(super) enum Socket<T, U> {
-    Tcp(T),
-    Unix(U),
+/// An enum of two streams that is a stream itself: each call goes to the variant's.
+/// One forwarding for every two-way shape here ([`Socket`], [`Layer`]).
+macro_rules! either_stream {
+    ($(#[$doc:meta])* $name:ident { $a:ident, $b:ident }) => {
+        $(#[$doc])*
+        #[derive(Debug)]
+        pub(super) enum $name<A, B> {
+            $a(A),
+            $b(B),
+        }
+
+        impl<A: AsyncRead + Unpin, B: AsyncRead + Unpin> AsyncRead for $name<A, B> {
+            fn poll_read(
+                self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                buf: &mut ReadBuf<'_>,
+            ) -> Poll<io::Result<()>> {
+                match self.get_mut() {
+                    $name::$a(s) => Pin::new(s).poll_read(cx, buf),
+                    $name::$b(s) => Pin::new(s).poll_read(cx, buf),
+                }
+            }
+        }
+
+        impl<A: AsyncWrite + Unpin, B: AsyncWrite + Unpin> AsyncWrite for $name<A, B> {
+            fn poll_write(
+                self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                buf: &[u8],
+            ) -> Poll<io::Result<usize>> {
+                match self.get_mut() {
+                    $name::$a(s) => Pin::new(s).poll_write(cx, buf),
+                    $name::$b(s) => Pin::new(s).poll_write(cx, buf),
+                }
+            }
+
+            fn poll_write_vectored(
+                self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                bufs: &[io::IoSlice<'_>],
+            ) -> Poll<io::Result<usize>> {
+                match self.get_mut() {
+                    $name::$a(s) => Pin::new(s).poll_write_vectored(cx, bufs),
+                    $name::$b(s) => Pin::new(s).poll_write_vectored(cx, bufs),
+                }
+            }
+
+            fn is_write_vectored(&self) -> bool {
+                match self {
+                    $name::$a(s) => s.is_write_vectored(),
+                    $name::$b(s) => s.is_write_vectored(),
+                }
+            }
+
+            fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+                match self.get_mut() {
+                    $name::$a(s) => Pin::new(s).poll_flush(cx),
+                    $name::$b(s) => Pin::new(s).poll_flush(cx),
+                }
+            }
+
+            fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+                match self.get_mut() {
+                    $name::$a(s) => Pin::new(s).poll_shutdown(cx),
+                    $name::$b(s) => Pin::new(s).poll_shutdown(cx),
+                }
+            }
+        }
+    };
 }
 
-impl<T: AsyncRead + Unpin, U: AsyncRead + Unpin> AsyncRead for Socket<T, U> {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            Socket::Tcp(s) => Pin::new(s).poll_read(cx, buf),
-            Socket::Unix(s) => Pin::new(s).poll_read(cx, buf),
-        }
-    }
+either_stream! {
+    /// One of two socket types, TCP or Unix: the shape of every async socket here.
+    Socket { Tcp, Unix }
 }
 
-impl<T: AsyncWrite + Unpin, U: AsyncWrite + Unpin> AsyncWrite for Socket<T, U> {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        match self.get_mut() {
-            Socket::Tcp(s) => Pin::new(s).poll_write(cx, buf),
-            Socket::Unix(s) => Pin::new(s).poll_write(cx, buf),
-        }
-    }
-
-    fn poll_write_vectored(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[io::IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        match self.get_mut() {
-            Socket::Tcp(s) => Pin::new(s).poll_write_vectored(cx, bufs),
-            Socket::Unix(s) => Pin::new(s).poll_write_vectored(cx, bufs),
-        }
-    }
-
-    fn is_write_vectored(&self) -> bool {
-        match self {
-            Socket::Tcp(s) => s.is_write_vectored(),
-            Socket::Unix(s) => s.is_write_vectored(),
-        }
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            Socket::Tcp(s) => Pin::new(s).poll_flush(cx),
-            Socket::Unix(s) => Pin::new(s).poll_flush(cx),
-        }
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            Socket::Tcp(s) => Pin::new(s).poll_shutdown(cx),
-            Socket::Unix(s) => Pin::new(s).poll_shutdown(cx),
-        }
-    }
-}
-
-/// A plain stream or a TLS one: the shape of an async connection and its halves.
-#[derive(Debug)]
-pub(super) enum Layer<P, T> {
-    Plain(P),
-    Tls(T),
-}
-
-impl<P: AsyncRead + Unpin, T: AsyncRead + Unpin> AsyncRead for Layer<P, T> {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            Layer::Plain(s) => Pin::new(s).poll_read(cx, buf),
-            Layer::Tls(s) => Pin::new(s).poll_read(cx, buf),
-        }
-    }
-}
-
-impl<P: AsyncWrite + Unpin, T: AsyncWrite + Unpin> AsyncWrite for Layer<P, T> {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        match self.get_mut() {
-            Layer::Plain(s) => Pin::new(s).poll_write(cx, buf),
-            Layer::Tls(s) => Pin::new(s).poll_write(cx, buf),
-        }
-    }
-
-    fn poll_write_vectored(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[io::IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        match self.get_mut() {
-            Layer::Plain(s) => Pin::new(s).poll_write_vectored(cx, bufs),
-            Layer::Tls(s) => Pin::new(s).poll_write_vectored(cx, bufs),
-        }
-    }
-
-    fn is_write_vectored(&self) -> bool {
-        match self {
-            Layer::Plain(s) => s.is_write_vectored(),
-            Layer::Tls(s) => s.is_write_vectored(),
-        }
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            Layer::Plain(s) => Pin::new(s).poll_flush(cx),
-            Layer::Tls(s) => Pin::new(s).poll_flush(cx),
-        }
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            Layer::Plain(s) => Pin::new(s).poll_shutdown(cx),
-            Layer::Tls(s) => Pin::new(s).poll_shutdown(cx),
-        }
-    }
+either_stream! {
+    /// A plain stream or a TLS one: the shape of an async connection and its halves.
+    Layer { Plain, Tls }
 }
 
 /// A TLS connection over TCP, either side's.
