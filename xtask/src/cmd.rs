@@ -8,9 +8,14 @@ use std::time::Instant;
 pub(crate) type Result<T = ()> = std::result::Result<T, Box<dyn Error>>;
 
 /// `cargo` as the one that runs us (the `CARGO` variable), in the workspace root.
+///
+/// Without incremental compilation: xtask runs whole checks, not edit loops, and the
+/// incremental caches were more than half of what test-all left on disk.
 pub(crate) fn cargo(args: &[&str]) -> Command {
     let mut c = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
-    c.args(args).current_dir(root());
+    c.args(args)
+        .current_dir(root())
+        .env("CARGO_INCREMENTAL", "0");
     c
 }
 

@@ -106,13 +106,13 @@ pub(crate) fn run_all(skip: &[String]) -> Result {
     }
     if want("alone") {
         // Each library crate on its own, with its default features: what a user who
-        // depends on one crate builds. Its own target directory, so the workspace's
-        // all-features build above is not invalidated.
+        // depends on one crate builds. The same target directory: cargo keys each
+        // build by its features, so the two builds sit side by side and share every
+        // dependency whose features agree.
         for package in ALONE {
-            let target = crate::cmd::root().join("target").join("alone");
             step(
                 &format!("alone {package}"),
-                cargo(&["test", "--quiet", "-p", package]).env("CARGO_TARGET_DIR", &target),
+                &mut cargo(&["test", "--quiet", "-p", package]),
             )?;
         }
         // And with no default features, for those that have any: that its tests
@@ -122,18 +122,16 @@ pub(crate) fn run_all(skip: &[String]) -> Result {
             eprintln!("\n== alone --no-default-features: no library crate has default features");
         }
         for package in with_defaults {
-            let target = crate::cmd::root().join("target").join("alone");
             step(
                 &format!("alone {package} --no-default-features"),
-                cargo(&[
+                &mut cargo(&[
                     "check",
                     "--quiet",
                     "--tests",
                     "--no-default-features",
                     "-p",
                     &package,
-                ])
-                .env("CARGO_TARGET_DIR", target),
+                ]),
             )?;
         }
     }
