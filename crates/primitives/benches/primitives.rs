@@ -8,7 +8,8 @@
 //!   thread, one consumer thread, item by item. (`send_all` is one `put` per item:
 //!   no user code runs under the queue's lock, so there is no batched path to time.)
 //!
-//! Run with `cargo xtask bench consumer-primitives`.
+//! Run with `cargo xtask bench consumer-primitives`; one row with
+//! `cargo bench -p consumer-primitives --bench primitives -- semaphore/uncontended`.
 
 use std::thread;
 use std::time::{Duration, Instant};
@@ -85,6 +86,9 @@ fn semaphore() {
             400_000,
         ),
     ] {
+        if !wanted(name) {
+            continue;
+        }
         let ours = Semaphore::new(permits);
         let base = CondvarSemaphore {
             permits: Mutex::new(permits),
@@ -149,7 +153,21 @@ fn queue() {
 }
 
 fn main() {
-    rlock();
+    if wanted("primitives/rlock") {
+        rlock();
+    }
     semaphore();
-    queue();
+    if wanted("primitives/queue") {
+        queue();
+    }
+}
+
+/// Does `name` match the filters on the command line (`cargo bench -p … -- round-trip`)?
+/// No filter runs every benchmark.
+fn wanted(name: &str) -> bool {
+    let filters: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with("--"))
+        .collect();
+    filters.is_empty() || filters.iter().any(|f| name.contains(f.as_str()))
 }

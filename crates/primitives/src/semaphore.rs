@@ -5,67 +5,132 @@ use std::time::{Duration, Instant};
 
 use consumer::{Error, ErrorKind};
 
-use crate::sync::{self, Condvar, Mutex};
+use crate::sync::{self, AtomicUsize, Condvar, Mutex, Ordering};
 
 /// The counter both semaphores share; `bound` is `Some` for a bounded one.
+///
+/// The count is one atomic: taking and giving back a permit is one compare-and-swap
+/// each, with no lock, and a give-back wakes no one unless a thread is waiting. The
+/// lock and condition variable serve only threads that found no permit:
+///
+/// ```text
+/// waiter (under `sleep`)                 giver
+/// waiters += 1          (RMW)            available += 1   (RMW, AcqRel)
+/// look at available     (RMW, AcqRel)    if waiters > 0:  lock `sleep`, notify one
+/// none: wait on `freed` (unlocks)
+/// ```
+///
+/// No wake-up is lost, with acquire/release orderings only (what loom models
+/// exactly): both sides end with a read-modify-write of `available`, and those are
+/// totally ordered. If the waiter's comes second it reads the given permit; if the
+/// giver's comes second it reads the waiter's (a release), so the waiter's
+/// `waiters += 1` happens before the giver reads `waiters`. A giver that sees a
+/// waiter locks `sleep` before notifying, and the waiter holds `sleep` from its count
+/// until its wait has begun, so the notification finds it waiting.
 struct Permits {
-    count: Mutex<Count>,
+    available: AtomicUsize,
+    /// Threads on the slow path; changed under `sleep`, read by givers without it.
+    waiters: AtomicUsize,
+    sleep: Mutex<()>,
     freed: Condvar,
     bound: Option<usize>,
-}
-
-#[derive(Debug)]
-struct Count {
-    available: usize,
-    /// Threads waiting for a permit.
-    waiters: usize,
 }
 
 impl Permits {
     fn new(permits: usize, bound: Option<usize>) -> Permits {
         Permits {
-            count: Mutex::new(Count {
-                available: permits,
-                waiters: 0,
-            }),
+            available: AtomicUsize::new(permits),
+            waiters: AtomicUsize::new(0),
+            sleep: Mutex::new(()),
             freed: Condvar::new(),
             bound,
         }
     }
 
+    /// Takes a permit if one is free: a load and a compare-and-swap.
     #[inline]
-    fn acquire_until(&self, deadline: Option<Instant>) -> bool {
-        let mut count = sync::lock(&self.count);
-        loop {
-            if count.available > 0 {
-                count.available -= 1;
-                return true;
-            }
-            let (c, expired) = sync::wait(&self.freed, count, deadline, |c| &mut c.waiters);
-            count = c;
-            if expired {
-                return false;
+    fn try_take(&self) -> bool {
+        let mut now = self.available.load(Ordering::Relaxed);
+        while now > 0 {
+            match self.available.compare_exchange_weak(
+                now,
+                now - 1,
+                Ordering::Acquire,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => return true,
+                Err(seen) => now = seen,
             }
         }
+        false
     }
 
     #[inline]
-    fn release(&self) -> Result<(), Error> {
-        let mut count = sync::lock(&self.count);
-        let more = count
-            .available
-            .checked_add(1)
-            .filter(|&n| self.bound.is_none_or(|bound| n <= bound));
-        let Some(more) = more else {
-            drop(count);
-            return Err(self.over());
-        };
-        count.available = more;
-        let wake = count.waiters > 0;
-        drop(count);
-        if wake {
-            self.freed.notify_one();
+    fn acquire_until(&self, deadline: Option<Instant>) -> bool {
+        self.try_take() || self.wait_for_permit(deadline)
+    }
+
+    /// The slow path: counted as a waiter, waits for a permit or the deadline.
+    #[cold]
+    fn wait_for_permit(&self, deadline: Option<Instant>) -> bool {
+        if deadline.is_some_and(|at| at <= Instant::now()) {
+            return self.try_take();
         }
+        let mut asleep = sync::lock(&self.sleep);
+        self.waiters.fetch_add(1, Ordering::Relaxed);
+        let taken = loop {
+            // A read-modify-write, not a load: see the protocol in `Permits`' docs.
+            if self.available.fetch_add(0, Ordering::AcqRel) > 0 && self.try_take() {
+                break true;
+            }
+            // Checked after a wake-up too: a permit given meanwhile is not missed.
+            if deadline.is_some_and(|at| at <= Instant::now()) {
+                break false;
+            }
+            asleep = sync::wait_on(&self.freed, asleep, deadline);
+        };
+        self.waiters.fetch_sub(1, Ordering::Relaxed);
+        drop(asleep);
+        taken
+    }
+
+    /// Wakes one waiter, if there is one; called after a permit was added.
+    #[inline]
+    fn wake(&self) {
+        if self.waiters.load(Ordering::Acquire) > 0 {
+            self.wake_one();
+        }
+    }
+
+    #[cold]
+    fn wake_one(&self) {
+        // The waiter counted itself under `sleep` and holds it until it waits.
+        drop(sync::lock(&self.sleep));
+        self.freed.notify_one();
+    }
+
+    /// Adds a permit, unless that would pass the bound (or `usize::MAX`).
+    #[inline]
+    fn release(&self) -> Result<(), Error> {
+        let mut now = self.available.load(Ordering::Relaxed);
+        loop {
+            let more = now
+                .checked_add(1)
+                .filter(|&n| self.bound.is_none_or(|bound| n <= bound));
+            let Some(more) = more else {
+                return Err(self.over());
+            };
+            match self.available.compare_exchange_weak(
+                now,
+                more,
+                Ordering::AcqRel,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => break,
+                Err(seen) => now = seen,
+            }
+        }
+        self.wake();
         Ok(())
     }
 
@@ -74,14 +139,23 @@ impl Permits {
     /// there, with no error to build.
     #[inline]
     fn give_back(&self) {
-        let mut count = sync::lock(&self.count);
         let bound = self.bound.unwrap_or(usize::MAX);
-        count.available = count.available.saturating_add(1).min(bound);
-        let wake = count.waiters > 0;
-        drop(count);
-        if wake {
-            self.freed.notify_one();
+        let mut now = self.available.load(Ordering::Relaxed);
+        loop {
+            if now >= bound {
+                return;
+            }
+            match self.available.compare_exchange_weak(
+                now,
+                now + 1,
+                Ordering::AcqRel,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => break,
+                Err(seen) => now = seen,
+            }
         }
+        self.wake();
     }
 
     /// The error of a release above the bound.
@@ -97,7 +171,7 @@ impl Permits {
     }
 
     fn available(&self) -> usize {
-        sync::lock(&self.count).available
+        self.available.load(Ordering::Acquire)
     }
 }
 
@@ -240,8 +314,11 @@ macro_rules! semaphore_methods {
             /// assert!(first.is_some());
             /// assert!(s.try_acquire().is_none());
             /// ```
+            #[inline]
             pub fn try_acquire(&self) -> Option<SemaphoreGuard<'_>> {
-                self.acquire_until(Some(Instant::now()))
+                self.permits.try_take().then(|| SemaphoreGuard {
+                    permits: &self.permits,
+                })
             }
 
             /// Takes a permit, waiting at most `timeout`; `None` if none came free.

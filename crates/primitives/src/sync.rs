@@ -4,10 +4,14 @@
 //!
 //! The primitives touch them only through the helpers here: [`lock`], [`wait`]
 //! (a condition-variable wait with an optional deadline that keeps a count of
-//! waiters) and [`current_thread_id`].
+//! waiters), [`wait_on`] (the same wait, for a caller that counts its waiters
+//! itself) and [`current_thread_id`]. The semaphore's count is an atomic, loom's
+//! in a model.
 
 use std::time::{Duration, Instant};
 
+#[cfg(loom)]
+pub(crate) use loom::sync::atomic::{AtomicUsize, Ordering};
 #[cfg(loom)]
 pub(crate) use loom::sync::{Arc, Condvar, Mutex, MutexGuard};
 #[cfg(loom)]
@@ -16,6 +20,8 @@ pub(crate) use loom::thread::ThreadId;
 pub(crate) use parking_lot::{Condvar, Mutex, MutexGuard};
 #[cfg(not(loom))]
 pub(crate) use std::sync::Arc;
+#[cfg(not(loom))]
+pub(crate) use std::sync::atomic::{AtomicUsize, Ordering};
 #[cfg(not(loom))]
 pub(crate) use std::thread::ThreadId;
 
@@ -57,8 +63,9 @@ pub(crate) fn wait<'a, T>(
     (guard, false)
 }
 
+/// Waits on `cv` until notified or `deadline` passes (spurious wake-ups possible).
 #[cfg(not(loom))]
-fn wait_on<'a, T>(
+pub(crate) fn wait_on<'a, T>(
     cv: &Condvar,
     mut guard: MutexGuard<'a, T>,
     deadline: Option<Instant>,
@@ -70,8 +77,9 @@ fn wait_on<'a, T>(
     guard
 }
 
+/// Waits on `cv` (loom does not model time: a deadline is ignored).
 #[cfg(loom)]
-fn wait_on<'a, T>(
+pub(crate) fn wait_on<'a, T>(
     cv: &Condvar,
     guard: MutexGuard<'a, T>,
     deadline: Option<Instant>,

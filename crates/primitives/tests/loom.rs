@@ -103,6 +103,33 @@ fn bounded_semaphore_release_wakes_a_waiter_and_keeps_its_bound() {
     });
 }
 
+/// The lock-free count with its sleeping waiters: two threads wait on an empty
+/// semaphore while two permits are given, one by a guard's drop and one by
+/// `release`. A lost wake-up leaves a waiter asleep for ever, which loom reports as
+/// a deadlock.
+#[test]
+fn semaphore_wakes_every_waiter_it_owes_a_permit() {
+    loom::model(|| {
+        let sem = Arc::new(Semaphore::new(1));
+        let held = sem.acquire();
+        let waiters: Vec<_> = (0..2)
+            .map(|_| {
+                let sem = Arc::clone(&sem);
+                thread::spawn(move || {
+                    let permit = sem.acquire_timeout(LONG);
+                    permit.expect("loom never times out").keep();
+                })
+            })
+            .collect();
+        drop(held);
+        sem.release().unwrap();
+        for w in waiters {
+            w.join().unwrap();
+        }
+        assert_eq!(sem.available_permits(), 0);
+    });
+}
+
 #[test]
 fn event_set_wakes_waiters() {
     loom::model(|| {
