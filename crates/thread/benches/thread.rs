@@ -6,6 +6,8 @@
 //! - `u64/send_all`: one producer's `send_all` (batches) against the raw channel's
 //!   per-item send: the ratio is the speed-up batching buys.
 //! - `u64/round-trip`: one item there and its reply back, one at a time.
+//!
+//! One row: `cargo bench -p consumer-thread --bench thread -- round-trip`.
 
 use std::hint::black_box;
 use std::thread;
@@ -119,21 +121,34 @@ fn round_trip_baseline(n: u64) -> Duration {
 }
 
 fn main() {
-    Compare::new("thread/u64/1-producer")
-        .work(4_000_000)
-        .target(0.9)
-        .run(|n| ours(n, 1, false), |n| baseline(n, 1));
-    Compare::new("thread/u64/4-producers")
-        .work(4_000_000)
-        .target(0.9)
-        .run(|n| ours(n, 4, false), |n| baseline(n, 4));
-    Compare::new("thread/u64/send_all-vs-raw-per-item")
-        .work(4_000_000)
-        .target(3.0)
-        .run(|n| ours(n, 1, true), |n| baseline(n, 1));
-    Compare::new("thread/u64/round-trip")
-        .unit(Unit::Latency)
-        .work(100_000)
-        .target(0.9)
-        .run(round_trip_ours, round_trip_baseline);
+    let throughput = [
+        ("thread/u64/1-producer", 1, false, 0.9),
+        ("thread/u64/4-producers", 4, false, 0.9),
+        ("thread/u64/send_all-vs-raw-per-item", 1, true, 3.0),
+    ];
+    for (name, producers, batched, target) in throughput {
+        if wanted(name) {
+            Compare::new(name)
+                .work(4_000_000)
+                .target(target)
+                .run(|n| ours(n, producers, batched), |n| baseline(n, producers));
+        }
+    }
+    if wanted("thread/u64/round-trip") {
+        Compare::new("thread/u64/round-trip")
+            .unit(Unit::Latency)
+            .work(100_000)
+            .target(0.9)
+            .run(round_trip_ours, round_trip_baseline);
+    }
+}
+
+/// Does `name` match the filters on the command line (`cargo bench -p … -- round-trip`)?
+/// No filter runs every benchmark.
+fn wanted(name: &str) -> bool {
+    let filters: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with("--"))
+        .collect();
+    filters.is_empty() || filters.iter().any(|f| name.contains(f.as_str()))
 }
