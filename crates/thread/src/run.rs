@@ -37,6 +37,9 @@ const QUIET_POLL: Duration = Duration::from_micros(200);
 /// spinning phase).
 const POLLS: u32 = 16;
 
+/// How many lone messages go without [`POLLS`] after a poll that found nothing.
+const SKIP_POLLS: u32 = 8;
+
 /// Why the consumer stopped before `close`.
 struct Failure {
     error: Error,
@@ -65,6 +68,9 @@ pub(crate) struct Run<C, T> {
     delivered: u64,
     /// While a batch is delivered: how many of its items follow the current one.
     left_in_batch: u64,
+    /// Lone messages left before [`poll`](Run::poll) looks again, after a poll that
+    /// found nothing.
+    skip_polls: u32,
 }
 
 /// Reports a runner thread that ends without an outcome (a bug, or a panic in the
@@ -92,6 +98,7 @@ impl<C: Consumer<T>, T> Run<C, T> {
             shared,
             delivered: 0,
             left_in_batch: 0,
+            skip_polls: 0,
         }
     }
 
@@ -204,8 +211,16 @@ impl<C: Consumer<T>, T> Run<C, T> {
     /// call, and an inter-processor interrupt on a VM). Looking at a steady short
     /// interval first keeps a request-and-reply rhythm in the spinning phase on
     /// both sides.
+    ///
+    /// A poll that finds nothing was spent spinning where the producer is not
+    /// answering at once (it is busy, or the machine is loaded and it is not even
+    /// running): the next [`SKIP_POLLS`] lone messages wait in the channel at once.
     #[inline]
-    fn poll(&self) -> Option<Msg<T>> {
+    fn poll(&mut self) -> Option<Msg<T>> {
+        if self.skip_polls > 0 {
+            self.skip_polls -= 1;
+            return None;
+        }
         for _ in 0..POLLS {
             for _ in 0..4 {
                 std::hint::spin_loop();
@@ -214,6 +229,7 @@ impl<C: Consumer<T>, T> Run<C, T> {
                 return Some(msg);
             }
         }
+        self.skip_polls = SKIP_POLLS;
         None
     }
 
