@@ -13,11 +13,18 @@
 //!
 //! - small items (`u64`): one `send` each with a manual flush, `send_all`, and one
 //!   `send` each under the default flush policy;
-//! - 64 KiB `Vec<u8>` items, recycled between the far consumer and the producer as
-//!   the process benchmark does, so neither side allocates in the steady state.
+//! - 64 KiB `Vec<u8>` items, taken from a pool that the far consumer refills (the
+//!   process benchmark's recycling), so the producer never allocates; against the
+//!   raw loop that reads every item into one buffer and delivers nothing (the
+//!   target row: what our delivery costs counts against us). Diagnostics: ours
+//!   against a raw loop that delivers as we do (each item read into a vector of its
+//!   own, handed to the same consumer), that raw loop against the plain one (what
+//!   owning each item costs), our TLS `Conn` under the raw loop, and the same items
+//!   over plain TCP (`net/tcp/bytes-64KiB`, for comparison).
 //!
 //! Figures and reading: `docs/decisions/0014-tls.md`.
 
+use std::cell::RefCell;
 use std::hint::black_box;
 use std::io::{BufReader, BufWriter, Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -140,10 +147,10 @@ type ServerStream = StreamOwned<ServerConnection, TcpStream>;
 
 /// The raw loop: the far thread reads with `read` (all the frames), then
 /// acknowledges with one byte; the clock covers writing, flushing and the ack.
-fn raw_run<C: Read + Write>(
-    (client, server): (C, ServerStream),
+fn raw_run<C: Read + Write, S: Read + Write + Send + 'static>(
+    (client, server): (C, S),
     write: impl FnOnce(&mut BufWriter<C>),
-    read: impl FnOnce(&mut BufReader<ServerStream>) + Send + 'static,
+    read: impl FnOnce(&mut BufReader<S>) + Send + 'static,
 ) -> Duration {
     let rx = thread::spawn(move || {
         let mut r = BufReader::with_capacity(64 << 10, server);
@@ -265,23 +272,122 @@ fn raw_bulk_read(r: &mut impl Read) {
     black_box(total);
 }
 
+/// The items our producer sends and the far consumer hands back (the process
+/// benchmark's recycling), so that no producer allocates in the steady state.
+struct Recycle {
+    pool: RefCell<Vec<Vec<u8>>>,
+    back_tx: Mutex<mpsc::Sender<Vec<u8>>>,
+    back_rx: mpsc::Receiver<Vec<u8>>,
+}
+
+impl Recycle {
+    fn new() -> Recycle {
+        const POOL: usize = 32;
+        let (back_tx, back_rx) = mpsc::channel();
+        Recycle {
+            pool: RefCell::new((0..POOL).map(|_| vec![7u8; BULK]).collect()),
+            back_tx: Mutex::new(back_tx),
+            back_rx,
+        }
+    }
+
+    /// An item to send: from the pool, or the next one handed back.
+    fn next(&self) -> Vec<u8> {
+        let v = self.pool.borrow_mut().pop();
+        v.unwrap_or_else(|| self.back_rx.recv().unwrap())
+    }
+
+    /// Every item handed back so far, into the pool.
+    fn collect(&self) {
+        self.pool.borrow_mut().extend(self.back_rx.try_iter());
+    }
+
+    /// The far consumer: hands each item back.
+    fn consumer(&self) -> HandBack {
+        hand_back(&self.back_tx)
+    }
+
+    /// A factory of far consumers, for a server.
+    fn factory(&self) -> impl Fn() -> HandBack + Send + Sync + 'static {
+        let back = Mutex::new(self.back_tx.lock().unwrap().clone());
+        move || hand_back(&back)
+    }
+}
+
+/// A far consumer that hands each item back to the producer.
+struct HandBack(mpsc::Sender<Vec<u8>>);
+
+impl Consumer<Vec<u8>> for HandBack {
+    fn send(&mut self, v: Vec<u8>) -> Result<(), SendError<Vec<u8>>> {
+        let _ = self.0.send(v);
+        Ok(())
+    }
+    fn close(&mut self) -> Result<(), Error> {
+        Ok(())
+    }
+}
+
+fn hand_back(back: &Mutex<mpsc::Sender<Vec<u8>>>) -> HandBack {
+    HandBack(back.lock().unwrap().clone())
+}
+
+/// The raw loop's writer with the producer's work of ours: each item taken from
+/// the pool, written (header, then the bytes), and dropped, as our `send` does.
+fn raw_bulk_write_items(w: &mut impl Write, n: u64, recycle: &Recycle) {
+    w.write_all(&[0u8; 16]).unwrap();
+    let h = bulk_header();
+    for _ in 0..n {
+        let v = recycle.next();
+        w.write_all(&h).unwrap();
+        w.write_all(&v).unwrap();
+    }
+    w.write_all(&common::END).unwrap();
+}
+
+/// The raw loop's reader with the delivery of ours: each item's bytes read into a
+/// vector of its own, which goes to a consumer (as our server's does: the consumer
+/// owns what it is sent).
+fn raw_bulk_read_items(r: &mut impl Read, mut to: HandBack) {
+    r.read_exact(&mut [0u8; 16]).unwrap();
+    loop {
+        let mut head = [0u8; 5];
+        r.read_exact(&mut head).unwrap();
+        let len = u32::from_le_bytes(head[..4].try_into().unwrap()) as usize;
+        if head[4] != 1 {
+            r.read_exact(&mut vec![0u8; len - 1]).unwrap();
+            break;
+        }
+        let mut count = [0u8; 5];
+        r.read_exact(&mut count).unwrap();
+        let mut v = vec![0u8; len - 6];
+        r.read_exact(&mut v).unwrap();
+        to.send(v).unwrap();
+    }
+    to.close().unwrap();
+}
+
+/// Our sender's loop: `n` items from the pool, then `close` (the far consumer has
+/// every item when it returns).
+fn ours_bulk(connector: &Connector, n: u64, recycle: &Recycle) -> Duration {
+    let mut tx = connector.sender::<Vec<u8>>().unwrap();
+    let t = Instant::now();
+    for _ in 0..n {
+        tx.send(recycle.next()).unwrap();
+    }
+    tx.close().unwrap();
+    let elapsed = t.elapsed();
+    recycle.collect();
+    elapsed
+}
+
 fn bulk(ca: &str, chain: &str, key_pem: &str, raw: &Raw) {
-    const POOL: usize = 32;
     let key = AuthKey::generate().unwrap();
-    // The far consumer hands each item back to the producer (the process
-    // benchmark's recycling), so neither side allocates in the steady state.
-    let (back_tx, back_rx) = mpsc::channel::<Vec<u8>>();
-    let back_tx = Mutex::new(back_tx);
+    let recycle = Recycle::new();
     let serving = Server::bind(&"127.0.0.1:0".parse().unwrap())
         .unwrap()
         .tls(ServerTls::from_pem(chain.as_bytes(), key_pem.as_bytes()).unwrap())
         .key(key.clone())
-        .serve(move || {
-            let back = back_tx.lock().unwrap().clone();
-            consumer::from_fn(move |v: Vec<u8>| {
-                let _ = back.send(v);
-            })
-        })
+        .serve(recycle.factory())
         .unwrap();
     let connector = Connector::new(serving.local_addr().clone())
         .tls(
@@ -291,24 +397,59 @@ fn bulk(ca: &str, chain: &str, key_pem: &str, raw: &Raw) {
                 .unwrap(),
         )
         .key(key);
+    // Both sides take the same items from the same pool, and the far side of
+    // both hands them back to it.
+    let raw_items = |n: u64| {
+        let to = recycle.consumer();
+        raw_run(
+            raw.pair(),
+            |w| raw_bulk_write_items(w, n, &recycle),
+            move |r| raw_bulk_read_items(r, to),
+        )
+    };
     let item = vec![7u8; BULK];
-    let mut pool: Vec<Vec<u8>> = (0..POOL).map(|_| vec![7u8; BULK]).collect();
+    // The target row: ours against the raw loop that reads every item into one
+    // buffer and delivers nothing (the process benchmark's raw pipe loop does the
+    // same), so what our server's delivery costs counts against us.
     Compare::new("net/tls/bytes-64KiB")
         .unit(Unit::Bytes(BULK as u64))
         .work(4_000)
         .target(0.8)
         .run(
+            |n| ours_bulk(&connector, n, &recycle),
             |n| {
-                let mut tx = connector.sender::<Vec<u8>>().unwrap();
-                let t = Instant::now();
-                for _ in 0..n {
-                    let v = pool.pop().unwrap_or_else(|| back_rx.recv().unwrap());
-                    tx.send(v).unwrap();
-                }
-                tx.close().unwrap();
-                let elapsed = t.elapsed();
-                pool.extend(back_rx.try_iter());
-                elapsed
+                let item = item.clone();
+                raw_run(
+                    raw.pair(),
+                    move |w| raw_bulk_write(w, n, &item),
+                    raw_bulk_read,
+                )
+            },
+        );
+    // Diagnostic: ours against the raw loop that does our delivery too (a vector
+    // per item to a consumer, items from the pool).
+    Compare::new("net/tls/bytes-64KiB/vs-raw-with-delivery")
+        .unit(Unit::Bytes(BULK as u64))
+        .work(4_000)
+        .run(
+            |n| ours_bulk(&connector, n, &recycle),
+            |n| {
+                let t = raw_items(n);
+                recycle.collect();
+                t
+            },
+        );
+    // Diagnostic: the raw loop with our delivery (a vector per item to a consumer,
+    // items from the pool) against the raw loop that reads every item into one
+    // buffer and delivers nothing: what owning each item costs by itself.
+    Compare::new("net/tls/bytes-64KiB/raw-delivery-vs-raw")
+        .unit(Unit::Bytes(BULK as u64))
+        .work(4_000)
+        .run(
+            |n| {
+                let t = raw_items(n);
+                recycle.collect();
+                t
             },
             |n| {
                 let item = item.clone();
@@ -346,15 +487,56 @@ fn bulk(ca: &str, chain: &str, key_pem: &str, raw: &Raw) {
     serving.shutdown().unwrap();
 }
 
+/// For comparison: the same 64 KiB items over plain TCP (ours with a key), against
+/// the same raw loop (delivery included) on a plain TCP pair.
+fn bulk_tcp() {
+    let key = AuthKey::generate().unwrap();
+    let recycle = Recycle::new();
+    let serving = Server::bind(&"127.0.0.1:0".parse().unwrap())
+        .unwrap()
+        .key(key.clone())
+        .serve(recycle.factory())
+        .unwrap();
+    let connector = Connector::new(serving.local_addr().clone()).key(key);
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let pair = || {
+        let c = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let s = listener.accept().unwrap().0;
+        c.set_nodelay(true).unwrap();
+        s.set_nodelay(true).unwrap();
+        (c, s)
+    };
+    Compare::new("net/tcp/bytes-64KiB")
+        .unit(Unit::Bytes(BULK as u64))
+        .work(4_000)
+        .run(
+            |n| ours_bulk(&connector, n, &recycle),
+            |n| {
+                let to = recycle.consumer();
+                let t = raw_run(
+                    pair(),
+                    |w| raw_bulk_write_items(w, n, &recycle),
+                    move |r| raw_bulk_read_items(r, to),
+                );
+                recycle.collect();
+                t
+            },
+        );
+    serving.shutdown().unwrap();
+}
+
 fn main() {
-    // `ONLY=small|bulk` runs one group, when tuning.
+    // `ONLY=small|bulk|tcp` runs one group, when tuning.
     let only = std::env::var("ONLY").ok();
     let (ca, chain, key) = pki();
     let raw = Raw::new(&ca, &chain, &key);
-    if only.as_deref() != Some("bulk") {
+    if only.is_none() || only.as_deref() == Some("small") {
         small(&ca, &chain, &key, &raw);
     }
-    if only.as_deref() != Some("small") {
+    if only.as_deref() != Some("small") && only.as_deref() != Some("tcp") {
         bulk(&ca, &chain, &key, &raw);
+    }
+    if only.is_none() || only.as_deref() == Some("tcp") {
+        bulk_tcp();
     }
 }

@@ -27,7 +27,7 @@ pub(crate) async fn accept(
     mut stream: TcpStream,
     tls: &ServerTls,
     peer: &str,
-) -> Result<tokio_rustls::server::TlsStream<TcpStream>, Error> {
+) -> Result<tokio_rustls::server::TlsStream<ReadAhead<TcpStream>>, Error> {
     let acceptor = TlsAcceptor::from(Arc::clone(&tls.config));
     let whom = format!("with {peer}");
     let mut first = [0u8; FIRST];
@@ -46,7 +46,7 @@ pub(crate) async fn accept(
         return Err(with_context(plain_client(), &whom));
     }
     acceptor
-        .accept(stream)
+        .accept(ReadAhead::new(stream))
         .await
         .map_err(|e| with_context(handshake_failure(e), &whom))
 }
@@ -178,5 +178,132 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for EndAtEof<S> {
 
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         Pin::new(&mut self.get_mut().0).poll_shutdown(cx)
+    }
+}
+
+/// How much [`ReadAhead`] reads from the socket at once: four full TLS records.
+const READ_AHEAD: usize = 4 * (16 * 1024 + 256);
+
+/// A socket read in large pieces for rustls, which asks for 4 KiB at a time (a
+/// system call each, 16 for a 64 KiB item): one read of up to [`READ_AHEAD`]
+/// bytes, then rustls's reads from memory. The buffer exists only while bytes
+/// flow: it is made on the first read and given back once the socket has nothing
+/// more and the buffer is drained, so an idle connection holds none. Writes pass
+/// through.
+#[derive(Debug)]
+pub(crate) struct ReadAhead<S> {
+    inner: S,
+    buf: Vec<u8>,
+    /// `buf[pos..end]` holds bytes read and not yet taken.
+    pos: usize,
+    end: usize,
+}
+
+impl<S> ReadAhead<S> {
+    fn new(inner: S) -> ReadAhead<S> {
+        ReadAhead {
+            inner,
+            buf: Vec::new(),
+            pos: 0,
+            end: 0,
+        }
+    }
+}
+
+impl<S: AsyncRead + Unpin> AsyncRead for ReadAhead<S> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        out: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        if this.pos == this.end {
+            if out.remaining() >= READ_AHEAD {
+                // As large as ours: no reason to go through the buffer.
+                return Pin::new(&mut this.inner).poll_read(cx, out);
+            }
+            if this.buf.is_empty() {
+                this.buf = vec![0; READ_AHEAD];
+            }
+            let mut into = ReadBuf::new(&mut this.buf);
+            match Pin::new(&mut this.inner).poll_read(cx, &mut into) {
+                Poll::Ready(Ok(())) => (this.pos, this.end) = (0, into.filled().len()),
+                Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                Poll::Pending => {
+                    // Nothing more for now: an idle connection holds no buffer.
+                    this.buf = Vec::new();
+                    return Poll::Pending;
+                }
+            }
+        }
+        let n = out.remaining().min(this.end - this.pos);
+        out.put_slice(&this.buf[this.pos..this.pos + n]);
+        this.pos += n;
+        Poll::Ready(Ok(()))
+    }
+}
+
+impl<S: AsyncWrite + Unpin> AsyncWrite for ReadAhead<S> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.get_mut().inner).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.get_mut().inner).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_shutdown(cx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn read_ahead_gives_every_byte_in_order_and_holds_no_buffer_when_idle() {
+        let (mut far, near) = tokio::io::duplex(1 << 20);
+        let mut r = ReadAhead::new(near);
+        let sent: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
+        far.write_all(&sent).await.unwrap();
+        let mut got = Vec::new();
+        let mut chunk = [0u8; 4096];
+        while got.len() < sent.len() {
+            let n = r.read(&mut chunk).await.unwrap();
+            got.extend_from_slice(&chunk[..n]);
+        }
+        assert_eq!(got, sent);
+        // Drained, and the socket has nothing: the next read waits, without a buffer.
+        let pending = std::future::poll_fn(|cx| {
+            let mut buf = ReadBuf::new(&mut chunk);
+            Poll::Ready(Pin::new(&mut r).poll_read(cx, &mut buf).is_pending())
+        })
+        .await;
+        assert!(pending);
+        assert!(r.buf.is_empty());
+        // Writes pass through; the end of the stream reads as the end.
+        r.write_all(b"back").await.unwrap();
+        let mut back = [0u8; 4];
+        far.read_exact(&mut back).await.unwrap();
+        assert_eq!(&back, b"back");
+        drop(far);
+        assert_eq!(r.read(&mut chunk).await.unwrap(), 0);
     }
 }
