@@ -10,9 +10,11 @@
 //! cancels; a row whose median falls below 0.97 (3 % slower than REV, relative to
 //! the same raw baseline) is flagged and the command fails.
 //!
-//! `--share-target` builds REV in the workspace's own target directory instead: the
-//! dependencies both commits share are built once (minutes saved on a small machine),
-//! and REV's few crates stay there until the next `cargo clean`.
+//! REV gets a target directory of its own: sharing the workspace's would save
+//! building the dependencies again, but the binaries cargo copies to
+//! `target/release/` (a bench's child program, `process-test-child`) would be
+//! overwritten by REV's, and HEAD's benchmark would spawn REV's child (tried: a
+//! protocol-version mismatch killed the process benchmark).
 //!
 //! The ratio is computed from the printed rates (three significant figures), not the
 //! printed two-decimal ratio, which is too coarse for a 3 % bound.
@@ -29,13 +31,11 @@ const BOUND: f64 = 0.97;
 pub(crate) fn run(args: &[String]) -> Result {
     let mut rev = None;
     let mut rounds = 3usize;
-    let mut share = false;
     let mut packages = Vec::new();
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
             "--against" => rev = it.next().cloned(),
-            "--share-target" => share = true,
             "--rounds" => {
                 rounds = it
                     .next()
@@ -73,12 +73,7 @@ pub(crate) fn run(args: &[String]) -> Result {
     )?;
 
     let head = build(&root(), None, &packages)?;
-    let old_target = if share {
-        target.clone()
-    } else {
-        scratch.target()
-    };
-    let old = build(&scratch.src(), Some(&old_target), &packages)?;
+    let old = build(&scratch.src(), Some(&scratch.target()), &packages)?;
     let pairs: Vec<(String, PathBuf, PathBuf)> = head
         .iter()
         .filter_map(|(name, h)| old.get(name).map(|o| (name.clone(), h.clone(), o.clone())))
@@ -280,10 +275,10 @@ impl Scratch {
         self.0.join("target")
     }
     fn remove(&self) {
-        if self.src().exists() {
-            if let Ok(p) = path_str(&self.src()) {
-                let _ = git(&root(), &["worktree", "remove", "--force", &p]);
-            }
+        if self.src().exists()
+            && let Ok(p) = path_str(&self.src())
+        {
+            let _ = git(&root(), &["worktree", "remove", "--force", &p]);
         }
         let _ = std::fs::remove_dir_all(&self.0);
         let _ = git(&root(), &["worktree", "prune"]);

@@ -36,7 +36,7 @@ fn main() -> ExitCode {
         Some("soak") => soak::run(&args[1..]),
         _ => {
             eprintln!(
-                "usage: cargo xtask <test-all [--skip STEP]... | tidy | needs | bench [--against REV [--rounds N] [--share-target]] [PACKAGE]... | examples | soak [PART]...>"
+                "usage: cargo xtask <test-all [--skip STEP]... | tidy | needs | bench [--against REV [--rounds N]] [PACKAGE]... | examples | soak [PART]...>"
             );
             return ExitCode::from(2);
         }
