@@ -3,6 +3,7 @@
 //! ```text
 //! cargo run --release --example countdown                    # every runner
 //! cargo run --release --example countdown -- --runner inline # one of them
+//! cargo run --release --example countdown -- --from 1000000  # long: a progress line
 //! ```
 //!
 //! Each runner module turns a `Countdown` into a handle, sends 10 down to 1, and
@@ -53,6 +54,13 @@ fn run(args: Vec<String>) -> Result<(), Box<dyn std::error::Error>> {
     while let Some(arg) = it.next() {
         match arg.as_str() {
             "--runner" => runner = it.next().ok_or("--runner needs a name")?,
+            "--from" => {
+                let n = it.next().ok_or("--from needs a number")?;
+                let n: u32 = n
+                    .parse()
+                    .map_err(|_| format!("--from wants a number of items, not {n:?}"))?;
+                let _ = runners::FROM.set(n);
+            }
             "--coprocess" => return coprocess::serve(it.next()),
             "--listen" => listen = Some(it.next().ok_or("--listen needs an address")?),
             "--connect" => connect = Some(it.next().ok_or("--connect needs an address")?),
@@ -65,7 +73,7 @@ fn run(args: Vec<String>) -> Result<(), Box<dyn std::error::Error>> {
             "--tls-name" => tls.name = Some(it.next().ok_or("--tls-name needs a name")?),
             "-h" | "--help" => {
                 say!(
-                    "usage: countdown [--runner all|{}]",
+                    "usage: countdown [--runner all|{}] [--from N]",
                     runners::names().join("|")
                 );
                 say!(

@@ -2,9 +2,14 @@
 //! Countdown is [`Announced`]: its header names the runner and, said from where it
 //! runs, the process, thread and task (and the socket it was served on).
 
+use std::sync::OnceLock;
+
 use consumer::{Consumer, Inline};
 use consumer_net::{Address, Connector, Server};
-use examples::{Announced, Countdown, countdown_items};
+use examples::{Announced, Countdown, Progress, countdown_items};
+
+/// `--from N`: count down from N instead of 10 (a long run shows a progress line).
+pub(crate) static FROM: OnceLock<u32> = OnceLock::new();
 
 type Run = fn() -> Result<(), Box<dyn std::error::Error>>;
 
@@ -24,9 +29,17 @@ pub(crate) fn names() -> Vec<&'static str> {
     RUNNERS.iter().map(|(name, _)| *name).collect()
 }
 
-/// Sends the countdown's items to any consumer handle, then closes it.
+/// Sends the countdown's items (10 down to 1, or `--from N` down to 1) to any
+/// consumer handle, then closes it; a long run shows its progress on stderr.
 pub(crate) fn drive(mut handle: impl Consumer<u32>) -> Result<(), Box<dyn std::error::Error>> {
-    handle.send_all(countdown_items())?;
+    match FROM.get() {
+        None => handle.send_all(countdown_items())?,
+        Some(&from) => {
+            let mut progress =
+                Progress::new("countdown", "items", Some(u64::from(from))).beside_output();
+            handle.send_all((1..=from).rev().inspect(|_| progress.add(1)))?;
+        }
+    }
     handle.close()?;
     Ok(())
 }

@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use consumer::{Consumer, Error, SendError};
 use consumer_pool::{Dispatch, Pool, Restart};
-use examples::say;
+use examples::{Progress, say};
 use sha2::{Digest, Sha256};
 
 /// SHA-256 rounds per block: a block costs some milliseconds, so sending it is noise.
@@ -122,6 +122,9 @@ fn start() -> Result<(), Box<dyn std::error::Error>> {
         .map_or(2, usize::from)
         .max(2);
     say!("speedup: {blocks} blocks of {ROUNDS} SHA-256 rounds, 1 worker and {cores} workers");
+    // Threads, processes and plain threads, 1 and `cores` workers, TRIES times each.
+    let total = blocks * 2 * 3 * TRIES as u64;
+    let mut progress = Progress::new("speedup", "blocks", Some(total));
     for (name, runner) in [
         ("threads", Runner::Threads),
         ("processes", Runner::Processes),
@@ -130,8 +133,11 @@ fn start() -> Result<(), Box<dyn std::error::Error>> {
         let (mut one, mut many) = (Duration::MAX, Duration::MAX);
         for _ in 0..TRIES {
             one = one.min(run(runner, 1, blocks)?);
+            progress.add(blocks);
             many = many.min(run(runner, cores, blocks)?);
+            progress.add(blocks);
         }
+        progress.clear();
         say!(
             "{name}: 1 worker {:.2} s, {cores} workers {:.2} s: {:.2}x",
             one.as_secs_f64(),
@@ -144,8 +150,11 @@ fn start() -> Result<(), Box<dyn std::error::Error>> {
     let (mut one, mut many) = (Duration::MAX, Duration::MAX);
     for _ in 0..TRIES {
         one = one.min(plain(1, blocks));
+        progress.add(blocks);
         many = many.min(plain(cores, blocks));
+        progress.add(blocks);
     }
+    drop(progress);
     say!(
         "plain threads, no pool: 1 thread {:.2} s, {cores} threads {:.2} s: {:.2}x",
         one.as_secs_f64(),

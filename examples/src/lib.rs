@@ -10,8 +10,10 @@ use std::io::{ErrorKind, Write};
 use consumer::{Consumer, Error, SendError};
 
 mod logging;
+mod progress;
 
 pub use logging::{Logging, init_logging};
+pub use progress::Progress;
 
 /// `println!` for a program whose reader may go away: prints the line, and when stdout
 /// is a closed pipe ends the process with status 0, as a Unix filter does.

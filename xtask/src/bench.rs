@@ -1,8 +1,13 @@
-//! `cargo xtask bench [PACKAGE ...]`: runs the benchmarks and summarises their lines.
+//! `cargo xtask bench [PACKAGE ...]`: runs the benchmarks and summarises their lines;
+//! `cargo xtask bench --against REV [--rounds N] [PACKAGE ...]` compares them with an
+//! earlier commit's (`against.rs`).
 
 use crate::cmd::{Result, cargo, output};
 
 pub(crate) fn run(packages: &[String]) -> Result {
+    if packages.iter().any(|a| a == "--against") {
+        return crate::against::run(packages);
+    }
     let mut args = vec!["bench"];
     if packages.is_empty() {
         args.push("--workspace");

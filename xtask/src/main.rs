@@ -8,9 +8,12 @@
 //! - `needs`: the programs outside Rust that tests need (`nats-server`, `rsvg-convert`),
 //!   installed from Debian's packages when missing. The second step of `test-all`.
 //! - `bench [PACKAGE ...]`: the benchmarks, each printing ours, the raw baseline and
-//!   their ratio; a summary of those lines at the end.
+//!   their ratio; a summary of those lines at the end. With `--against REV [--rounds N]`:
+//!   the same benchmarks built at REV too (a temporary worktree), run alternately, each
+//!   row's ours/raw at HEAD ÷ at REV (`against.rs`); rows more than 3 % worse fail.
 //! - `soak [crowd|cycles|hostile]...`: the server soak (`soak.rs`), its figures printed.
 
+mod against;
 mod bench;
 mod cmd;
 mod examples;
@@ -33,7 +36,7 @@ fn main() -> ExitCode {
         Some("soak") => soak::run(&args[1..]),
         _ => {
             eprintln!(
-                "usage: cargo xtask <test-all [--skip STEP]... | tidy | needs | bench [PACKAGE]... | examples | soak [PART]...>"
+                "usage: cargo xtask <test-all [--skip STEP]... | tidy | needs | bench [--against REV [--rounds N]] [PACKAGE]... | examples | soak [PART]...>"
             );
             return ExitCode::from(2);
         }

@@ -16,7 +16,9 @@
 //! - **Flows:** a `send` event with `stream` and `msg` fields starts an arrow; a
 //!   `receive` event with `sender_pid`, `stream` and `msg` ends it. The process
 //!   sender and receiver (`consumer-wire`) emit exactly these at trace level, naming
-//!   an item by sender pid, stream and place; any runner may do the same.
+//!   an item by sender pid, stream and place. For runners that move the item itself
+//!   (a thread, a task, in-line), [`Traced`] around the handle and [`Handled`]
+//!   around the consumer carry the id with the item and say the same two events.
 //! - **Several processes:** each process installs its own layer on the same path
 //!   (children learn it from [`ENV`]) and appends its part when its [`Flush`]
 //!   drops — one write, so parts do not interleave. The process that started the
@@ -52,10 +54,12 @@
 //! until its part is written.
 
 mod chrome;
+mod flow;
 mod layer;
 mod svg;
 
 pub use chrome::{Summary, merge, render, reset};
+pub use flow::{Handled, Tagged, Traced};
 pub use layer::{Flush, Timeline};
 
 /// The environment variable through which a run's processes learn its trace

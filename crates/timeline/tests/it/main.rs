@@ -4,15 +4,19 @@
 //! rendered to a PNG by `rsvg-convert` (`cargo xtask needs` installs it: a missing
 //! renderer fails the test).
 //!
+//! The same run also sends ten items to an OS thread and ten in-line, through the
+//! flow adapters (`Traced` around the handle, `Handled` around the consumer): one
+//! arrow per item there too, the thread's landing on the runner's track.
+//!
 //! One test does it all: tracing's callsite interest is process-wide, so the
 //! recorder is this binary's global default, installed once.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use consumer::Consumer;
+use consumer::{Consumer, Inline};
 use consumer_process::Coprocess;
-use consumer_timeline::{ENV, Timeline, merge, reset};
+use consumer_timeline::{ENV, Handled, Timeline, Traced, merge, reset};
 use serde_json::Value;
 use tracing_subscriber::prelude::*;
 
@@ -60,6 +64,19 @@ fn a_process_run_draws_two_processes_and_an_arrow_per_item() {
         }
     });
     child.close().unwrap();
+
+    // A thread and the in-line runner, through the flow adapters.
+    let mut thread = Traced::new(consumer_thread::spawn(Handled::new(Vec::new())).into_handle());
+    let mut inline = Traced::new(Inline::new(Handled::new(Vec::new())));
+    let (on_thread, in_line) = (thread.stream(), inline.stream());
+    tracing::info_span!("parent.adapters").in_scope(|| {
+        for i in 0..ITEMS {
+            thread.send(i).unwrap();
+            inline.send(i).unwrap();
+        }
+    });
+    thread.close().unwrap();
+    inline.close().unwrap();
     flush.finish().unwrap();
     let summary = merge(&path).unwrap();
 
@@ -80,20 +97,36 @@ fn a_process_run_draws_two_processes_and_an_arrow_per_item() {
         v
     };
     let (starts, ends) = (ids("s"), ids("f"));
-    assert_eq!(starts.len(), ITEMS as usize, "{starts:?}");
+    assert_eq!(starts.len(), 3 * ITEMS as usize, "{starts:?}");
     assert_eq!(starts, ends);
-    assert_eq!(summary.flows, ITEMS as usize);
+    assert_eq!(summary.flows, 3 * ITEMS as usize);
     assert_eq!(summary.processes, pids.len());
-    // Each arrow leaves the parent and lands in the child.
-    let pid_of = |ph: &str, id: &str| {
+    let at = |ph: &str, id: &str, what: &str| {
         events
             .iter()
             .find(|e| e["ph"] == ph && e["id"] == id)
-            .and_then(|e| e["pid"].as_u64())
+            .and_then(|e| e[what].as_u64())
     };
+    let stream_of = |id: &str| id.split(':').nth(1).and_then(|s| s.parse::<u64>().ok());
+    let mut count = [0; 3];
     for id in &starts {
-        assert_ne!(pid_of("s", id), pid_of("f", id), "flow {id}");
+        let stream = stream_of(id);
+        if stream == Some(on_thread) {
+            // Sent here, handled on the runner's thread: same process, another track.
+            assert_eq!(at("s", id, "pid"), at("f", id, "pid"), "flow {id}");
+            assert_ne!(at("s", id, "tid"), at("f", id, "tid"), "flow {id}");
+            count[1] += 1;
+        } else if stream == Some(in_line) {
+            // In-line: handled in the sending thread itself.
+            assert_eq!(at("s", id, "tid"), at("f", id, "tid"), "flow {id}");
+            count[2] += 1;
+        } else {
+            // Each wire arrow leaves the parent and lands in the child.
+            assert_ne!(at("s", id, "pid"), at("f", id, "pid"), "flow {id}");
+            count[0] += 1;
+        }
     }
+    assert_eq!(count, [ITEMS; 3]);
     // The child's receive span names its sender and the trace.
     assert!(events.iter().any(|e| {
         e["name"] == "process.receive"
