@@ -14,7 +14,8 @@ use consumer::{Error, ErrorKind};
 /// (or one that names the same stream and subject). Credentials and TLS pass
 /// straight to the NATS client: user and password, a token, or an nkey seed file;
 /// a CA for the server's certificate and a client certificate. Over TLS the
-/// credentials only leave once the handshake is done; with
+/// credentials only leave once the handshake is done (a server that asks for TLS
+/// gets the handshake first even from a client given no TLS options); with
 /// [`require_tls`](Broker::require_tls), a server that does not offer TLS is an
 /// error before anything is sent.
 ///
