@@ -168,30 +168,45 @@ fn core_pubsub(rt: &tokio::runtime::Runtime, url: &str, n: u64) -> Duration {
     })
 }
 
+/// The rows to run: those whose name holds the first argument that is not a flag
+/// (`cargo bench -p consumer-broker -- producer`), else all.
+fn wanted(name: &str) -> bool {
+    std::env::args()
+        .skip(1)
+        .find(|a| !a.starts_with('-'))
+        .is_none_or(|f| name.contains(&f))
+}
+
 fn main() {
     let server = LocalServer::start().expect("nats-server");
     let rt = rt();
-    let (ours, raw) = (broker(&server, "p"), broker(&server, "r"));
-    Compare::new("broker/producer/u64")
-        .unit(Unit::Items)
-        .work(50_000)
-        .rounds(5)
-        .target(0.8)
-        .run(|n| ours_producer(&ours, n), |n| raw_publish(&rt, &raw, n));
-    let (ours, raw) = (broker(&server, "w"), broker(&server, "x"));
-    Compare::new("broker/worker/u64")
-        .unit(Unit::Items)
-        .work(50_000)
-        .rounds(5)
-        .target(0.8)
-        .run(|n| ours_worker(&ours, n), |n| raw_pull(&rt, &raw, n));
-    let raw = broker(&server, "c");
-    Compare::new("broker/reference: jetstream publish vs core pub-sub")
-        .unit(Unit::Items)
-        .work(50_000)
-        .rounds(3)
-        .run(
-            |n| raw_publish(&rt, &raw, n),
-            |n| core_pubsub(&rt, &server.url(), n),
-        );
+    if wanted("broker/producer/u64") {
+        let (ours, raw) = (broker(&server, "p"), broker(&server, "r"));
+        Compare::new("broker/producer/u64")
+            .unit(Unit::Items)
+            .work(50_000)
+            .rounds(5)
+            .target(0.8)
+            .run(|n| ours_producer(&ours, n), |n| raw_publish(&rt, &raw, n));
+    }
+    if wanted("broker/worker/u64") {
+        let (ours, raw) = (broker(&server, "w"), broker(&server, "x"));
+        Compare::new("broker/worker/u64")
+            .unit(Unit::Items)
+            .work(50_000)
+            .rounds(5)
+            .target(0.8)
+            .run(|n| ours_worker(&ours, n), |n| raw_pull(&rt, &raw, n));
+    }
+    if wanted("broker/reference") {
+        let raw = broker(&server, "c");
+        Compare::new("broker/reference: jetstream publish vs core pub-sub")
+            .unit(Unit::Items)
+            .work(50_000)
+            .rounds(3)
+            .run(
+                |n| raw_publish(&rt, &raw, n),
+                |n| core_pubsub(&rt, &server.url(), n),
+            );
+    }
 }

@@ -94,6 +94,7 @@ mod dedup;
 mod local_server;
 mod options;
 mod producer;
+mod publisher;
 mod runtime;
 mod stamp;
 mod worker;

@@ -14,7 +14,8 @@ use consumer::{Error, ErrorKind};
 /// (or one that names the same stream and subject). Credentials and TLS pass
 /// straight to the NATS client: user and password, a token, or an nkey seed file;
 /// a CA for the server's certificate and a client certificate. Over TLS the
-/// credentials only leave once the handshake is done; with
+/// credentials only leave once the handshake is done (a server that asks for TLS
+/// gets the handshake first even from a client given no TLS options); with
 /// [`require_tls`](Broker::require_tls), a server that does not offer TLS is an
 /// error before anything is sent.
 ///
@@ -295,22 +296,32 @@ impl Broker {
 }
 
 /// A connection failure, said plainly: which server, and what to check.
+///
+/// The TLS cases are told apart by rustls's own words, which the client passes on
+/// in the error's text (its kind is `Io` or `Tls` depending on where it failed).
 fn connect_error(url: &str, require_tls: bool, e: async_nats::ConnectError) -> Error {
+    let text = e.to_string();
     // A plain-text server answers the client's TLS hello with its INFO line, which
     // rustls reports as a record of the wrong type.
-    let plain_answer = e.to_string().contains("InvalidContentType");
+    let plain_answer = text.contains("InvalidContentType");
+    let untrusted = text.contains("invalid peer certificate");
+    let refused_cert = text.contains("alert") && text.contains("Certificate");
     let (kind, hint) = match e.kind() {
-        ConnectErrorKind::Io if require_tls && plain_answer => (
+        _ if untrusted => (
+            ErrorKind::Auth,
+            "the server's TLS certificate is not trusted (check the CA file); nothing was sent",
+        ),
+        _ if refused_cert => (
+            ErrorKind::Auth,
+            "the server refused the TLS handshake: it wants a client certificate it trusts",
+        ),
+        ConnectErrorKind::Io | ConnectErrorKind::Tls if require_tls && plain_answer => (
             ErrorKind::Auth,
             "TLS is required but the server does not offer it; nothing was sent",
         ),
         ConnectErrorKind::AuthorizationViolation | ConnectErrorKind::Authentication => {
             (ErrorKind::Auth, "the server refused the credentials")
         }
-        ConnectErrorKind::Tls if require_tls => (
-            ErrorKind::Auth,
-            "TLS is required but the server does not offer it or its certificate is not trusted; nothing was sent",
-        ),
         ConnectErrorKind::Tls => (ErrorKind::Auth, "the TLS handshake failed"),
         ConnectErrorKind::TimedOut => (ErrorKind::Timeout, "no answer in time"),
         ConnectErrorKind::ServerParse | ConnectErrorKind::Dns => {

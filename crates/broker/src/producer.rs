@@ -1,22 +1,22 @@
 //! The producer: a `Consumer<T>` whose `send` publishes to the stream, with a bounded
 //! window of unacknowledged publishes.
 
-use std::collections::VecDeque;
 use std::marker::PhantomData;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
-use async_nats::jetstream::context::{Context, PublishAckFuture};
-use async_nats::jetstream::message::PublishMessage;
 use bytes::Bytes;
-use consumer::{Consumer, Error, ErrorKind, SendError};
+use consumer::{Consumer, Error, SendError};
 use consumer_wire::{Bincode, Codec, Identity};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use tokio::sync::{mpsc, oneshot};
 
 use crate::Broker;
+use crate::publisher::{Command, End, Publisher};
 use crate::runtime::Runtime;
-use crate::stamp::{Stamp, fresh_producer_id, type_header};
+use crate::stamp::{fresh_producer_id, type_header};
 
 /// How a [`Producer`] publishes: its window, its timeouts, its codec.
 ///
@@ -57,7 +57,8 @@ impl ProducerOptions {
     }
 
     /// How many publishes may await the broker's acknowledgement at once (at least
-    /// 1): the producer's backpressure.
+    /// 1): the producer's backpressure. As many encoded items again may wait in the
+    /// queue to the publishing task, so at most twice this many are unconfirmed.
     ///
     /// ```
     /// let o = consumer_broker::ProducerOptions::new().window(0);
@@ -99,15 +100,23 @@ impl ProducerOptions {
 /// A handle that publishes items to a JetStream stream: a [`Consumer`] like any
 /// runner's handle.
 ///
-/// `send` encodes the item with the wire's codec, stamps it (producer id, sequence,
-/// the item type's [`Identity`]) and publishes it; it returns once the publish is
-/// on its way, waiting only when the window of unacknowledged publishes is full.
-/// `flush` and `close` return once the broker has stored every accepted item.
-/// Clones share one producer id, one sequence and one window, so the order of
-/// sends through them is the order in the stream.
+/// `send` encodes the item with the wire's codec on the caller's thread and hands
+/// it to the producer's publishing task, which stamps it (producer id, sequence,
+/// the item type's [`Identity`]), publishes it and keeps the window of
+/// unacknowledged publishes; `send` waits only when that window and the queue to
+/// the task are full. `flush` and `close` return once the broker has stored every
+/// accepted item. Clones share one producer id, one sequence and one window, so
+/// the order of sends through them is the order in the stream.
 ///
-/// The blocking calls run on the producer's own small tokio runtime; call them
-/// from plain threads (or `spawn_blocking`), never from inside an async task.
+/// The blocking calls wait on plain threads (or `spawn_blocking`); never call them
+/// from inside an async task.
+///
+/// # Errors and counts
+///
+/// A send that fails because the broker did not confirm in time gets its item
+/// back; the error's undelivered count is every accepted item not confirmed (the
+/// window and the queue), and `flush`, `close` and later sends return that same
+/// error. An item that cannot be encoded is refused alone, and the producer goes on.
 ///
 /// ```
 /// use consumer::Consumer;
@@ -122,6 +131,8 @@ impl ProducerOptions {
 /// ```
 pub struct Producer<T, C: Codec = Bincode> {
     shared: Arc<Shared<C>>,
+    /// This handle's encoding buffer, reused from send to send.
+    buf: Vec<u8>,
     _item: PhantomData<fn(T)>,
 }
 
@@ -129,6 +140,7 @@ impl<T, C: Codec> Clone for Producer<T, C> {
     fn clone(&self) -> Self {
         Producer {
             shared: Arc::clone(&self.shared),
+            buf: Vec::new(),
             _item: PhantomData,
         }
     }
@@ -136,44 +148,26 @@ impl<T, C: Codec> Clone for Producer<T, C> {
 
 impl<T, C: Codec> std::fmt::Debug for Producer<T, C> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let st = self.shared.lock();
         f.debug_struct("Producer")
             .field("subject", &self.shared.subject)
-            .field("producer", &format_args!("{:016x}", st.id))
-            .field("next_seq", &st.next_seq)
-            .field("unconfirmed", &st.pending.len())
+            .field("producer", &format_args!("{:016x}", self.shared.id))
+            .field("closing", &self.shared.closing.load(Ordering::Relaxed))
+            .field("ended", &self.shared.end.get().is_some())
             .finish()
     }
 }
 
+/// What the handles share: the queue to the publishing task and how it ended.
 struct Shared<C: Codec> {
-    rt: Runtime,
-    js: Context,
-    subject: String,
-    /// The `Consumer-Type` header: codec and item type.
-    kind: String,
-    codec: C,
-    options: ProducerOptions,
-    state: Mutex<State>,
-}
-
-struct State {
+    /// Declared before `rt`: the queue closes before the runtime goes.
+    tx: mpsc::Sender<Command>,
+    end: Arc<End>,
+    /// Set by the first `close`: later sends are refused as closed.
+    closing: AtomicBool,
     id: u64,
-    next_seq: u64,
-    pending: VecDeque<Pending>,
-    buf: Vec<u8>,
-    /// Set once: by `close` (`Ok` or the close's error) or by a failed send.
-    failed: Option<Error>,
-    closed: Option<Result<(), Error>>,
-}
-
-/// A publish the broker has not confirmed yet, kept so it can be sent again.
-struct Pending {
-    stamp: Stamp,
-    payload: Bytes,
-    /// The sender's `traceparent`, when a subscriber is installed.
-    trace: Option<Arc<str>>,
-    ack: Option<PublishAckFuture>,
+    subject: String,
+    codec: C,
+    rt: Runtime,
 }
 
 impl<T, C> Producer<T, C>
@@ -186,9 +180,10 @@ where
     ///
     /// # Errors
     ///
-    /// [`ErrorKind::Auth`] for refused credentials or TLS required but not offered,
-    /// [`ErrorKind::Disconnected`] or [`ErrorKind::Timeout`] when the server cannot
-    /// be reached.
+    /// [`ErrorKind::Auth`](consumer::ErrorKind::Auth) for refused credentials or
+    /// TLS required but not offered, [`ErrorKind::Disconnected`](consumer::ErrorKind::Disconnected)
+    /// or [`ErrorKind::Timeout`](consumer::ErrorKind::Timeout) when the server
+    /// cannot be reached.
     ///
     /// ```
     /// use consumer_broker::{Broker, Producer};
@@ -235,24 +230,29 @@ where
             broker.ensure_streams(&js).await?;
             Ok::<_, Error>(js)
         })?;
-        let state = State {
-            id: fresh_producer_id(),
-            next_seq: 0,
-            pending: VecDeque::with_capacity(options.window),
-            buf: Vec::new(),
-            failed: None,
-            closed: None,
+        let id = fresh_producer_id();
+        let publisher = Publisher {
+            js,
+            subject: broker.subject().to_owned(),
+            kind: type_header::<C>(&Identity::of::<T>()),
+            id,
+            window: options.window,
+            send_timeout: options.send_timeout,
         };
+        let (tx, rx) = mpsc::channel(options.window);
+        let end = Arc::new(End::default());
+        rt.spawn(publisher.run(rx, Arc::clone(&end)));
         Ok(Producer {
             shared: Arc::new(Shared {
-                rt,
-                js,
+                tx,
+                end,
+                closing: AtomicBool::new(false),
+                id,
                 subject: broker.subject().to_owned(),
-                kind: type_header::<C>(&Identity::of::<T>()),
                 codec,
-                options,
-                state: Mutex::new(state),
+                rt,
             }),
+            buf: Vec::new(),
             _item: PhantomData,
         })
     }
@@ -265,150 +265,58 @@ where
     /// # Ok::<(), consumer::Error>(())
     /// ```
     pub fn id(&self) -> u64 {
-        self.shared.lock().id
+        self.shared.id
     }
 
-    fn publish_all(&self, items: &mut dyn Iterator<Item = T>) -> Result<(), SendError<T>> {
+    /// Encodes `item` and queues it for the publishing task.
+    fn push(&mut self, item: T, trace: Option<&Arc<str>>) -> Result<(), SendError<T>> {
         let shared = &*self.shared;
-        let mut st = shared.lock();
-        // The sender's trace context, once for the batch, when anyone can see it.
-        let trace: Option<Arc<str>> = tracing::dispatcher::has_been_set()
-            .then(|| consumer_wire::Context::current(st.id).traceparent().into());
-        // One entry into the runtime for the whole batch.
-        shared.rt.block_on(async {
-            for item in items {
-                if st.closed.is_some() {
-                    return Err(SendError::closed(item));
-                }
-                if let Some(e) = &st.failed {
-                    return Err(SendError::new(item, e.clone()));
-                }
-                let stamp = Stamp {
-                    producer: st.id,
-                    seq: st.next_seq,
-                };
-                let mut buf = std::mem::take(&mut st.buf);
-                buf.clear();
-                let encoded = shared.codec.encode(&item, &mut buf);
-                let payload = Bytes::copy_from_slice(&buf);
-                st.buf = buf;
-                if let Err(e) = encoded {
-                    return Err(SendError::new(item, e));
-                }
-                while st.pending.len() >= shared.options.window {
-                    if let Err(e) = shared.confirm_front(&mut st).await {
-                        st.failed = Some(e.clone());
-                        return Err(SendError::new(item, e));
-                    }
-                }
-                let ack = shared.publish(stamp, &payload, trace.as_deref()).await;
-                st.pending.push_back(Pending {
-                    stamp,
-                    payload,
-                    trace: trace.clone(),
-                    ack: ack.ok(),
-                });
-                st.next_seq += 1;
-            }
-            Ok(())
+        if shared.closing.load(Ordering::Acquire) {
+            return Err(SendError::closed(item));
+        }
+        self.buf.clear();
+        if let Err(e) = shared.codec.encode(&item, &mut self.buf) {
+            return Err(SendError::new(item, e));
+        }
+        let command = Command::Item(Bytes::copy_from_slice(&self.buf), trace.cloned());
+        match shared.tx.blocking_send(command) {
+            Ok(()) => Ok(()),
+            // The task ended: closed by another handle, or failed.
+            Err(_) => Err(match shared.end.wait() {
+                _ if shared.closing.load(Ordering::Acquire) => SendError::closed(item),
+                Err(e) => SendError::new(item, e),
+                Ok(()) => SendError::closed(item),
+            }),
+        }
+    }
+
+    /// The sender's trace context, once per call, when anyone can see it.
+    fn trace(&self) -> Option<Arc<str>> {
+        tracing::dispatcher::has_been_set().then(|| {
+            consumer_wire::Context::current(self.shared.id)
+                .traceparent()
+                .into()
         })
     }
 }
 
 impl<C: Codec> Shared<C> {
-    fn lock(&self) -> MutexGuard<'_, State> {
-        // No user code runs under this lock; a panic inside cannot leave it torn.
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    async fn publish(
-        &self,
-        stamp: Stamp,
-        payload: &Bytes,
-        trace: Option<&str>,
-    ) -> Result<PublishAckFuture, Error> {
-        let msg = PublishMessage::build()
-            .payload(payload.clone())
-            .headers(stamp.headers(&self.kind, trace));
-        self.js
-            .send_publish(self.subject.clone(), msg)
-            .await
-            .map_err(|e| Error::new(ErrorKind::Disconnected, format!("cannot publish: {e}")))
-    }
-
-    /// Waits for the oldest publish's acknowledgement; on a timeout or a broken
-    /// link, sends every unconfirmed publish again (same message ids, same order)
-    /// until the send timeout runs out.
-    async fn confirm_front(&self, st: &mut State) -> Result<(), Error> {
-        let started = Instant::now();
-        loop {
-            let front = st
-                .pending
-                .front_mut()
-                .expect("confirm_front needs a pending publish");
-            let outcome = match front.ack.take() {
-                Some(ack) => ack.await.map(drop).map_err(|e| e.to_string()),
-                None => Err("the publish did not leave".to_owned()),
-            };
-            match outcome {
-                Ok(()) => {
-                    st.pending.pop_front();
-                    return Ok(());
-                }
-                Err(why) if started.elapsed() >= self.options.send_timeout => {
-                    let n = st.pending.len() as u64;
-                    return Err(Error::new(
-                        ErrorKind::Timeout,
-                        format!(
-                            "the broker did not confirm within {:?} ({why}); {n} item(s) not confirmed",
-                            self.options.send_timeout
-                        ),
-                    )
-                    .with_undelivered(n));
-                }
-                Err(why) => {
-                    tracing::debug!(%why, unconfirmed = st.pending.len(), "publishing the window again");
-                    for p in st.pending.iter_mut() {
-                        p.ack = self
-                            .publish(p.stamp, &p.payload, p.trace.as_deref())
-                            .await
-                            .ok();
-                    }
-                    if st.pending.iter().all(|p| p.ack.is_none()) {
-                        // The client cannot even queue: back off before the next try
-                        // (a retry pace, not a wait for readiness).
-                        tokio::time::sleep(Duration::from_millis(50)).await;
-                    }
-                }
-            }
+    fn flush(&self) -> Result<(), Error> {
+        if let Some(outcome) = self.end.get() {
+            return outcome;
         }
-    }
-
-    /// Waits until every accepted publish is confirmed.
-    fn confirm_all(&self, st: &mut State) -> Result<(), Error> {
-        if let Some(e) = &st.failed {
-            return Err(e.clone());
+        let (reply, answer) = oneshot::channel();
+        if self.tx.blocking_send(Command::Flush(reply)).is_err() {
+            return self.end.wait();
         }
-        let r: Result<(), Error> = self.rt.block_on(async {
-            while !st.pending.is_empty() {
-                self.confirm_front(st).await?;
-            }
-            Ok(())
-        });
-        if let Err(e) = &r {
-            st.failed = Some(e.clone());
-        }
-        r
+        answer.blocking_recv().unwrap_or_else(|_| self.end.wait())
     }
 
     fn close(&self) -> Result<(), Error> {
-        let mut st = self.lock();
-        if let Some(outcome) = &st.closed {
-            return outcome.clone();
-        }
-        let outcome = self.confirm_all(&mut st);
-        st.closed = Some(outcome.clone());
-        outcome
+        self.closing.store(true, Ordering::Release);
+        // Refused only when the task has ended already (closed, or failed).
+        let _ = self.tx.blocking_send(Command::Close);
+        self.end.wait()
     }
 }
 
@@ -416,8 +324,8 @@ impl<C: Codec> Drop for Shared<C> {
     fn drop(&mut self) {
         // The last handle went without `close`: close as `close` would, waiting for
         // the broker's acknowledgements, unless we are inside an async task.
-        let unclosed = self.lock().closed.is_none();
-        if unclosed
+        if self.end.get().is_none()
+            && !self.closing.load(Ordering::Acquire)
             && !self.rt.inside_async()
             && let Err(e) = self.close()
         {
@@ -432,20 +340,21 @@ where
     C: Codec,
 {
     fn send(&mut self, item: T) -> Result<(), SendError<T>> {
-        self.publish_all(&mut std::iter::once(item))
+        let trace = self.trace();
+        self.push(item, trace.as_ref())
     }
 
     fn send_batch(&mut self, items: &mut dyn Iterator<Item = T>) -> Result<(), SendError<T>> {
-        self.publish_all(items)
+        let trace = self.trace();
+        for item in items {
+            self.push(item, trace.as_ref())?;
+        }
+        Ok(())
     }
 
     /// Returns once the broker has stored every item accepted so far.
     fn flush(&mut self) -> Result<(), Error> {
-        let mut st = self.shared.lock();
-        if let Some(outcome) = &st.closed {
-            return outcome.clone();
-        }
-        self.shared.confirm_all(&mut st)
+        self.shared.flush()
     }
 
     /// Returns once the broker has stored every accepted item — not once a worker

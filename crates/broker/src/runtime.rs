@@ -36,6 +36,19 @@ impl Runtime {
             .block_on(f)
     }
 
+    /// Runs `f` as a task on the runtime's thread.
+    pub(crate) fn spawn<F>(&self, f: F)
+    where
+        F: Future<Output = ()> + Send + 'static,
+    {
+        drop(
+            self.0
+                .as_ref()
+                .expect("the runtime lives until drop")
+                .spawn(f),
+        );
+    }
+
     /// Is the caller inside some tokio runtime, where it must not block?
     pub(crate) fn inside_async(&self) -> bool {
         tokio::runtime::Handle::try_current().is_ok()
