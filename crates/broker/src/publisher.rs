@@ -18,6 +18,9 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::stamp::Stamp;
 
+/// The most commands the task takes from its channel at once.
+const TAKE: usize = 64;
+
 /// What a handle asks of the publishing task.
 pub(crate) enum Command {
     /// An encoded item (accepted: its `send` returned `Ok`) and the sender's
@@ -112,8 +115,15 @@ impl Publisher {
         let mut next_seq = 0u64;
         let mut closing = false;
         let mut flushes = Vec::new();
+        // Commands taken from the channel a batch at a time: one wake-up of this
+        // task for everything the handles pushed meanwhile.
+        let (mut batch, mut taken) = (Vec::with_capacity(TAKE), VecDeque::with_capacity(TAKE));
         let outcome = loop {
-            let Some(command) = rx.recv().await else {
+            if taken.is_empty() {
+                rx.recv_many(&mut batch, TAKE).await;
+                taken.extend(batch.drain(..));
+            }
+            let Some(command) = taken.pop_front() else {
                 // Closing, or every handle dropped (their drop closes first, but
                 // one dropped inside an async task cannot wait): store what is here.
                 break self.confirm_all(&mut window).await;
@@ -160,7 +170,8 @@ impl Publisher {
                 // Nothing more gets in; what got in is accepted and not confirmed.
                 rx.close();
                 let mut queued = 0u64;
-                while let Ok(command) = rx.try_recv() {
+                let rest = std::iter::from_fn(|| rx.try_recv().ok());
+                for command in taken.drain(..).chain(rest) {
                     match command {
                         Command::Item(..) => queued += 1,
                         Command::Flush(reply) => flushes.push(reply),

@@ -76,6 +76,9 @@ impl Permits {
         if deadline.is_some_and(|at| at <= Instant::now()) {
             return self.try_take();
         }
+        if self.spin_for_permit() {
+            return true;
+        }
         let mut asleep = sync::lock(&self.sleep);
         self.waiters.fetch_add(1, Ordering::Relaxed);
         let taken = loop {
@@ -95,6 +98,27 @@ impl Permits {
     }
 
     /// Wakes one waiter, if there is one; called after a permit was added.
+    /// Under contention a permit is usually given back within a few hundred
+    /// nanoseconds: look for one a few times, spinning then yielding (parking_lot's
+    /// schedule for its own locks), before paying for a sleep and a wake-up. Not in
+    /// a loom model, where the protocol below is what is checked.
+    fn spin_for_permit(&self) -> bool {
+        #[cfg(not(loom))]
+        for round in 0..40u32 {
+            if round < 3 {
+                for _ in 0..(2u32 << round) {
+                    std::hint::spin_loop();
+                }
+            } else {
+                std::thread::yield_now();
+            }
+            if self.try_take() {
+                return true;
+            }
+        }
+        false
+    }
+
     #[inline]
     fn wake(&self) {
         if self.waiters.load(Ordering::Acquire) > 0 {
