@@ -47,10 +47,12 @@ impl Permits {
         }
     }
 
-    /// Takes a permit if one is free: a load and a compare-and-swap.
+    /// Takes a permit if one is free: a compare-and-swap (two where the guess is wrong).
     #[inline]
     fn try_take(&self) -> bool {
-        let mut now = self.available.load(Ordering::Relaxed);
+        // A guess, not a load: a compare-and-swap that fails returns the count, and
+        // under contention a load first would fetch the line twice.
+        let mut now = 1;
         while now > 0 {
             match self.available.compare_exchange_weak(
                 now,
@@ -105,7 +107,7 @@ impl Permits {
     fn spin_for_permit(&self) -> bool {
         #[cfg(not(loom))]
         for round in 0..40u32 {
-            if round < 3 {
+            if round < 6 {
                 for _ in 0..(2u32 << round) {
                     std::hint::spin_loop();
                 }
@@ -164,7 +166,7 @@ impl Permits {
     #[inline]
     fn give_back(&self) {
         let bound = self.bound.unwrap_or(usize::MAX);
-        let mut now = self.available.load(Ordering::Relaxed);
+        let mut now = 0; // a guess, as in `try_take`
         loop {
             if now >= bound {
                 return;
