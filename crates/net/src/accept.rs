@@ -60,7 +60,7 @@ impl Accept {
         match self {
             Accept::Plain => Error::new(
                 ErrorKind::Timeout,
-                format!("the handshake was not done within its deadline of {after:?}"),
+                format!("the handshake was not done within {after:?}"),
             ),
             Accept::Tls(_) => {
                 crate::tls::with_context(crate::tls::timed_out(after), &format!("with {peer}"))

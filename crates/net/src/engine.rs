@@ -122,7 +122,7 @@ impl Engine {
                 Err(if wrapped.load(Ordering::Relaxed) {
                     Error::new(
                         ErrorKind::Timeout,
-                        format!("the handshake was not done within its deadline of {deadline:?}"),
+                        format!("the handshake was not done within {deadline:?}"),
                     )
                 } else {
                     self.accept.timed_out(deadline, &peer)
