@@ -115,7 +115,7 @@ pub(crate) fn run(args: &[String]) -> Result {
         let mut h: Vec<f64> = pairs.iter().map(|p| p.0).collect();
         let mut o: Vec<f64> = pairs.iter().map(|p| p.1).collect();
         let mut rr: Vec<f64> = pairs.iter().map(|p| p.0 / p.1).collect();
-        let m = median(&mut rr);
+        let m = benchkit::median(&mut rr);
         let flag = if m < BOUND {
             worse.push(row.clone());
             "  WORSE than 3 %"
@@ -124,8 +124,8 @@ pub(crate) fn run(args: &[String]) -> Result {
         };
         println!(
             "against {row:<44} HEAD {:.3}  REV {:.3}  HEAD÷REV {m:.3} ({:.3}–{:.3}){flag}",
-            median(&mut h),
-            median(&mut o),
+            benchkit::median(&mut h),
+            benchkit::median(&mut o),
             rr[0],
             rr[rr.len() - 1],
         );
@@ -246,16 +246,6 @@ fn speed(words: &[&str]) -> Option<f64> {
         _ => return None,
     };
     (s > 0.0).then_some(s)
-}
-
-fn median(xs: &mut [f64]) -> f64 {
-    xs.sort_by(f64::total_cmp);
-    let m = xs.len() / 2;
-    if xs.len() % 2 == 1 {
-        xs[m]
-    } else {
-        (xs[m - 1] + xs[m]) / 2.0
-    }
 }
 
 /// The worktree and target directory for REV; removed when dropped, also on error.

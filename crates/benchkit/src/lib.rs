@@ -267,7 +267,14 @@ impl Compare {
     }
 }
 
-fn median(xs: &mut [f64]) -> f64 {
+/// The median of `xs` (sorted in place); the mean of the middle two for an even
+/// count. `xs` must not be empty.
+///
+/// ```
+/// assert_eq!(benchkit::median(&mut [3.0, 1.0, 2.0]), 2.0);
+/// assert_eq!(benchkit::median(&mut [4.0, 1.0, 2.0, 3.0]), 2.5);
+/// ```
+pub fn median(xs: &mut [f64]) -> f64 {
     xs.sort_by(f64::total_cmp);
     let m = xs.len() / 2;
     if xs.len() % 2 == 1 {
@@ -310,6 +317,23 @@ fn scaled(x: f64, what: &str) -> String {
     } else {
         format!("{v:.2} {p} {what}")
     }
+}
+
+/// Does the benchmark `name` match the filters on the command line (`cargo bench -p
+/// consumer-thread --bench thread -- round-trip`: every argument that is not a flag
+/// is a filter, matched as a substring)? No filter runs every benchmark.
+///
+/// ```
+/// // Under `cargo test` the arguments are the test harness's own; with none that
+/// // is not a flag, every name is wanted.
+/// let _ = benchkit::wanted("thread/u64/round-trip");
+/// ```
+pub fn wanted(name: &str) -> bool {
+    let filters: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
+    filters.is_empty() || filters.iter().any(|f| name.contains(f.as_str()))
 }
 
 #[cfg(test)]

@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use async_nats::jetstream::{self, consumer::AckPolicy, consumer::pull};
-use benchkit::{Compare, Unit};
+use benchkit::{Compare, Unit, wanted};
 use consumer::Consumer;
 use consumer_broker::{
     Broker, LocalServer, Producer, ProducerOptions, Stop, Worker, WorkerOptions,
@@ -166,15 +166,6 @@ fn core_pubsub(rt: &tokio::runtime::Runtime, url: &str, n: u64) -> Duration {
         sending.await.unwrap();
         t.elapsed()
     })
-}
-
-/// The rows to run: those whose name holds the first argument that is not a flag
-/// (`cargo bench -p consumer-broker -- producer`), else all.
-fn wanted(name: &str) -> bool {
-    std::env::args()
-        .skip(1)
-        .find(|a| !a.starts_with('-'))
-        .is_none_or(|f| name.contains(&f))
 }
 
 fn main() {

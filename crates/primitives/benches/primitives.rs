@@ -14,7 +14,7 @@
 use std::thread;
 use std::time::{Duration, Instant};
 
-use benchkit::{Compare, Unit};
+use benchkit::{Compare, Unit, wanted};
 use consumer_primitives::{Queue, RLock, Semaphore};
 use parking_lot::{Condvar, Mutex, ReentrantMutex};
 
@@ -160,14 +160,4 @@ fn main() {
     if wanted("primitives/queue") {
         queue();
     }
-}
-
-/// Does `name` match the filters on the command line (`cargo bench -p … -- round-trip`)?
-/// No filter runs every benchmark.
-fn wanted(name: &str) -> bool {
-    let filters: Vec<String> = std::env::args()
-        .skip(1)
-        .filter(|a| !a.starts_with("--"))
-        .collect();
-    filters.is_empty() || filters.iter().any(|f| name.contains(f.as_str()))
 }

@@ -13,7 +13,7 @@ use std::hint::black_box;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use benchkit::{Compare, Unit};
+use benchkit::{Compare, Unit, wanted};
 use consumer::{Consumer, SendError};
 use consumer_thread::DEFAULT_CAPACITY;
 use crossbeam_channel::{Receiver, Sender, bounded};
@@ -141,14 +141,4 @@ fn main() {
             .target(0.9)
             .run(round_trip_ours, round_trip_baseline);
     }
-}
-
-/// Does `name` match the filters on the command line (`cargo bench -p … -- round-trip`)?
-/// No filter runs every benchmark.
-fn wanted(name: &str) -> bool {
-    let filters: Vec<String> = std::env::args()
-        .skip(1)
-        .filter(|a| !a.starts_with("--"))
-        .collect();
-    filters.is_empty() || filters.iter().any(|f| name.contains(f.as_str()))
 }
