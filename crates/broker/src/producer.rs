@@ -83,7 +83,7 @@ impl ProducerOptions {
     }
 
     /// How long `send`, `flush` or `close` keep retrying while the broker does not
-    /// confirm; then they fail with [`ErrorKind::Timeout`], the item back, and the
+    /// confirm; then they fail with [`ErrorKind::Timeout`](consumer::ErrorKind::Timeout), the item back, and the
     /// number of items not confirmed as the error's undelivered count.
     ///
     /// ```
