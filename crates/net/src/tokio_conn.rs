@@ -14,7 +14,7 @@ use tokio::net::{TcpStream, UnixStream, tcp, unix};
 use crate::conn::{tcp_peer, unix_peer};
 use crate::connect::connect_error;
 use crate::tls::PlainCheck;
-use crate::tls_tokio::{EndAtEof, poll_read_checked};
+use crate::tls_tokio::{EndAtEof, forward_async_write, poll_read_checked};
 use crate::{Address, Connector};
 use consumer_process::AsyncSender;
 
@@ -244,35 +244,7 @@ impl AsyncRead for AsyncConn {
     }
 }
 
-impl AsyncWrite for AsyncConn {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.get_mut().stream).poll_write(cx, buf)
-    }
-
-    fn poll_write_vectored(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[io::IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.get_mut().stream).poll_write_vectored(cx, bufs)
-    }
-
-    fn is_write_vectored(&self) -> bool {
-        self.stream.is_write_vectored()
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().stream).poll_flush(cx)
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().stream).poll_shutdown(cx)
-    }
-}
+forward_async_write!([] AsyncConn, stream);
 
 /// The reading half of an [`AsyncConn`] (see [`AsyncConn::into_split`]): where an
 /// [`AsyncSender`] made by [`Connector::sender_async`] reads the server's report.
@@ -329,35 +301,7 @@ pub struct AsyncConnWriter(
     Layer<Socket<tcp::OwnedWriteHalf, unix::OwnedWriteHalf>, WriteHalf<Tls>>,
 );
 
-impl AsyncWrite for AsyncConnWriter {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.get_mut().0).poll_write(cx, buf)
-    }
-
-    fn poll_write_vectored(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[io::IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.get_mut().0).poll_write_vectored(cx, bufs)
-    }
-
-    fn is_write_vectored(&self) -> bool {
-        self.0.is_write_vectored()
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().0).poll_flush(cx)
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().0).poll_shutdown(cx)
-    }
-}
+forward_async_write!([] AsyncConnWriter, 0);
 
 impl Connector {
     /// [`connect`](Connector::connect) on a tokio runtime: connects and
