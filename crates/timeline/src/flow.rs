@@ -101,20 +101,46 @@ impl<H> Traced<H> {
     }
 }
 
+/// Numbers `item` as the next of its stream and says `send` (the arrow's start).
+fn tag<T>(pid: u32, stream: u64, sent_so_far: &mut u64, item: T) -> Tagged<T> {
+    *sent_so_far += 1;
+    let msg = *sent_so_far;
+    if tracing::level_enabled!(tracing::Level::TRACE) {
+        sent(stream, msg);
+    }
+    Tagged {
+        pid,
+        stream,
+        msg,
+        item,
+    }
+}
+
 impl<T, H: Consumer<Tagged<T>>> Consumer<T> for Traced<H> {
     fn send(&mut self, item: T) -> Result<(), SendError<T>> {
-        self.sent += 1;
-        let (stream, msg) = (self.stream, self.sent);
-        if tracing::level_enabled!(tracing::Level::TRACE) {
-            sent(stream, msg);
-        }
-        let tagged = Tagged {
-            pid: self.pid,
-            stream,
-            msg,
-            item,
-        };
+        let tagged = tag(self.pid, self.stream, &mut self.sent, item);
         self.inner.send(tagged).map_err(|e| e.map_item(|t| t.item))
+    }
+
+    /// Keeps the batch: the inner handle gets one `send_batch` of tagged items,
+    /// numbered in order.
+    ///
+    /// ```
+    /// use consumer::Consumer;
+    /// use consumer_timeline::{Tagged, Traced};
+    ///
+    /// let mut t = Traced::new(Vec::<Tagged<char>>::new());
+    /// t.send_all(['a', 'b', 'c'])?;
+    /// let msgs: Vec<u64> = t.into_inner().iter().map(|x| x.msg).collect();
+    /// assert_eq!(msgs, [1, 2, 3]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    fn send_batch(&mut self, items: &mut dyn Iterator<Item = T>) -> Result<(), SendError<T>> {
+        let (pid, stream, sent_so_far) = (self.pid, self.stream, &mut self.sent);
+        let mut tagged = items.map(|item| tag(pid, stream, sent_so_far, item));
+        self.inner
+            .send_batch(&mut tagged)
+            .map_err(|e| e.map_item(|t| t.item))
     }
 
     fn flush(&mut self) -> Result<(), Error> {
