@@ -65,6 +65,12 @@ fn panic_at_a_random_item_is_accounted_for() {
             accepted += a;
             counts.extend(c);
         }
+        // The producers may finish before the task reaches the panicking item (it
+        // may be among the last): a flush waits for every accepted item, so it
+        // returns the failure, and every call after it sees the failure too.
+        let flushed = task.flush().unwrap_err();
+        assert_eq!(flushed.kind(), ErrorKind::Panicked, "{flushed}");
+        counts.push(flushed.undelivered());
         // The async sends and the sink after the failure, too.
         let late = rt.block_on(task.send_async(u64::MAX)).unwrap_err();
         counts.push(late.error().undelivered());
