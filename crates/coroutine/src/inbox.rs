@@ -278,7 +278,9 @@ impl<T> Inbox<T> {
         match event {
             Event::Item(_) => {
                 self.delivered += 1;
-                tracing::trace!(msg_id = self.delivered, "item");
+                if tracing::level_enabled!(tracing::Level::TRACE) {
+                    item_event(self.delivered);
+                }
                 let delivered = &self.counts.delivered;
                 delivered.store(self.delivered, Ordering::Relaxed);
             }
@@ -330,6 +332,14 @@ pub(crate) struct Mailbox<T> {
 /// producers most of their wake-ups (measured: 4 producer threads, 7x the items per
 /// second).
 const BATCH: usize = 128;
+
+/// The per-item event, at `trace` with the item's sequence number. Out of line:
+/// with nobody listening, an item pays one relaxed load (`level_enabled!`).
+#[cold]
+#[inline(never)]
+fn item_event(msg_id: u64) {
+    tracing::trace!(msg_id, "item");
+}
 
 /// Splits a mailbox bound of `capacity` items (at least 1) into the channel's
 /// capacity and the most items the task takes out of it at once. The task hands out

@@ -248,6 +248,13 @@ impl<T> ProducerThread<T> {
     }
 }
 
+/// The per-item event, at `trace`; out of line (see `run::item_event`).
+#[cold]
+#[inline(never)]
+fn item_event(seq: u64) {
+    tracing::trace!(seq, "item");
+}
+
 /// The producer thread's body.
 fn produce<T: Clone>(name: &str, source: Source<T>, shared: &Shared<T>) -> Result<u64, Error> {
     let span = tracing::info_span!("producer_thread", producer = %name);
@@ -260,7 +267,9 @@ fn produce<T: Clone>(name: &str, source: Source<T>, shared: &Shared<T>) -> Resul
                 tracing::warn!(error = %e, produced, "a consumer refused an item; stopping");
                 return Err(e.into_error());
             }
-            tracing::trace!(seq = produced, "item");
+            if tracing::level_enabled!(tracing::Level::TRACE) {
+                item_event(produced);
+            }
             produced += 1;
             if shared.stop.load(Ordering::Relaxed) {
                 tracing::debug!(produced, "asked to stop");
