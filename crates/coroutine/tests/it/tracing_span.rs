@@ -1,8 +1,9 @@
-//! Each run is a `tracing` span naming the runner and the consumer.
+//! Each run is a `tracing` span naming the runner and the consumer; each item is an
+//! event at `trace` with its sequence number.
 
 use std::sync::{Arc, Mutex};
 
-use consumer_coroutine::Builder;
+use consumer_coroutine::{Builder, Placement};
 use tracing::span::{Attributes, Id, Record};
 use tracing::{Event, Metadata, Subscriber};
 
@@ -55,4 +56,58 @@ fn a_run_opens_a_span_with_the_runner_and_consumer_names() {
         spans.iter().any(|s| s.contains("consumer=Vec<u8>")),
         "the consumer's own name by default: {spans:?}"
     );
+}
+
+/// A subscriber that records every event's fields.
+#[derive(Clone, Default)]
+struct Events(Arc<Mutex<Vec<String>>>);
+
+impl Subscriber for Events {
+    fn enabled(&self, _: &Metadata<'_>) -> bool {
+        true
+    }
+    fn new_span(&self, _: &Attributes<'_>) -> Id {
+        Id::from_u64(1)
+    }
+    fn record(&self, _: &Id, _: &Record<'_>) {}
+    fn record_follows_from(&self, _: &Id, _: &Id) {}
+    fn event(&self, event: &Event<'_>) {
+        let mut fields = Fields(event.metadata().target().to_owned());
+        event.record(&mut fields);
+        self.0.lock().unwrap().push(fields.0);
+    }
+    fn enter(&self, _: &Id) {}
+    fn exit(&self, _: &Id) {}
+}
+
+#[test]
+fn each_item_is_a_trace_event_with_its_sequence_number() {
+    let events = Events::default();
+    // The task runs in-line on this thread's runtime, under this thread's
+    // subscriber.
+    tracing::subscriber::with_default(events.clone(), || {
+        let rt = crate::support::current_thread();
+        rt.block_on(async {
+            let task = Builder::new()
+                .placement(Placement::InLine)
+                .spawn(Vec::<u8>::new())
+                .unwrap();
+            for n in 0..3 {
+                task.send_async(n).await.unwrap();
+            }
+            task.close_async().await.unwrap();
+        });
+    });
+    let items: Vec<String> = events
+        .0
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|e| e.contains("message=item"))
+        .cloned()
+        .collect();
+    let want: Vec<String> = (1..=3)
+        .map(|n| format!("consumer_coroutine::inbox message=item msg_id={n}"))
+        .collect();
+    assert_eq!(items, want);
 }

@@ -1,5 +1,6 @@
 //! `tracing`: each runner thread runs in a span naming the runner and its consumer;
-//! a producer thread in one naming the producer.
+//! a producer thread in one naming the producer; each item is an event at `trace`
+//! with its sequence number.
 
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -13,12 +14,22 @@ use tracing::{Event, Metadata, Subscriber};
 /// A span's name and its fields, as text.
 type Seen = (String, Vec<(String, String)>);
 
-/// Records every new span; enables no events (other tests run meanwhile, and their
-/// per-item events should stay as cheap as without a subscriber).
+/// Records every new span, and the per-item events of the threads this test names
+/// (other tests run meanwhile: their threads' events are not enabled, and stay as
+/// cheap as without a subscriber).
 #[derive(Clone, Default)]
 struct Capture {
     spans: Arc<Mutex<Vec<Seen>>>,
+    /// The thread's name, the event's fields.
+    events: Arc<Mutex<Vec<(String, Vec<(String, String)>)>>>,
     next: Arc<AtomicU64>,
+}
+
+/// The threads whose events this test records.
+const NAMED: [&str; 2] = ["traced", "numbers"];
+
+fn this_thread() -> String {
+    std::thread::current().name().unwrap_or("").to_owned()
 }
 
 struct Fields(Vec<(String, String)>);
@@ -32,6 +43,8 @@ impl Visit for Fields {
 impl Subscriber for Capture {
     fn enabled(&self, metadata: &Metadata<'_>) -> bool {
         metadata.is_span()
+            || (metadata.target().starts_with("consumer_thread")
+                && NAMED.contains(&this_thread().as_str()))
     }
     fn new_span(&self, span: &Attributes<'_>) -> Id {
         let mut fields = Fields(Vec::new());
@@ -42,7 +55,11 @@ impl Subscriber for Capture {
     }
     fn record(&self, _: &Id, _: &Record<'_>) {}
     fn record_follows_from(&self, _: &Id, _: &Id) {}
-    fn event(&self, _: &Event<'_>) {}
+    fn event(&self, event: &Event<'_>) {
+        let mut fields = Fields(Vec::new());
+        event.record(&mut fields);
+        self.events.lock().unwrap().push((this_thread(), fields.0));
+    }
     fn enter(&self, _: &Id) {}
     fn exit(&self, _: &Id) {}
 }
@@ -87,4 +104,19 @@ fn runner_and_producer_threads_run_in_named_spans() {
     );
     assert!(spans.contains(&want_runner), "{spans:?}");
     assert!(spans.contains(&want_producer), "{spans:?}");
+
+    let events = capture.events.lock().unwrap().clone();
+    let items = |thread: &str, id: &str| -> Vec<String> {
+        events
+            .iter()
+            .filter(|(t, fields)| t == thread && fields[0].1 == "item")
+            .map(|(_, fields)| {
+                let (name, value) = &fields[1];
+                assert_eq!(name, id, "{fields:?}");
+                value.clone()
+            })
+            .collect()
+    };
+    assert_eq!(items("traced", "msg_id"), ["1", "2", "3"], "{events:?}");
+    assert_eq!(items("numbers", "seq"), ["0", "1", "2"], "{events:?}");
 }
