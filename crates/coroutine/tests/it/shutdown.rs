@@ -7,10 +7,9 @@ use std::sync::{Arc, Mutex};
 
 use consumer::{ErrorKind, from_fn};
 use consumer_coroutine::{Builder, Placement};
-use tracing::span::{Attributes, Id, Record};
-use tracing::{Event, Level, Metadata, Subscriber};
+use tracing::Level;
 
-use crate::support::{Fields, current_thread, multi_thread, watchdog};
+use crate::support::{Events, current_thread, multi_thread, watchdog};
 
 const ITEMS: u64 = 500;
 const PLACEMENTS: [Placement; 2] = [Placement::InLine, Placement::BlockingPool];
@@ -86,7 +85,7 @@ fn the_last_drop_at_the_end_of_a_current_thread_main_reports_what_is_lost() {
             continue; // the runtime got to run it all: nothing to report
         }
         let lost = ITEMS - delivered;
-        let errors = events.errors();
+        let errors = events.at(Level::ERROR);
         assert!(
             errors
                 .iter()
@@ -115,34 +114,4 @@ fn a_live_handle_learns_how_many_items_its_runtime_dropped() {
         let e = task.close().unwrap_err();
         assert_eq!(e.undelivered(), Some(10), "{placement:?}: {e}");
     }
-}
-
-/// Records every error-level event as `message field=value ...`.
-#[derive(Clone, Default)]
-struct Events(Arc<Mutex<Vec<String>>>);
-
-impl Events {
-    fn errors(&self) -> Vec<String> {
-        self.0.lock().unwrap().clone()
-    }
-}
-
-impl Subscriber for Events {
-    fn enabled(&self, _: &Metadata<'_>) -> bool {
-        true
-    }
-    fn new_span(&self, _: &Attributes<'_>) -> Id {
-        Id::from_u64(1)
-    }
-    fn record(&self, _: &Id, _: &Record<'_>) {}
-    fn record_follows_from(&self, _: &Id, _: &Id) {}
-    fn event(&self, event: &Event<'_>) {
-        if *event.metadata().level() == Level::ERROR {
-            let mut fields = Fields(String::new());
-            event.record(&mut fields);
-            self.0.lock().unwrap().push(fields.0);
-        }
-    }
-    fn enter(&self, _: &Id) {}
-    fn exit(&self, _: &Id) {}
 }

@@ -106,6 +106,41 @@ impl tracing::field::Visit for Fields {
     }
 }
 
+/// Records every event as its level and ` field=value ...`, the message first.
+#[derive(Clone, Default)]
+pub(crate) struct Events(Arc<Mutex<Vec<(tracing::Level, String)>>>);
+
+impl Events {
+    /// The events at `level`, oldest first.
+    pub(crate) fn at(&self, level: tracing::Level) -> Vec<String> {
+        let events = self.0.lock().unwrap();
+        events
+            .iter()
+            .filter(|(l, _)| *l == level)
+            .map(|(_, fields)| fields.clone())
+            .collect()
+    }
+}
+
+impl tracing::Subscriber for Events {
+    fn enabled(&self, _: &tracing::Metadata<'_>) -> bool {
+        true
+    }
+    fn new_span(&self, _: &tracing::span::Attributes<'_>) -> tracing::span::Id {
+        tracing::span::Id::from_u64(1)
+    }
+    fn record(&self, _: &tracing::span::Id, _: &tracing::span::Record<'_>) {}
+    fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
+    fn event(&self, event: &tracing::Event<'_>) {
+        let mut fields = Fields(String::new());
+        event.record(&mut fields);
+        let level = *event.metadata().level();
+        self.0.lock().unwrap().push((level, fields.0));
+    }
+    fn enter(&self, _: &tracing::span::Id) {}
+    fn exit(&self, _: &tracing::span::Id) {}
+}
+
 /// Waits until the thread of this process named `name` is asleep in the kernel (state
 /// `S` in `/proc/self/task/*/stat`) twice in a row: blocked, not merely slow to
 /// start. A real signal from the kernel, polled with `yield_now`, not a sleep; the

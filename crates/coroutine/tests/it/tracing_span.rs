@@ -5,9 +5,9 @@ use std::sync::{Arc, Mutex};
 
 use consumer_coroutine::{Builder, Placement};
 use tracing::span::{Attributes, Id, Record};
-use tracing::{Event, Metadata, Subscriber};
+use tracing::{Event, Level, Metadata, Subscriber};
 
-use crate::support::Fields;
+use crate::support::{Events, Fields};
 
 /// A subscriber that records each new span as `name field=value ...`.
 #[derive(Clone, Default)]
@@ -58,28 +58,6 @@ fn a_run_opens_a_span_with_the_runner_and_consumer_names() {
     );
 }
 
-/// A subscriber that records every event's fields.
-#[derive(Clone, Default)]
-struct Events(Arc<Mutex<Vec<String>>>);
-
-impl Subscriber for Events {
-    fn enabled(&self, _: &Metadata<'_>) -> bool {
-        true
-    }
-    fn new_span(&self, _: &Attributes<'_>) -> Id {
-        Id::from_u64(1)
-    }
-    fn record(&self, _: &Id, _: &Record<'_>) {}
-    fn record_follows_from(&self, _: &Id, _: &Id) {}
-    fn event(&self, event: &Event<'_>) {
-        let mut fields = Fields(event.metadata().target().to_owned());
-        event.record(&mut fields);
-        self.0.lock().unwrap().push(fields.0);
-    }
-    fn enter(&self, _: &Id) {}
-    fn exit(&self, _: &Id) {}
-}
-
 #[test]
 fn each_item_is_a_trace_event_with_its_sequence_number() {
     let events = Events::default();
@@ -99,15 +77,12 @@ fn each_item_is_a_trace_event_with_its_sequence_number() {
         });
     });
     let items: Vec<String> = events
-        .0
-        .lock()
-        .unwrap()
-        .iter()
+        .at(Level::TRACE)
+        .into_iter()
         .filter(|e| e.contains("message=item"))
-        .cloned()
         .collect();
     let want: Vec<String> = (1..=3)
-        .map(|n| format!("consumer_coroutine::inbox message=item msg_id={n}"))
+        .map(|n| format!(" message=item msg_id={n}"))
         .collect();
     assert_eq!(items, want);
 }
