@@ -20,8 +20,8 @@ type Seen = (String, Vec<(String, String)>);
 #[derive(Clone, Default)]
 struct Capture {
     spans: Arc<Mutex<Vec<Seen>>>,
-    /// The thread's name, the event's fields.
-    events: Arc<Mutex<Vec<(String, Vec<(String, String)>)>>>,
+    /// Each event's thread name and fields.
+    events: Arc<Mutex<Vec<(String, Fields)>>>,
     next: Arc<AtomicU64>,
 }
 
@@ -32,6 +32,7 @@ fn this_thread() -> String {
     std::thread::current().name().unwrap_or("").to_owned()
 }
 
+#[derive(Clone, Debug)]
 struct Fields(Vec<(String, String)>);
 
 impl Visit for Fields {
@@ -58,7 +59,7 @@ impl Subscriber for Capture {
     fn event(&self, event: &Event<'_>) {
         let mut fields = Fields(Vec::new());
         event.record(&mut fields);
-        self.events.lock().unwrap().push((this_thread(), fields.0));
+        self.events.lock().unwrap().push((this_thread(), fields));
     }
     fn enter(&self, _: &Id) {}
     fn exit(&self, _: &Id) {}
@@ -109,9 +110,9 @@ fn runner_and_producer_threads_run_in_named_spans() {
     let items = |thread: &str, id: &str| -> Vec<String> {
         events
             .iter()
-            .filter(|(t, fields)| t == thread && fields[0].1 == "item")
+            .filter(|(t, fields)| t == thread && fields.0[0].1 == "item")
             .map(|(_, fields)| {
-                let (name, value) = &fields[1];
+                let (name, value) = &fields.0[1];
                 assert_eq!(name, id, "{fields:?}");
                 value.clone()
             })
