@@ -170,6 +170,9 @@ mod fence {
     use rustix::thread::{MembarrierCommand, membarrier};
 
     /// Whether this process may use `membarrier` (registered once, on first use).
+    /// In-line: the producer asks once per push, and after the first call it is
+    /// one load.
+    #[inline(always)]
     fn asymmetric() -> bool {
         static REGISTERED: OnceLock<bool> = OnceLock::new();
         *REGISTERED.get_or_init(|| membarrier(MembarrierCommand::RegisterPrivateExpedited).is_ok())
