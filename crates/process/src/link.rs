@@ -313,6 +313,7 @@ impl<W: Write + Send + 'static> Link<W> {
         let Some(reader) = self.reader.take() else {
             return;
         };
+        crate::doorbell::prepare_asymmetric();
         let shared = Arc::clone(&self.shared);
         let span = tracing::debug_span!("process.writer");
         let (tx, rx) = std::sync::mpsc::channel();
