@@ -24,8 +24,8 @@
 //! (10 ms measured on the test VM) once the process has threads, so it runs once per
 //! process on a short-lived thread of its own ([`prepare_asymmetric`]), never in a
 //! `send`. Until it is done, and until the writer thread has said it will use it
-//! (`writer.asymmetric`, set by the writer thread itself, awake, before the
-//! `membarrier` of its next sleep), both sides use the sequentially consistent
+//! (`writer.asymmetric`, set by the writer thread itself while awake: after a
+//! write, or before the `membarrier` of a sleep), both sides use the sequentially consistent
 //! fence: a producer that sees the flag knows every sleep of the writer from then
 //! on is fenced by `membarrier`.
 
@@ -148,6 +148,16 @@ impl Doorbell {
         }
     }
 
+    /// The writer thread, awake: once the process is registered for `membarrier`,
+    /// says that its sleeps are fenced by it from now on, so that the producer
+    /// drops its full fence. Cheap (two loads); call it after every write, since
+    /// a writer in a long stream may not sleep for a long time.
+    #[inline]
+    pub fn writer_awake(&self) {
+        #[cfg(not(loom))]
+        fence::adopt(&self.writer.asymmetric);
+    }
+
     /// The writer thread has taken `total` bytes off the ring in all: wake the
     /// producer if it waits.
     #[inline]
@@ -172,7 +182,7 @@ fn wake(who: &Mutex<Option<Thread>>) {
 
 /// Starts registering the process for the asymmetric fence, once, on a thread of
 /// its own (see the module docs); a no-op after the first call, and in the model.
-pub fn prepare_asymmetric() {
+pub(crate) fn prepare_asymmetric() {
     #[cfg(not(loom))]
     fence::prepare();
 }
@@ -208,6 +218,16 @@ mod fence {
         });
     }
 
+    /// The writer thread, awake: sets `asymmetric` once the process is registered.
+    /// Every later sleep of the writer then uses `membarrier` (`heavy` reads the
+    /// flag it set itself), which is what a producer that sees the flag relies on.
+    #[inline]
+    pub(super) fn adopt(asymmetric: &AtomicBool) {
+        if !asymmetric.load(Ordering::Relaxed) && REGISTERED.load(Ordering::Acquire) == 1 {
+            asymmetric.store(true, Ordering::Relaxed);
+        }
+    }
+
     /// The producer's side, once per push: a compiler fence once the writer thread
     /// uses `membarrier` (`asymmetric`), else a full fence.
     #[inline(always)]
@@ -223,9 +243,7 @@ mod fence {
     /// process once registered (the writer thread says so first, in `asymmetric`,
     /// which only it writes), else a full fence here, the producer fencing too.
     pub(super) fn heavy(asymmetric: &AtomicBool) {
-        if !asymmetric.load(Ordering::Relaxed) && REGISTERED.load(Ordering::Acquire) == 1 {
-            asymmetric.store(true, Ordering::Relaxed);
-        }
+        adopt(asymmetric);
         if !asymmetric.load(Ordering::Relaxed)
             || membarrier(MembarrierCommand::PrivateExpedited).is_err()
         {

@@ -377,6 +377,7 @@ fn run<W: Write>(shared: &Shared<W>, mut ring: rtrb::Consumer<u8>) {
         chunk.commit_all();
         written += n as u64;
         shared.bell.wrote(written);
+        shared.bell.writer_awake();
     }
 }
 
