@@ -19,6 +19,15 @@
 //! price of a syscall per sleep instead of a locked instruction per item, which
 //! would wait for every store to the ring to drain. Without `membarrier` (and in the
 //! loom model) both sides use sequentially consistent operations.
+//!
+//! Registering the process for `membarrier` takes the kernel an RCU grace period
+//! (10 ms measured on the test VM) once the process has threads, so it runs once per
+//! process on a short-lived thread of its own ([`prepare_asymmetric`]), never in a
+//! `send`. Until it is done, and until the writer thread has said it will use it
+//! (`writer.asymmetric`, set by the writer thread itself while awake: after a
+//! write, or before the `membarrier` of a sleep), both sides use the sequentially consistent
+//! fence: a producer that sees the flag knows every sleep of the writer from then
+//! on is fenced by `membarrier`.
 
 #![cfg_attr(not(loom), allow(unreachable_pub))]
 
@@ -43,6 +52,9 @@ struct Side {
     bytes: AtomicU64,
     /// This side sleeps, or is about to.
     asleep: AtomicBool,
+    /// The writer thread's: it fences its sleeps with `membarrier` from now on, so
+    /// the producer may use the light fence. Set once, by the writer thread.
+    asymmetric: AtomicBool,
     /// Who to wake.
     thread: Mutex<Option<Thread>>,
 }
@@ -66,7 +78,7 @@ impl Doorbell {
     #[inline]
     pub fn pushed(&self, total: u64) {
         self.producer.bytes.store(total, Ordering::Release);
-        fence::light();
+        fence::light(&self.writer.asymmetric);
         if self.writer.asleep.load(Ordering::Relaxed) {
             wake(&self.writer.thread);
         }
@@ -128,12 +140,22 @@ impl Doorbell {
                 return false;
             }
             self.writer.asleep.store(true, Ordering::Relaxed);
-            fence::heavy();
+            fence::heavy(&self.writer.asymmetric);
             if self.pushed_total() == seen && !self.stop.load(Ordering::SeqCst) {
                 park();
             }
             self.writer.asleep.store(false, Ordering::Relaxed);
         }
+    }
+
+    /// The writer thread, awake: once the process is registered for `membarrier`,
+    /// says that its sleeps are fenced by it from now on, so that the producer
+    /// drops its full fence. Cheap (two loads); call it after every write, since
+    /// a writer in a long stream may not sleep for a long time.
+    #[inline]
+    pub fn writer_awake(&self) {
+        #[cfg(not(loom))]
+        fence::adopt(&self.writer.asymmetric);
     }
 
     /// The writer thread has taken `total` bytes off the ring in all: wake the
@@ -158,27 +180,59 @@ fn wake(who: &Mutex<Option<Thread>>) {
     }
 }
 
+/// Starts registering the process for the asymmetric fence, once, on a thread of
+/// its own (see the module docs); a no-op after the first call, and in the model.
+pub(crate) fn prepare_asymmetric() {
+    #[cfg(not(loom))]
+    fence::prepare();
+}
+
 /// The fence pair between "I pushed" / "is the writer asleep?" and "I am asleep" /
 /// "was more pushed?": on Linux an asymmetric pair (a compiler fence on the hot side,
-/// `membarrier` on the cold); elsewhere, and in the model, a sequentially
-/// consistent fence on each side.
+/// `membarrier` on the cold) once the writer thread has said so; until then, elsewhere,
+/// and in the model, a sequentially consistent fence on each side.
 #[cfg(not(loom))]
 mod fence {
-    use std::sync::OnceLock;
-    use std::sync::atomic::{Ordering, compiler_fence, fence};
+    use std::sync::Once;
+    use std::sync::atomic::{AtomicBool, AtomicU8, Ordering, compiler_fence, fence};
 
     use rustix::thread::{MembarrierCommand, membarrier};
 
-    /// Whether this process may use `membarrier` (registered once, on first use).
-    fn asymmetric() -> bool {
-        static REGISTERED: OnceLock<bool> = OnceLock::new();
-        *REGISTERED.get_or_init(|| membarrier(MembarrierCommand::RegisterPrivateExpedited).is_ok())
+    /// Whether this process is registered for `membarrier`: 0 not yet, 1 yes, 2
+    /// never (no kernel support, or no thread to register on).
+    static REGISTERED: AtomicU8 = AtomicU8::new(0);
+
+    /// Registers on a short-lived thread, once per process.
+    pub(super) fn prepare() {
+        static ONCE: Once = Once::new();
+        ONCE.call_once(|| {
+            let spawned = std::thread::Builder::new()
+                .name("consumer-process-membarrier".to_owned())
+                .spawn(|| {
+                    let ok = membarrier(MembarrierCommand::RegisterPrivateExpedited).is_ok();
+                    REGISTERED.store(if ok { 1 } else { 2 }, Ordering::Release);
+                });
+            if spawned.is_err() {
+                REGISTERED.store(2, Ordering::Release);
+            }
+        });
     }
 
-    /// The producer's side, once per push.
+    /// The writer thread, awake: sets `asymmetric` once the process is registered.
+    /// Every later sleep of the writer then uses `membarrier` (`heavy` reads the
+    /// flag it set itself), which is what a producer that sees the flag relies on.
+    #[inline]
+    pub(super) fn adopt(asymmetric: &AtomicBool) {
+        if !asymmetric.load(Ordering::Relaxed) && REGISTERED.load(Ordering::Acquire) == 1 {
+            asymmetric.store(true, Ordering::Relaxed);
+        }
+    }
+
+    /// The producer's side, once per push: a compiler fence once the writer thread
+    /// uses `membarrier` (`asymmetric`), else a full fence.
     #[inline(always)]
-    pub(super) fn light() {
-        if asymmetric() {
+    pub(super) fn light(asymmetric: &AtomicBool) {
+        if asymmetric.load(Ordering::Relaxed) {
             compiler_fence(Ordering::SeqCst);
         } else {
             fence(Ordering::SeqCst);
@@ -186,9 +240,13 @@ mod fence {
     }
 
     /// The sleeper's side, once per sleep: a full barrier on every thread of the
-    /// process (or, without `membarrier`, on this one, the producer fencing too).
-    pub(super) fn heavy() {
-        if !asymmetric() || membarrier(MembarrierCommand::PrivateExpedited).is_err() {
+    /// process once registered (the writer thread says so first, in `asymmetric`,
+    /// which only it writes), else a full fence here, the producer fencing too.
+    pub(super) fn heavy(asymmetric: &AtomicBool) {
+        adopt(asymmetric);
+        if !asymmetric.load(Ordering::Relaxed)
+            || membarrier(MembarrierCommand::PrivateExpedited).is_err()
+        {
             fence(Ordering::SeqCst);
         }
     }
@@ -198,13 +256,13 @@ mod fence {
 /// not the kernel's `membarrier`).
 #[cfg(loom)]
 mod fence {
-    use crate::sync::{Ordering, fence};
+    use crate::sync::{AtomicBool, Ordering, fence};
 
-    pub(super) fn light() {
+    pub(super) fn light(_: &AtomicBool) {
         fence(Ordering::SeqCst);
     }
 
-    pub(super) fn heavy() {
+    pub(super) fn heavy(_: &AtomicBool) {
         fence(Ordering::SeqCst);
     }
 }

@@ -41,6 +41,10 @@ use crate::io::write_all_vectored;
 /// waits.
 pub(crate) const QUEUE_BYTES: usize = 4 * BATCH_BYTES;
 
+/// Frames up to this size take [`Link::send`]'s in-line path (a byte loop into the
+/// ring); bigger ones are copied with `memcpy`.
+const SMALL_BYTES: usize = 32;
+
 /// How many times the writer thread looks for more work, yielding in between,
 /// before it sleeps.
 const LOOKS: u32 = 64;
@@ -139,10 +143,17 @@ impl<W: Write> Link<W> {
     }
 
     /// Reports a failed queued write, once.
+    #[inline]
     fn check(&self) -> Result<(), LinkError> {
         if !self.shared.failed.load(Ordering::Acquire) {
             return Ok(());
         }
+        self.failure()
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn failure(&self) -> Result<(), LinkError> {
         match self.shared.failure.lock().take() {
             Some(error) => Err(LinkError::Earlier {
                 error,
@@ -200,7 +211,47 @@ impl<W: Write + Send + 'static> Link<W> {
     /// in-line when the link is idle and the producer alone (`alone` and the pace
     /// agree) or the frame is large, else pushed to the ring for the writer thread,
     /// waiting for room when the ring is full.
+    #[inline]
     pub(crate) fn send(
+        &mut self,
+        head: &[u8],
+        tail: &[u8],
+        items: u64,
+        alone: bool,
+    ) -> Result<(), LinkError> {
+        // A stream in full flow: a small frame, the writer thread awake (it is
+        // looking at the ring, so no in-line write), room in the ring. Everything
+        // else is out of line.
+        if head.len() <= SMALL_BYTES
+            && tail.is_empty()
+            && self.thread.is_some()
+            && !self.shared.bell.writer_asleep()
+            && !self.shared.failed.load(Ordering::Acquire)
+        {
+            if let Ok(chunk) = self.ring.write_chunk_uninit(head.len()) {
+                // A byte loop, not a `memcpy` call: the frame is a few bytes.
+                chunk.fill_from_iter(head.iter().copied());
+                self.pushed += head.len() as u64;
+                self.published(items);
+                return Ok(());
+            }
+        }
+        self.send_slow(head, tail, items, alone)
+    }
+
+    /// Counts `items` more items as pushed and rings the doorbell.
+    #[inline]
+    fn published(&mut self, items: u64) {
+        self.items += items;
+        self.shared
+            .items_pushed
+            .store(self.items, Ordering::Release);
+        self.shared.bell.pushed(self.pushed);
+    }
+
+    /// [`send`](Link::send)'s general case.
+    #[inline(never)]
+    fn send_slow(
         &mut self,
         head: &[u8],
         tail: &[u8],
@@ -235,11 +286,7 @@ impl<W: Write + Send + 'static> Link<W> {
         if !tail.is_empty() {
             self.push(tail)?;
         }
-        self.items += items;
-        self.shared
-            .items_pushed
-            .store(self.items, Ordering::Release);
-        self.shared.bell.pushed(self.pushed);
+        self.published(items);
         Ok(())
     }
 
@@ -266,6 +313,7 @@ impl<W: Write + Send + 'static> Link<W> {
         let Some(reader) = self.reader.take() else {
             return;
         };
+        crate::doorbell::prepare_asymmetric();
         let shared = Arc::clone(&self.shared);
         let span = tracing::debug_span!("process.writer");
         let (tx, rx) = std::sync::mpsc::channel();
@@ -293,10 +341,9 @@ fn run<W: Write>(shared: &Shared<W>, mut ring: rtrb::Consumer<u8>) {
     let mut written = 0u64;
     let mut looks = 0;
     loop {
-        // Before the ring's length: every item counted here has its bytes in it.
-        let items = shared.items_pushed.load(Ordering::Acquire);
-        let n = ring.slots();
-        if n == 0 {
+        // While the ring is empty, look at its length only (not at the item count:
+        // one line the producer writes per push, not two).
+        if ring.is_empty() {
             if looks < LOOKS {
                 // Look again soon: a producer in full flow will have pushed more.
                 looks += 1;
@@ -312,6 +359,9 @@ fn run<W: Write>(shared: &Shared<W>, mut ring: rtrb::Consumer<u8>) {
             return;
         }
         looks = 0;
+        // Before the ring's length: every item counted here has its bytes in it.
+        let items = shared.items_pushed.load(Ordering::Acquire);
+        let n = ring.slots();
         let chunk = ring.read_chunk(n).expect("n slots are there");
         if !shared.failed.load(Ordering::Relaxed) {
             let (a, b) = chunk.as_slices();
@@ -327,6 +377,7 @@ fn run<W: Write>(shared: &Shared<W>, mut ring: rtrb::Consumer<u8>) {
         chunk.commit_all();
         written += n as u64;
         shared.bell.wrote(written);
+        shared.bell.writer_awake();
     }
 }
 

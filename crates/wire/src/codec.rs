@@ -136,13 +136,20 @@ impl bincode::enc::write::Writer for Append<'_> {
     }
 }
 
+/// The error of an item the codec cannot encode; out of line.
+#[cold]
+#[inline(never)]
+fn unencodable(e: impl std::fmt::Display) -> Error {
+    Error::new(ErrorKind::Usage, format!("cannot encode the item: {e}"))
+}
+
 impl Codec for Bincode {
     const ID: u8 = 1;
     const NAME: &'static str = "bincode";
 
+    #[inline]
     fn encode<T: Serialize + ?Sized>(&self, item: &T, out: &mut Vec<u8>) -> Result<(), Error> {
-        bincode::serde::encode_into_writer(item, Append(out), bincode_config())
-            .map_err(|e| Error::new(ErrorKind::Usage, format!("cannot encode the item: {e}")))
+        bincode::serde::encode_into_writer(item, Append(out), bincode_config()).map_err(unencodable)
     }
 
     fn decode<T: DeserializeOwned>(&self, bytes: &[u8]) -> Result<T, Error> {

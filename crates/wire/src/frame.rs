@@ -341,13 +341,20 @@ pub(crate) fn begin_frame(buf: &mut Vec<u8>, kind: Kind) -> usize {
 pub(crate) fn end_frame(buf: &mut Vec<u8>, start: usize, max: u32) -> Result<(), Error> {
     let len = buf.len() - start - 4;
     if len > max as usize {
-        buf.truncate(start);
-        return Err(protocol(format!(
-            "the item takes {len} bytes, more than the frame limit of {max}"
-        )));
+        return Err(too_big(buf, start, len, max));
     }
     buf[start..start + 4].copy_from_slice(&(len as u32).to_le_bytes());
     Ok(())
+}
+
+/// A frame over the limit: removed again, and the error.
+#[cold]
+#[inline(never)]
+fn too_big(buf: &mut Vec<u8>, start: usize, len: usize, max: u32) -> Error {
+    buf.truncate(start);
+    protocol(format!(
+        "the item takes {len} bytes, more than the frame limit of {max}"
+    ))
 }
 
 /// Appends a frame with a fixed body.
