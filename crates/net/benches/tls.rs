@@ -426,6 +426,11 @@ fn bulk(ca: &str, chain: &str, key_pem: &str, raw: &Raw) {
                 )
             },
         );
+    if std::env::var("ONLY").as_deref() == Ok("target") {
+        // The target row alone, for A/B runs of the server's receive path.
+        serving.shutdown().unwrap();
+        return;
+    }
     // Diagnostic: ours against the raw loop that does our delivery too (a vector
     // per item to a consumer, items from the pool).
     Compare::new("net/tls/bytes-64KiB/vs-raw-with-delivery")
@@ -526,7 +531,8 @@ fn bulk_tcp() {
 }
 
 fn main() {
-    // `ONLY=small|bulk|tcp` runs one group, when tuning.
+    // `ONLY=small|bulk|tcp` runs one group, when tuning; `ONLY=target` the 64 KiB
+    // target row alone.
     let only = std::env::var("ONLY").ok();
     let (ca, chain, key) = pki();
     let raw = Raw::new(&ca, &chain, &key);

@@ -17,11 +17,20 @@ use crate::sender::Flush;
 /// One read into the decoder's target; the number of bytes, 0 at the end of the
 /// stream. The async twin of the blocking `read_into` (no vectored reads in tokio:
 /// a large byte vector's bytes go straight into it, what follows in the next read).
+/// A large byte vector's bytes are appended to it with `read_buf`, which fills
+/// the vector's spare capacity: the item is not zeroed before the read (the
+/// blocking driver's vectored reads need an initialised vector).
 async fn read_into<R: AsyncRead + Unpin>(dec: &mut Decoder, r: &mut R) -> Result<usize, Error> {
     let n = dec.frame_number() + 1;
-    let target = dec.read_target();
     let got = loop {
-        match r.read(target.first).await {
+        let read = match dec.append_target() {
+            Some((item, room)) => {
+                // `take`: no byte beyond the item's goes into its vector.
+                (&mut *r).take(room as u64).read_buf(item).await
+            }
+            None => r.read(dec.read_target().first).await,
+        };
+        match read {
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
             Err(e) => return Err(io_error(&format!("frame {n}"), e)),
             Ok(k) => break k,

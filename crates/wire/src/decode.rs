@@ -7,7 +7,9 @@
 //! before anything is allocated; a frame that fits the buffer is parsed where it
 //! lies; a larger one grows a body of its own only as its bytes arrive; a large
 //! byte-vector item goes straight from the stream into its own vector, with the
-//! bytes after it spilling into the buffer in the same (vectored) read.
+//! bytes after it spilling into the buffer in the same (vectored) read, or appended
+//! to it without zeroing it first by a driver that can
+//! ([`append_target`](Decoder::append_target)).
 
 use consumer::{Error, ErrorKind};
 
@@ -230,7 +232,72 @@ impl Decoder {
         }
     }
 
-    /// Records that the last read put `n` bytes into the [`read_target`](Decoder::read_target).
+    /// Where the next read may append a large byte-vector item's bytes: the item's
+    /// own vector, and at most how many bytes to append (no more than a MiB beyond
+    /// what has come, as for [`read_target`](Decoder::read_target)). For a driver
+    /// that can append to a vector's spare capacity without initialising it first
+    /// (tokio's `read_buf`): the item is then not zeroed before its bytes are
+    /// copied in. Call [`filled`](Decoder::filled) with the number of bytes
+    /// appended. `None` when the next read must go to the `read_target`.
+    ///
+    /// ```
+    /// use consumer_wire::{Bincode, Decoder, Encoder, Frame, Identity};
+    ///
+    /// let mut enc = Encoder::new(Bincode, Identity::of::<Vec<u8>>());
+    /// enc.item(&vec![7u8; 20_000])?;
+    /// let bytes = enc.take();
+    ///
+    /// let mut dec = Decoder::new(1 << 20, 4096);
+    /// let (mut rest, mut greeted) = (&bytes[..], false);
+    /// loop {
+    ///     if !greeted {
+    ///         greeted = dec.handshake()?.is_some();
+    ///         if greeted {
+    ///             continue;
+    ///         }
+    ///     } else if dec.poll_bytes(&Bincode)? {
+    ///         match dec.take()? {
+    ///             Frame::Bytes(v) => break assert_eq!(v, vec![7u8; 20_000]),
+    ///             _ => continue, // the trace context
+    ///         }
+    ///     }
+    ///     let n = match dec.append_target() {
+    ///         Some((item, room)) => {
+    ///             let n = room.min(rest.len());
+    ///             item.extend_from_slice(&rest[..n]); // no zeroing
+    ///             n
+    ///         }
+    ///         None => {
+    ///             let first = dec.read_target().first;
+    ///             let n = first.len().min(rest.len());
+    ///             first[..n].copy_from_slice(&rest[..n]);
+    ///             n
+    ///         }
+    ///     };
+    ///     dec.filled(n);
+    ///     rest = &rest[n..];
+    /// }
+    /// # Ok::<(), consumer::Error>(())
+    /// ```
+    pub fn append_target(&mut self) -> Option<(&mut Vec<u8>, usize)> {
+        self.consume_pending();
+        let Large::Bytes { count, got, .. } = self.large else {
+            return None;
+        };
+        let room = (count - got).min(EAGER_BODY);
+        if room == 0 {
+            return None;
+        }
+        // Bytes a `read_target` zeroed and no read filled are not the item's.
+        self.body.truncate(got);
+        // Grown as `resize` grows it in `read_target` (doubling, so that a large
+        // item is not copied over and over as it grows).
+        self.body.reserve(room);
+        Some((&mut self.body, room))
+    }
+
+    /// Records that the last read put `n` bytes into the [`read_target`](Decoder::read_target)
+    /// (or appended them at the [`append_target`](Decoder::append_target)).
     ///
     /// ```
     /// let mut dec = consumer_wire::Decoder::new(1 << 20, 1024);
@@ -535,6 +602,17 @@ mod tests {
 
     /// Feeds `bytes` to a decoder in reads of at most `chunk` bytes; collects frames.
     fn decode_all(bytes: &[u8], chunk: usize, buffer: usize) -> Result<Vec<String>, Error> {
+        decode_all_with(bytes, chunk, buffer, false)
+    }
+
+    /// As [`decode_all`], appending a large byte vector's bytes to it when `append`
+    /// (as the tokio driver does), in most reads.
+    fn decode_all_with(
+        bytes: &[u8],
+        chunk: usize,
+        buffer: usize,
+        append: bool,
+    ) -> Result<Vec<String>, Error> {
         let mut dec = Decoder::new(1 << 24, buffer);
         let mut out = Vec::new();
         let mut rest = bytes;
@@ -557,6 +635,17 @@ mod tests {
             if rest.is_empty() {
                 dec.end_of_input()?;
                 return Ok(out);
+            }
+            // Appending mixed with reads into the `read_target`, as a driver may.
+            if append
+                && !rest.len().is_multiple_of(3)
+                && let Some((item, room)) = dec.append_target()
+            {
+                let k = chunk.min(rest.len()).min(room);
+                item.extend_from_slice(&rest[..k]);
+                dec.filled(k);
+                rest = &rest[k..];
+                continue;
             }
             let t = dec.read_target();
             let k = chunk.min(rest.len()).min(t.first.len() + t.then.len());
@@ -583,10 +672,12 @@ mod tests {
             .collect();
         for chunk in [1, 7, 4096, 1 << 20] {
             for buffer in [64, 16 << 10] {
-                let mut got = decode_all(&bytes, chunk, buffer).unwrap();
-                // The stream opens with the sender's trace context.
-                assert!(got.remove(0).starts_with("Context"));
-                assert_eq!(got, want, "chunk {chunk}, buffer {buffer}");
+                for append in [false, true] {
+                    let mut got = decode_all_with(&bytes, chunk, buffer, append).unwrap();
+                    // The stream opens with the sender's trace context.
+                    assert!(got.remove(0).starts_with("Context"));
+                    assert_eq!(got, want, "chunk {chunk}, buffer {buffer}, {append}");
+                }
             }
         }
     }
@@ -603,6 +694,9 @@ mod tests {
                 "{e}"
             );
             assert!(e.to_string().contains("truncated"), "{cut}: {e}");
+            // Appending the item's bytes counts them the same.
+            let appended = decode_all_with(&bytes[..cut], 999, 1024, true).unwrap_err();
+            assert_eq!(appended.to_string(), e.to_string());
         }
     }
 }
