@@ -36,6 +36,33 @@ struct Permits {
     bound: Option<usize>,
 }
 
+/// Called after each failed compare-and-swap on the count. The first failure is
+/// usually a wrong guess; a second in a row is another core changing the count
+/// meanwhile. Retrying at once then moves the count's cache line between cores on
+/// every operation (measured: 0.6–0.7 of a mutex-guarded count with 4 threads on 2
+/// cores, decision 0015); waiting a little (16, 32, 64, then 128 pauses: 0.15 to
+/// 1.2 µs on the test machine) lets the other core do a few operations while the
+/// line is in its cache, as a mutex's spinning waiters do. A shorter wait (4 to 32
+/// pauses) measured 0.8–1.2, a longer one (64 to 512) no better than this.
+#[inline]
+fn contended(fails: &mut u32) {
+    *fails += 1;
+    if *fails >= 2 {
+        back_off(*fails - 2);
+    }
+}
+
+#[cold]
+fn back_off(round: u32) {
+    // Not in a loom model: it explores the interleavings, not the timing.
+    #[cfg(not(loom))]
+    for _ in 0..(16u32 << round.min(3)) {
+        std::hint::spin_loop();
+    }
+    #[cfg(loom)]
+    let _ = round;
+}
+
 impl Permits {
     fn new(permits: usize, bound: Option<usize>) -> Permits {
         Permits {
@@ -53,6 +80,7 @@ impl Permits {
         // A guess, not a load: a compare-and-swap that fails returns the count, and
         // under contention a load first would fetch the line twice.
         let mut now = 1;
+        let mut fails = 0;
         while now > 0 {
             match self.available.compare_exchange_weak(
                 now,
@@ -61,7 +89,10 @@ impl Permits {
                 Ordering::Relaxed,
             ) {
                 Ok(_) => return true,
-                Err(seen) => now = seen,
+                Err(seen) => {
+                    now = seen;
+                    contended(&mut fails);
+                }
             }
         }
         false
@@ -139,6 +170,7 @@ impl Permits {
     #[inline]
     fn release(&self) -> Result<(), Error> {
         let mut now = self.available.load(Ordering::Relaxed);
+        let mut fails = 0;
         loop {
             let more = now
                 .checked_add(1)
@@ -153,7 +185,10 @@ impl Permits {
                 Ordering::Relaxed,
             ) {
                 Ok(_) => break,
-                Err(seen) => now = seen,
+                Err(seen) => {
+                    now = seen;
+                    contended(&mut fails);
+                }
             }
         }
         self.wake();
@@ -167,6 +202,7 @@ impl Permits {
     fn give_back(&self) {
         let bound = self.bound.unwrap_or(usize::MAX);
         let mut now = 0; // a guess, as in `try_take`
+        let mut fails = 0;
         loop {
             if now >= bound {
                 return;
@@ -178,7 +214,10 @@ impl Permits {
                 Ordering::Relaxed,
             ) {
                 Ok(_) => break,
-                Err(seen) => now = seen,
+                Err(seen) => {
+                    now = seen;
+                    contended(&mut fails);
+                }
             }
         }
         self.wake();
