@@ -312,7 +312,7 @@ impl<C: Consumer<T>, T> Run<C, T> {
 
     fn deliver_batch(&mut self, items: Vec<T>) -> Result<(), Failure> {
         let len = items.len();
-        let traced = tracing::enabled!(tracing::Level::TRACE);
+        let traced = tracing::level_enabled!(tracing::Level::TRACE);
         let mut items = items.into_iter();
         while let Some(item) = items.next() {
             self.left_in_batch = items.len() as u64;
