@@ -333,23 +333,26 @@ impl Builder {
             Arc::clone(&name),
         ));
         let reporter = Reporter(report);
-        runtime.spawn(
-            async move {
-                let span = tracing::Span::current();
-                if let Some(id) = tokio::task::try_id() {
-                    span.record("task", tracing::field::display(id));
-                }
-                record_thread(&span);
-                tracing::debug!("started");
-                let outcome = run.await;
-                match &outcome {
-                    Ok(()) => tracing::debug!("closed"),
-                    Err(e) => tracing::warn!(error = %e, "ended with an error"),
-                }
-                reporter.0.send_replace(Some(outcome));
+        let task = async move {
+            let span = tracing::Span::current();
+            if let Some(id) = tokio::task::try_id() {
+                span.record("task", tracing::field::display(id));
             }
-            .instrument(span),
-        );
+            record_thread(&span);
+            tracing::debug!("started");
+            let outcome = run.await;
+            match &outcome {
+                Ok(()) => tracing::debug!("closed"),
+                Err(e) => tracing::warn!(error = %e, "ended with an error"),
+            }
+            reporter.0.send_replace(Some(outcome));
+        };
+        // A span nobody records is not entered on every poll.
+        if span.is_disabled() {
+            runtime.spawn(task);
+        } else {
+            runtime.spawn(task.instrument(span));
+        }
         Ok(Task::new(tx, requests, failure, counts, done, name))
     }
 }
