@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex};
 use consumer_thread::{Builder, ProducerThread};
 use tracing::field::{Field, Visit};
 use tracing::span::{Attributes, Id, Record};
+use tracing::subscriber::Interest;
 use tracing::{Event, Metadata, Subscriber};
 
 /// A span's name and its fields, as text.
@@ -42,6 +43,12 @@ impl Visit for Fields {
 }
 
 impl Subscriber for Capture {
+    /// Asked per event: whether one is enabled depends on the thread it happens
+    /// on, so no callsite's answer may be cached (another test's runner thread
+    /// may be the first to reach the runner's per-item event).
+    fn register_callsite(&self, _: &'static Metadata<'static>) -> Interest {
+        Interest::sometimes()
+    }
     fn enabled(&self, metadata: &Metadata<'_>) -> bool {
         metadata.is_span()
             || (metadata.target().starts_with("consumer_thread")
