@@ -1,5 +1,5 @@
-//! `cargo xtask bench --against REV [--rounds N] [PACKAGE ...]`: today's benchmarks
-//! against those of an earlier commit, as a ratio of ratios.
+//! `cargo xtask bench --against REV [--rounds N] [--pin CPUS] [PACKAGE ...]`: today's
+//! benchmarks against those of an earlier commit, as a ratio of ratios.
 //!
 //! Every benchmark line is ours against a raw baseline measured in the same run
 //! (`benchkit`), so each carries its own yardstick. Built at REV (in a temporary git
@@ -16,6 +16,13 @@
 //! overwritten by REV's, and HEAD's benchmark would spawn REV's child (tried: a
 //! protocol-version mismatch killed the process benchmark).
 //!
+//! `--pin CPUS` runs every bench binary under `taskset -c CPUS` (util-linux). On
+//! one CPU a round trip always costs the same two context switches, where on two it
+//! switches between regimes (both sides spinning, or one asleep) from run to run, and
+//! a single build's latency then spans a factor of three: pinned, a 3 % difference
+//! in the code's own cost is measurable. It compares code, not parallel speed: a
+//! pinned row is not the figure `cargo xtask bench` prints.
+//!
 //! The ratio is computed from the printed rates (three significant figures), not the
 //! printed two-decimal ratio, which is too coarse for a 3 % bound.
 
@@ -31,6 +38,7 @@ const BOUND: f64 = 0.97;
 pub(crate) fn run(args: &[String]) -> Result {
     let mut rev = None;
     let mut rounds = 3usize;
+    let mut pin = None;
     let mut packages = Vec::new();
     let mut it = args.iter();
     while let Some(a) = it.next() {
@@ -42,6 +50,12 @@ pub(crate) fn run(args: &[String]) -> Result {
                     .and_then(|r| r.parse().ok())
                     .filter(|&r| r > 0)
                     .ok_or("--rounds wants a number above 0")?;
+            }
+            "--pin" => {
+                pin = Some(
+                    it.next()
+                        .ok_or("--pin wants CPUs, as taskset -c takes them")?,
+                )
             }
             p => packages.push(p.to_owned()),
         }
@@ -92,8 +106,8 @@ pub(crate) fn run(args: &[String]) -> Result {
             eprintln!("== round {}/{rounds}: {name}", round + 1);
             // Alternate which build goes first, so a drift in load favours neither.
             let (first, second) = if round % 2 == 0 { (h, o) } else { (o, h) };
-            let a = run_bench(first)?;
-            let b = run_bench(second)?;
+            let a = run_bench(first, pin)?;
+            let b = run_bench(second, pin)?;
             let (hr, or) = if round % 2 == 0 { (a, b) } else { (b, a) };
             for (row, head_ratio) in &hr {
                 if let Some(old_ratio) = or.get(row) {
@@ -107,8 +121,10 @@ pub(crate) fn run(args: &[String]) -> Result {
     drop(scratch);
 
     println!(
-        "\n== HEAD against {rev} ({}), {rounds} rounds: each build's ours/raw, and HEAD's ÷ REV's (median, min–max)",
-        &commit[..12]
+        "\n== HEAD against {rev} ({}), {rounds} rounds{}: each build's ours/raw, and HEAD's ÷ REV's (median, min–max)",
+        &commit[..12],
+        pin.map(|c| format!(", pinned to CPU {c}"))
+            .unwrap_or_default(),
     );
     let mut worse = Vec::new();
     for (row, pairs) in &rows {
@@ -200,10 +216,17 @@ fn string_field(line: &str, key: &str) -> Option<String> {
     Some(line[start..start + len].to_owned())
 }
 
-/// Runs one bench binary (its environment passes through: `ONLY`, `BENCH_ROUNDS`);
-/// its rows' ours ÷ raw speed ratios.
-fn run_bench(exe: &Path) -> Result<BTreeMap<String, f64>> {
-    let mut cmd = Command::new(exe);
+/// Runs one bench binary (its environment passes through: `ONLY`, `BENCH_ROUNDS`),
+/// under `taskset -c CPUS` when pinned; its rows' ours ÷ raw speed ratios.
+fn run_bench(exe: &Path, pin: Option<&String>) -> Result<BTreeMap<String, f64>> {
+    let mut cmd = match pin {
+        Some(cpus) => {
+            let mut c = Command::new("taskset");
+            c.args(["-c", cpus]).arg(exe);
+            c
+        }
+        None => Command::new(exe),
+    };
     cmd.arg("--bench");
     let out = output(&mut cmd)?;
     let stdout = String::from_utf8_lossy(&out.stdout);

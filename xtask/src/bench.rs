@@ -1,5 +1,5 @@
 //! `cargo xtask bench [PACKAGE ...]`: runs the benchmarks and summarises their lines;
-//! `cargo xtask bench --against REV [--rounds N] [PACKAGE ...]` compares them with an
+//! `cargo xtask bench --against REV [--rounds N] [--pin CPUS] [PACKAGE ...]` compares them with an
 //! earlier commit's (`against.rs`).
 
 use crate::cmd::{Result, cargo, output};

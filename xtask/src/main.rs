@@ -11,6 +11,7 @@
 //!   their ratio; a summary of those lines at the end. With `--against REV [--rounds N]`:
 //!   the same benchmarks built at REV too (a temporary worktree), run alternately, each
 //!   row's ours/raw at HEAD ÷ at REV (`against.rs`); rows more than 3 % worse fail.
+//!   `--pin CPUS` runs them under `taskset -c CPUS`, for the code's own cost alone.
 //! - `soak [crowd|cycles|hostile]...`: the server soak (`soak.rs`), its figures printed.
 
 mod against;
@@ -36,7 +37,7 @@ fn main() -> ExitCode {
         Some("soak") => soak::run(&args[1..]),
         _ => {
             eprintln!(
-                "usage: cargo xtask <test-all [--skip STEP]... | tidy | needs | bench [--against REV [--rounds N]] [PACKAGE]... | examples | soak [PART]...>"
+                "usage: cargo xtask <test-all [--skip STEP]... | tidy | needs | bench [--against REV [--rounds N] [--pin CPUS]] [PACKAGE]... | examples | soak [PART]...>"
             );
             return ExitCode::from(2);
         }

@@ -6,7 +6,10 @@
 //!   among them);
 //! - bulk bytes (64 KiB `Vec<u8>` items) against a raw pipe write/read loop;
 //! - one lone item's round trip to a child and back, against a raw
-//!   write-and-flush loop to a raw echo child.
+//!   write-and-flush loop to a raw echo child over the same transport: our
+//!   `Sender` with default settings over a pipe against the raw pipe echo, a
+//!   `Coprocess` (a Unix socket) against the raw socket echo; and, across
+//!   transports, the `Coprocess` against the pipe echo.
 
 use std::hint::black_box;
 use std::io::{BufRead, BufReader, BufWriter, Read, Write, pipe};
@@ -235,6 +238,30 @@ fn ours_round_trips(n: u64) -> Duration {
     elapsed
 }
 
+/// Ours over a pipe, as the raw pipe echo goes: a `Sender` with default settings on
+/// the child's stdin, the child serving it (`serve_stdin`, here over a pipe).
+fn ours_round_trips_pipe(n: u64) -> Duration {
+    let mut child = Command::new(CHILD)
+        .arg("echo")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut tx = Sender::new(child.stdin.take().unwrap());
+    let mut back = BufReader::new(child.stdout.take().unwrap());
+    let mut b = [0u8; 8];
+    let t = Instant::now();
+    for i in 0..n {
+        tx.send(i).unwrap();
+        back.read_exact(&mut b).unwrap();
+    }
+    let elapsed = t.elapsed();
+    tx.close().unwrap();
+    drop(tx);
+    assert!(child.wait().unwrap().success());
+    elapsed
+}
+
 /// The raw round trip: 8 bytes written and flushed to a raw echo child over a pipe
 /// (`socket`: over a Unix socket pair, the transport a `Coprocess` uses), 8 back.
 fn raw_round_trips(n: u64, socket: bool) -> Duration {
@@ -270,17 +297,25 @@ fn raw_round_trips(n: u64, socket: bool) -> Duration {
 }
 
 fn latency() {
+    // Like for like: our default `send` and the raw write per frame, both over a
+    // pipe, each to a child that echoes 8 bytes back over a pipe.
     Compare::new("process/lone-item-round-trip")
         .unit(Unit::Latency)
         .work(20_000)
         .target(0.8)
-        .run(ours_round_trips, |n| raw_round_trips(n, false));
-    // The same over the transport a Coprocess uses: what the protocol costs alone.
-    Compare::new("process/lone-item-round-trip/vs-raw-socket")
+        .run(ours_round_trips_pipe, |n| raw_round_trips(n, false));
+    // A `Coprocess` over the transport it uses, a Unix socket.
+    Compare::new("process/lone-item-round-trip/coprocess-vs-raw-socket")
         .unit(Unit::Latency)
         .work(20_000)
         .target(0.8)
         .run(ours_round_trips, |n| raw_round_trips(n, true));
+    // Across transports: the `Coprocess` (a socket) against the pipe echo. What
+    // this adds to the row above is the socket's wake-up against the pipe's.
+    Compare::new("process/lone-item-round-trip/coprocess-vs-raw-pipe")
+        .unit(Unit::Latency)
+        .work(20_000)
+        .run(ours_round_trips, |n| raw_round_trips(n, false));
 }
 
 fn main() {
