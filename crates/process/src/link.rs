@@ -2,9 +2,9 @@
 //! and coalesces a stream of items in a writer thread of its own.
 //!
 //! A producer hands over the frames of one `send`. When nothing is waiting to be
-//! written, no write is in flight and the producer was away longer than the last
-//! write took ([`Pace`]), it writes them itself and returns: a lone item leaves at
-//! once, with no thread in the way. Otherwise the frames go into a ring (a
+//! written, no write is in flight and the producer is not in a streak of coming
+//! back sooner than the last write took ([`Pace`]), it writes them itself and
+//! returns: a lone item leaves at once, with no thread in the way. Otherwise the frames go into a ring (a
 //! single-producer, single-consumer byte queue: no lock on the way of a byte) and
 //! the writer thread (started on first need, named `consumer-process-writer`)
 //! writes everything in the ring in one vectored write, straight from the ring,
@@ -269,7 +269,7 @@ impl<W: Write + Send + 'static> Link<W> {
             // Idle: a lone item goes now, unless items come faster than writes end.
             // (An awake writer thread is looking at the ring: a stream is on.)
             let now = Instant::now();
-            if let Some(out) = self.shared.out.try_lock() {
+            if let Some(mut out) = self.shared.out.try_lock() {
                 if out.pace.in_line(now) {
                     drop(out);
                     return self.write_in_line(head, tail);
