@@ -91,9 +91,13 @@ impl Engine {
         };
         let span =
             tracing::info_span!("process.connection", runner = "process", peer = conn.peer());
-        let this = Arc::clone(self);
-        self.live
-            .spawn(this.connection(conn, open, fresh).instrument(span));
+        let task = Arc::clone(self).connection(conn, open, fresh);
+        // A span nobody records is not entered and left on every poll.
+        if span.is_disabled() {
+            self.live.spawn(task);
+        } else {
+            self.live.spawn(task.instrument(span));
+        }
     }
 
     async fn connection(

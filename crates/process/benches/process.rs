@@ -226,16 +226,21 @@ fn ours_round_trips(n: u64) -> Duration {
     let mut cmd = Command::new(CHILD);
     cmd.arg("echo").stdout(out_w);
     let mut child = Coprocess::<u64>::spawn(cmd).unwrap();
-    let mut back = BufReader::new(out_r);
+    let elapsed = timed_round_trips(n, &mut child, out_r);
+    child.close().unwrap();
+    elapsed
+}
+
+/// `n` round trips timed: an item sent through `to`, its 8-byte echo read back.
+fn timed_round_trips(n: u64, to: &mut impl Consumer<u64>, back: impl Read) -> Duration {
+    let mut back = BufReader::new(back);
     let mut b = [0u8; 8];
     let t = Instant::now();
     for i in 0..n {
-        child.send(i).unwrap();
+        to.send(i).unwrap();
         back.read_exact(&mut b).unwrap();
     }
-    let elapsed = t.elapsed();
-    child.close().unwrap();
-    elapsed
+    t.elapsed()
 }
 
 /// Ours over a pipe, as the raw pipe echo goes: a `Sender` with default settings on
@@ -248,14 +253,7 @@ fn ours_round_trips_pipe(n: u64) -> Duration {
         .spawn()
         .unwrap();
     let mut tx = Sender::new(child.stdin.take().unwrap());
-    let mut back = BufReader::new(child.stdout.take().unwrap());
-    let mut b = [0u8; 8];
-    let t = Instant::now();
-    for i in 0..n {
-        tx.send(i).unwrap();
-        back.read_exact(&mut b).unwrap();
-    }
-    let elapsed = t.elapsed();
+    let elapsed = timed_round_trips(n, &mut tx, child.stdout.take().unwrap());
     tx.close().unwrap();
     drop(tx);
     assert!(child.wait().unwrap().success());
