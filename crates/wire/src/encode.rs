@@ -41,11 +41,11 @@ pub const BATCH_BYTES: usize = 64 << 10;
 ///
 /// Why a streak and not one quick arrival: a write to a peer that sleeps includes
 /// waking it, and when both sides' CPUs are awake a whole request and reply can take
-/// less than that write did (2–3 µs measured on a virtual machine, where the write
-/// took as long). Read as a stream, such a request-reply loop woke the writer thread
-/// for one item, and the extra wake-up kept the loop in the slow regime (70 µs a
-/// round trip against 2–40 µs). A stream of `send`s is quick every time: it pays
-/// [`STREAK`](Pace::STREAK)` - 1` in-line writes once, at its start.
+/// less than that write did (2–3 µs measured on a virtual machine). Read as a
+/// stream, such a request-reply loop handed its items to the writer thread one at a
+/// time: a thread wake-up more per round trip than writing in-line. A stream of
+/// `send`s is quick every time: it pays [`STREAK`](Pace::STREAK)` - 1` in-line
+/// writes once, at its start.
 ///
 /// ```
 /// use std::time::{Duration, Instant};
