@@ -54,6 +54,7 @@ pub(crate) fn run(args: &[String]) -> Result {
             "--pin" => {
                 pin = Some(
                     it.next()
+                        .map(String::as_str)
                         .ok_or("--pin wants CPUs, as taskset -c takes them")?,
                 )
             }
@@ -218,7 +219,7 @@ fn string_field(line: &str, key: &str) -> Option<String> {
 
 /// Runs one bench binary (its environment passes through: `ONLY`, `BENCH_ROUNDS`),
 /// under `taskset -c CPUS` when pinned; its rows' ours ÷ raw speed ratios.
-fn run_bench(exe: &Path, pin: Option<&String>) -> Result<BTreeMap<String, f64>> {
+fn run_bench(exe: &Path, pin: Option<&str>) -> Result<BTreeMap<String, f64>> {
     let mut cmd = match pin {
         Some(cpus) => {
             let mut c = Command::new("taskset");

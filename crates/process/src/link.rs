@@ -4,12 +4,13 @@
 //! A producer hands over the frames of one `send`. When nothing is waiting to be
 //! written, no write is in flight and the producer is not in a streak of coming
 //! back sooner than the last write took ([`Pace`]), it writes them itself and
-//! returns: a lone item leaves at once, with no thread in the way. Otherwise the frames go into a ring (a
-//! single-producer, single-consumer byte queue: no lock on the way of a byte) and
-//! the writer thread (started on first need, named `consumer-process-writer`)
-//! writes everything in the ring in one vectored write, straight from the ring,
-//! again and again while more piles up during the write in flight: a stream of
-//! `send`s costs no syscall and no lock per item, and no timer holds anything back.
+//! returns: a lone item leaves at once, with no thread in the way. Otherwise the
+//! frames go into a ring (a single-producer, single-consumer byte queue: no lock on
+//! the way of a byte) and the writer thread (started on first need, named
+//! `consumer-process-writer`) writes everything in the ring in one vectored write,
+//! straight from the ring, again and again while more piles up during the write in
+//! flight: a stream of `send`s costs no syscall and no lock per item, and no timer
+//! holds anything back.
 //! A large frame (a byte vector of at least [`DIRECT_BYTES`], or anything of at
 //! least [`BATCH_BYTES`]) is written in-line from where it lies, once what was
 //! queued before it is out: copying it would cost more than its syscall. The ring

@@ -55,7 +55,7 @@ pub const BATCH_BYTES: usize = 64 << 10;
 /// let t = Instant::now();
 /// assert!(pace.in_line(t)); // nothing written yet: alone
 /// pace.wrote(t, t + Duration::from_micros(2));
-/// // Back within 1 µs, three times: still in-line; the fourth time, a stream.
+/// // Back within 1 µs: in-line `STREAK - 1` times; the next time, a stream.
 /// for _ in 1..Pace::STREAK {
 ///     assert!(pace.in_line(t + Duration::from_micros(3)));
 /// }
