@@ -12,6 +12,7 @@ pub(crate) const LOOM: &[(&str, &str)] = &[
     ("consumer-thread", "loom_gate"),
     ("consumer-thread", "loom_oneshot"),
     ("consumer-process", "loom_doorbell"),
+    ("consumer-process", "loom_ring"),
 ];
 
 /// The library crates users depend on one by one.

@@ -162,6 +162,7 @@ mod link;
 mod private;
 mod receiver;
 mod remote;
+mod ring;
 mod sender;
 mod sync;
 #[cfg(feature = "tokio")]
@@ -179,10 +180,11 @@ pub use sender::{Flush, Sender, SharedSender};
 #[cfg(feature = "tokio")]
 pub use tokio_io::{AsyncReceiver, AsyncSender};
 
-/// The model-checked wake-up protocol, exported only to the loom model in
-/// `tests/loom_doorbell.rs`.
+/// The model-checked wake-up protocol and byte ring, exported only to the loom
+/// models in `tests/loom_doorbell.rs` and `tests/loom_ring.rs`.
 #[cfg(loom)]
 #[doc(hidden)]
 pub mod __loom {
     pub use crate::doorbell::Doorbell;
+    pub use crate::ring::{Reader, Writer, ring};
 }

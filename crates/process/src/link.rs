@@ -5,12 +5,12 @@
 //! written, no write is in flight and the producer is not in a streak of coming
 //! back sooner than the last write took ([`Pace`]), it writes them itself and
 //! returns: a lone item leaves at once, with no thread in the way. Otherwise the
-//! frames go into a ring (a single-producer, single-consumer byte queue: no lock on
-//! the way of a byte) and the writer thread (started on first need, named
-//! `consumer-process-writer`) writes everything in the ring in one vectored write,
-//! straight from the ring, again and again while more piles up during the write in
-//! flight: a stream of `send`s costs no syscall and no lock per item, and no timer
-//! holds anything back.
+//! frames go into a ring (a single-producer, single-consumer byte queue of atomic
+//! words: no lock on the way of a byte, see [`ring`]) and the writer
+//! thread (started on first need, named `consumer-process-writer`) copies
+//! everything in the ring out and writes it in one write, again and again while
+//! more piles up during the write in flight: a stream of `send`s costs no syscall
+//! and no lock per item, and no timer holds anything back.
 //! A large frame (a byte vector of at least [`DIRECT_BYTES`], or anything of at
 //! least [`BATCH_BYTES`]) is written in-line from where it lies, once what was
 //! queued before it is out: copying it would cost more than its syscall. The ring
@@ -37,13 +37,14 @@ use parking_lot::Mutex;
 
 use crate::doorbell::Doorbell;
 use crate::io::write_all_vectored;
+use crate::ring;
 
 /// How many bytes may wait for the writer thread; a producer that would go past it
 /// waits.
 pub(crate) const QUEUE_BYTES: usize = 4 * BATCH_BYTES;
 
-/// Frames up to this size take [`Link::send`]'s in-line path (a byte loop into the
-/// ring); bigger ones are copied with `memcpy`.
+/// Frames up to this size take [`Link::send`]'s in-line path into the ring; the
+/// room it looks for before it reads the writer thread's count again.
 const SMALL_BYTES: usize = 32;
 
 /// How many times the writer thread looks for more work, yielding in between,
@@ -96,18 +97,20 @@ struct Shared<W> {
 /// The byte stream, the ring, and the writer thread once it is needed.
 pub(crate) struct Link<W> {
     shared: Arc<Shared<W>>,
-    ring: rtrb::Producer<u8>,
+    ring: ring::Writer,
     /// The ring's other end, until the writer thread takes it.
-    reader: Option<rtrb::Consumer<u8>>,
+    reader: Option<ring::Reader>,
     thread: Option<JoinHandle<()>>,
-    /// Bytes and items pushed into the ring, in all.
-    pushed: u64,
+    /// The writer thread's count of bytes taken off the ring, as last seen: room
+    /// is known up to it without looking at the writer's cache line.
+    taken: u64,
+    /// Items pushed into the ring, in all.
     items: u64,
 }
 
 impl<W: Write> Link<W> {
     pub(crate) fn new(out: W) -> Link<W> {
-        let (ring, reader) = rtrb::RingBuffer::new(QUEUE_BYTES);
+        let (ring, reader) = ring::ring(QUEUE_BYTES);
         Link {
             shared: Arc::new(Shared {
                 out: Mutex::new(Out {
@@ -123,7 +126,7 @@ impl<W: Write> Link<W> {
             ring,
             reader: Some(reader),
             thread: None,
-            pushed: 0,
+            taken: 0,
             items: 0,
         }
     }
@@ -135,12 +138,12 @@ impl<W: Write> Link<W> {
 
     /// Everything pushed is written (or dropped after a failure).
     fn settled(&self) -> bool {
-        self.shared.bell.written() == self.pushed
+        self.shared.bell.written() == self.ring.pushed()
     }
 
     /// Waits until everything pushed is written (or dropped).
     fn settle(&self) {
-        self.shared.bell.wait_written(self.pushed);
+        self.shared.bell.wait_written(self.ring.pushed());
     }
 
     /// Reports a failed queued write, once.
@@ -228,26 +231,36 @@ impl<W: Write + Send + 'static> Link<W> {
             && self.thread.is_some()
             && !self.shared.bell.writer_asleep()
             && !self.shared.failed.load(Ordering::Acquire)
+            && self.room() >= head.len() as u64
         {
-            if let Ok(chunk) = self.ring.write_chunk_uninit(head.len()) {
-                // A byte loop, not a `memcpy` call: the frame is a few bytes.
-                chunk.fill_from_iter(head.iter().copied());
-                self.pushed += head.len() as u64;
-                self.published(items);
-                return Ok(());
-            }
+            self.ring.store(head);
+            self.published(items);
+            return Ok(());
         }
         self.send_slow(head, tail, items, alone)
     }
 
-    /// Counts `items` more items as pushed and rings the doorbell.
+    /// Room in the ring, looking at the writer thread's count only when the last
+    /// look does not show enough for a small frame.
+    #[inline]
+    fn room(&mut self) -> u64 {
+        let free = self.ring.free(self.taken);
+        if free >= SMALL_BYTES as u64 {
+            return free;
+        }
+        self.taken = self.shared.bell.written();
+        self.ring.free(self.taken)
+    }
+
+    /// Counts `items` more items as pushed and rings the doorbell with the ring's
+    /// count: the bytes stored are the writer thread's to take.
     #[inline]
     fn published(&mut self, items: u64) {
         self.items += items;
         self.shared
             .items_pushed
             .store(self.items, Ordering::Release);
-        self.shared.bell.pushed(self.pushed);
+        self.shared.bell.pushed(self.ring.pushed());
     }
 
     /// [`send`](Link::send)'s general case.
@@ -294,16 +307,14 @@ impl<W: Write + Send + 'static> Link<W> {
     /// Copies `bytes` into the ring, waiting for room as needed.
     fn push(&mut self, mut bytes: &[u8]) -> Result<(), LinkError> {
         while !bytes.is_empty() {
-            let (_, rest) = self.ring.push_partial_slice(bytes);
-            self.pushed += (bytes.len() - rest.len()) as u64;
-            bytes = rest;
+            self.taken = self.shared.bell.written();
+            let k = (self.ring.free(self.taken) as usize).min(bytes.len());
+            self.ring.store(&bytes[..k]);
+            bytes = &bytes[k..];
             if !bytes.is_empty() {
                 // Full: let the writer see what is there, and wait for room.
-                self.shared.bell.pushed(self.pushed);
-                let room = (QUEUE_BYTES - bytes.len().min(QUEUE_BYTES)) as u64;
-                self.shared
-                    .bell
-                    .wait_written(self.pushed.saturating_sub(room));
+                self.shared.bell.pushed(self.ring.pushed());
+                self.shared.bell.wait_written(self.taken + 1);
                 self.check()?;
             }
         }
@@ -338,13 +349,15 @@ impl<W: Write + Send + 'static> Link<W> {
 }
 
 /// The writer thread: writes whatever is in the ring, until told to stop.
-fn run<W: Write>(shared: &Shared<W>, mut ring: rtrb::Consumer<u8>) {
-    let mut written = 0u64;
+fn run<W: Write>(shared: &Shared<W>, mut ring: ring::Reader) {
+    // The bytes of one write, copied out of the ring.
+    let mut batch = Vec::new();
     let mut looks = 0;
     loop {
-        // While the ring is empty, look at its length only (not at the item count:
-        // one line the producer writes per push, not two).
-        if ring.is_empty() {
+        // While the ring is empty, look at the pushed count only (not at the item
+        // count: one line the producer writes per push, not two).
+        let pushed = shared.bell.pushed_total();
+        if pushed == ring.taken() {
             if looks < LOOKS {
                 // Look again soon: a producer in full flow will have pushed more.
                 looks += 1;
@@ -354,19 +367,18 @@ fn run<W: Write>(shared: &Shared<W>, mut ring: rtrb::Consumer<u8>) {
             looks = 0;
             // The doorbell's count before the ring's: a push after this is rung.
             let seen = shared.bell.pushed_total();
-            if ring.slots() > 0 || shared.bell.wait_pushed(seen) {
+            if seen > ring.taken() || shared.bell.wait_pushed(seen) {
                 continue;
             }
             return;
         }
         looks = 0;
-        // Before the ring's length: every item counted here has its bytes in it.
+        // After the pushed count: every item counted here has its bytes below it.
         let items = shared.items_pushed.load(Ordering::Acquire);
-        let n = ring.slots();
-        let chunk = ring.read_chunk(n).expect("n slots are there");
+        batch.clear();
+        ring.read_into(pushed, &mut batch);
         if !shared.failed.load(Ordering::Relaxed) {
-            let (a, b) = chunk.as_slices();
-            match write_batch(&shared.out, a, b) {
+            match write_batch(&shared.out, &batch) {
                 Ok(()) => shared.items_written.store(items, Ordering::Release),
                 Err(e) => {
                     tracing::debug!(error = %e, "a queued write failed");
@@ -375,16 +387,14 @@ fn run<W: Write>(shared: &Shared<W>, mut ring: rtrb::Consumer<u8>) {
                 }
             }
         }
-        chunk.commit_all();
-        written += n as u64;
-        shared.bell.wrote(written);
+        shared.bell.wrote(ring.taken());
         shared.bell.writer_awake();
     }
 }
 
 /// One batch, written and flushed; a panicking stream is a failed write (and is
 /// dropped: its state is unknown).
-fn write_batch<W: Write>(out: &Mutex<Out<W>>, a: &[u8], b: &[u8]) -> io::Result<()> {
+fn write_batch<W: Write>(out: &Mutex<Out<W>>, bytes: &[u8]) -> io::Result<()> {
     let mut out = out.lock();
     let Out { w, pace } = &mut *out;
     let Some(stream) = w.as_mut() else {
@@ -392,7 +402,7 @@ fn write_batch<W: Write>(out: &Mutex<Out<W>>, a: &[u8], b: &[u8]) -> io::Result<
     };
     let start = Instant::now();
     let r = catch_unwind(AssertUnwindSafe(|| {
-        write_all_vectored(stream, a, b).and_then(|()| stream.flush())
+        stream.write_all(bytes).and_then(|()| stream.flush())
     }));
     pace.wrote(start, Instant::now());
     r.unwrap_or_else(|_| {
