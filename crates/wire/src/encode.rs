@@ -133,6 +133,10 @@ pub struct Encoder<C> {
     announced: Option<u64>,
     /// This stream's number in this process: with an item's place, its message id.
     stream: u64,
+    /// Whether the items framed until the buffer is next emptied get their
+    /// per-item trace event: the trace level, read when the buffer was last
+    /// emptied (once a write), not once an item.
+    trace: bool,
 }
 
 impl<C: Codec> Encoder<C> {
@@ -152,6 +156,7 @@ impl<C: Codec> Encoder<C> {
             opened: false,
             announced: None,
             stream: context::next_stream(),
+            trace: trace_enabled(),
         }
     }
 
@@ -243,6 +248,7 @@ impl<C: Codec> Encoder<C> {
     /// ```
     pub fn clear(&mut self) {
         self.buf.clear();
+        self.trace = trace_enabled();
     }
 
     /// Takes the buffered bytes, leaving the buffer empty (its capacity goes with
@@ -254,6 +260,7 @@ impl<C: Codec> Encoder<C> {
     /// assert_eq!(enc.take().len(), 18 + 2 + 41 + 5); // handshake (`u8`), context, end frame
     /// ```
     pub fn take(&mut self) -> Vec<u8> {
+        self.trace = trace_enabled();
         std::mem::take(&mut self.buf)
     }
 
@@ -269,6 +276,7 @@ impl<C: Codec> Encoder<C> {
     /// # Ok::<(), consumer::Error>(())
     /// ```
     pub fn swap(&mut self, other: &mut Vec<u8>) {
+        self.trace = trace_enabled();
         std::mem::swap(&mut self.buf, other);
     }
 
@@ -422,6 +430,11 @@ pub fn outcome_of(report: Report, accepted: u64) -> Result<(), Error> {
 
 /// The id of the span the caller is in, or 0; without cloning the span.
 #[inline]
+/// Whether per-item events are wanted now (`TRACE` enabled).
+fn trace_enabled() -> bool {
+    tracing::level_enabled!(tracing::Level::TRACE)
+}
+
 pub(crate) fn current_span_id() -> u64 {
     // No subscriber was ever set: there is no span (one atomic load, not a lookup
     // of the thread's dispatcher for every batch).
@@ -620,9 +633,11 @@ impl<C: Codec> Outbound<C> {
     /// ```
     pub fn accepted_one(&mut self) {
         self.accepted += 1;
-        // Per item, at trace level: one relaxed load when nobody listens, the
-        // event's machinery out of line.
-        if tracing::level_enabled!(tracing::Level::TRACE) {
+        // Per item, at trace level, as the encoder read the level when its buffer
+        // was last emptied (once a write: a subscriber that raises the level
+        // mid-batch sees events from the next write on). A field per item when
+        // nobody listens, the event's machinery out of line.
+        if self.enc.trace {
             crate::context::sent(self.enc.stream, self.accepted);
         }
     }
