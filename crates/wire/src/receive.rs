@@ -157,14 +157,7 @@ where
         // over (sends made by the consumer carry it): set once per call (and by a
         // context frame), put back at the end, never touched per item.
         let _restore = Inherit::set(self.context.trace);
-        // The level once per call, and a loop for each answer: the loop that runs
-        // when nobody listens at trace level has no per-item event in it at all
-        // (as if tracing were compiled out), not a check and a call per item.
-        if tracing::level_enabled!(tracing::Level::TRACE) {
-            while self.next::<true>(dec)? {}
-        } else {
-            while self.next::<false>(dec)? {}
-        }
+        while self.step(dec)? {}
         Ok(self.ended)
     }
 
@@ -187,16 +180,6 @@ where
     /// # Ok::<(), consumer::Error>(())
     /// ```
     pub fn step(&mut self, dec: &mut Decoder) -> Result<bool, Error> {
-        if tracing::level_enabled!(tracing::Level::TRACE) {
-            self.next::<true>(dec)
-        } else {
-            self.next::<false>(dec)
-        }
-    }
-
-    /// [`step`](Inbound::step), with the per-item trace event (`TRACE`) or without.
-    #[inline]
-    fn next<const TRACE: bool>(&mut self, dec: &mut Decoder) -> Result<bool, Error> {
         if self.ended {
             return Ok(false);
         }
@@ -238,7 +221,7 @@ where
             },
         };
         self.received += 1;
-        if TRACE {
+        if tracing::level_enabled!(tracing::Level::TRACE) {
             crate::context::received(&self.context, self.received);
         }
         self.consumer.send(item).map_err(|e| e.into_error())?;
