@@ -39,8 +39,8 @@ use crate::doorbell::Doorbell;
 use crate::io::write_all_vectored;
 use crate::ring;
 
-/// How many bytes may wait for the writer thread; a producer that would go past it
-/// waits.
+/// The ring's storage: how many bytes may wait for the writer thread, less the one
+/// word the ring keeps free; a producer that would go past it waits.
 pub(crate) const QUEUE_BYTES: usize = 4 * BATCH_BYTES;
 
 /// Frames up to this size take [`Link::send`]'s in-line path into the ring; the
