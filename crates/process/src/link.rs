@@ -353,6 +353,8 @@ fn run<W: Write>(shared: &Shared<W>, mut ring: ring::Reader) {
     // The bytes of one write, copied out of the ring.
     let mut batch = Vec::new();
     let mut looks = 0;
+    // Items written (or dropped) in all, as of the last batch.
+    let mut done = 0;
     loop {
         // While the ring is empty, look at the pushed count only (not at the item
         // count: one line the producer writes per push, not two).
@@ -372,14 +374,22 @@ fn run<W: Write>(shared: &Shared<W>, mut ring: ring::Reader) {
             }
             return;
         }
-        looks = 0;
         // After the pushed count: every item counted here has its bytes below it.
         let items = shared.items_pushed.load(Ordering::Acquire);
         batch.clear();
         ring.read_into(pushed, &mut batch);
+        // A write that coalesced nothing (one item: the producer sent nothing
+        // more since the last) means no stream to wait for: sleep as soon as the
+        // ring is empty, so that the producer's next `send` asks `Pace` again.
+        looks = 0;
         if !shared.failed.load(Ordering::Relaxed) {
-            match write_batch(&shared.out, &batch) {
-                Ok(()) => shared.items_written.store(items, Ordering::Release),
+            match write_batch(&shared.out, &batch, items - done) {
+                Ok(thin) => {
+                    shared.items_written.store(items, Ordering::Release);
+                    if thin {
+                        looks = LOOKS;
+                    }
+                }
                 Err(e) => {
                     tracing::debug!(error = %e, "a queued write failed");
                     *shared.failure.lock() = Some(e);
@@ -387,14 +397,16 @@ fn run<W: Write>(shared: &Shared<W>, mut ring: ring::Reader) {
                 }
             }
         }
+        done = items;
         shared.bell.wrote(ring.taken());
         shared.bell.writer_awake();
     }
 }
 
-/// One batch, written and flushed; a panicking stream is a failed write (and is
-/// dropped: its state is unknown).
-fn write_batch<W: Write>(out: &Mutex<Out<W>>, bytes: &[u8]) -> io::Result<()> {
+/// One batch of `items` items, written and flushed: whether it coalesced nothing
+/// (see [`Pace::coalesced`]). A panicking stream is a failed write (and is dropped:
+/// its state is unknown).
+fn write_batch<W: Write>(out: &Mutex<Out<W>>, bytes: &[u8], items: u64) -> io::Result<bool> {
     let mut out = out.lock();
     let Out { w, pace } = &mut *out;
     let Some(stream) = w.as_mut() else {
@@ -405,10 +417,12 @@ fn write_batch<W: Write>(out: &Mutex<Out<W>>, bytes: &[u8]) -> io::Result<()> {
         stream.write_all(bytes).and_then(|()| stream.flush())
     }));
     pace.wrote(start, Instant::now());
+    let thin = pace.coalesced(items);
     r.unwrap_or_else(|_| {
         *w = None;
         Err(io::Error::other("the byte stream panicked"))
     })
+    .map(|()| thin)
 }
 
 impl<W> Drop for Link<W> {

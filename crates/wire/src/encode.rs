@@ -34,10 +34,11 @@ pub const BATCH_BYTES: usize = 64 << 10;
 /// hands its bytes over to be coalesced with what follows.
 ///
 /// The rule has no timer. A producer that comes back sooner after the last write
-/// ended than that write took is *quick*; [`STREAK`](Pace::STREAK) quick arrivals in
-/// a row are a stream (hand over: what it sends next piles up while the write is in
-/// flight and leaves in one write); a producer that was away longer is alone (write
-/// in-line: no hand-over between threads on the way), and the count starts again.
+/// ended than that write took is *quick*; a streak of quick arrivals in a row
+/// ([`STREAK`](Pace::STREAK) at first) is a stream (hand over: what it sends next
+/// piles up while the write is in flight and leaves in one write); a producer that
+/// was away longer is alone (write in-line: no hand-over between threads on the
+/// way), and the count starts again.
 ///
 /// Why a streak and not one quick arrival: a write to a peer that sleeps includes
 /// waking it, and when both sides' CPUs are awake a whole request and reply can take
@@ -46,6 +47,15 @@ pub const BATCH_BYTES: usize = 64 << 10;
 /// time: a thread wake-up more per round trip than writing in-line. A stream of
 /// `send`s is quick every time: it pays [`STREAK`](Pace::STREAK)` - 1` in-line
 /// writes once, at its start.
+///
+/// Why the streak grows: the writer says what each hand-over bought
+/// ([`coalesced`](Pace::coalesced)). A write that carried more than one item
+/// coalesced a stream. A write that carried a single item coalesced nothing — the
+/// producer sent nothing more while it was in flight, as a request-reply loop does
+/// (it waits for the reply) — so the streak that makes a stream doubles, up to
+/// [`MAX_STREAK`](Pace::MAX_STREAK), and a loop that only looks like a stream
+/// writes in-line again, handing over once in up to 64 round trips. The first
+/// write that coalesces puts the streak back to [`STREAK`](Pace::STREAK).
 ///
 /// ```
 /// use std::time::{Duration, Instant};
@@ -71,11 +81,39 @@ pub struct Pace {
     ended: Option<Instant>,
     /// Quick arrivals in a row (saturating).
     quick: u8,
+    /// Hand-overs in a row whose write coalesced nothing (saturating): each
+    /// doubles the streak that makes a stream.
+    thin: u8,
 }
 
 impl Pace {
-    /// How many quick arrivals in a row make a stream.
+    /// How many quick arrivals in a row make a stream, at first and after a write
+    /// that coalesced.
     pub const STREAK: u8 = 4;
+
+    /// The longest the streak grows to after writes that coalesced nothing.
+    pub const MAX_STREAK: u8 = 64;
+
+    /// How many quick arrivals in a row make a stream now.
+    ///
+    /// ```
+    /// use consumer_wire::Pace;
+    ///
+    /// let mut pace = Pace::default();
+    /// assert_eq!(pace.streak(), Pace::STREAK);
+    /// pace.coalesced(1); // a hand-over whose write carried one item
+    /// assert_eq!(pace.streak(), 2 * Pace::STREAK);
+    /// for _ in 0..10 {
+    ///     pace.coalesced(1);
+    /// }
+    /// assert_eq!(pace.streak(), Pace::MAX_STREAK);
+    /// pace.coalesced(50); // a write that carried a stream's items
+    /// assert_eq!(pace.streak(), Pace::STREAK);
+    /// ```
+    pub fn streak(&self) -> u8 {
+        // STREAK << 4 == MAX_STREAK.
+        Self::STREAK << self.thin.min(4)
+    }
 
     /// Whether a producer that has bytes at `now`, with nothing else pending and no
     /// write in flight, should write them itself. Counts the arrival.
@@ -92,7 +130,7 @@ impl Pace {
             return true;
         }
         self.quick = self.quick.saturating_add(1);
-        self.quick < Self::STREAK
+        self.quick < self.streak()
     }
 
     /// A write ran from `start` to `end`.
@@ -104,6 +142,39 @@ impl Pace {
     pub fn wrote(&mut self, start: Instant, end: Instant) {
         self.took = end.saturating_duration_since(start);
         self.ended = Some(end);
+    }
+
+    /// The writer wrote `items` handed-over items in one write. Returns whether
+    /// that write coalesced nothing (it carried exactly one item): then the streak
+    /// that makes a stream doubles and the count of quick arrivals starts again,
+    /// and the writer need not stay awake for more. (No whole item — part of a
+    /// large one — is a producer still in the middle of a `send`: not thin.)
+    ///
+    /// ```
+    /// use std::time::Instant;
+    /// use consumer_wire::Pace;
+    ///
+    /// let mut pace = Pace::default();
+    /// let t = Instant::now();
+    /// pace.wrote(t, t + std::time::Duration::from_secs(1)); // a long write
+    /// for _ in 0..Pace::STREAK {
+    ///     pace.in_line(t); // quick arrivals: the last one is handed over
+    /// }
+    /// assert!(pace.coalesced(1)); // and its write carried it alone
+    /// // Quick again: in-line until the doubled streak.
+    /// for _ in 1..2 * Pace::STREAK {
+    ///     assert!(pace.in_line(t));
+    /// }
+    /// assert!(!pace.in_line(t));
+    /// ```
+    pub fn coalesced(&mut self, items: u64) -> bool {
+        if items != 1 {
+            self.thin = 0;
+            return false;
+        }
+        self.thin = self.thin.saturating_add(1);
+        self.quick = 0;
+        true
     }
 }
 
