@@ -6,13 +6,11 @@ use std::io::{self, Read, Write};
 use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::net::UnixStream;
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use consumer::{Consumer, Error, ErrorKind};
-use rustix::event::{PollFd, PollFlags, Timespec};
-use rustix::process::{Pid, Signal, WaitIdOptions, WaitIdStatus};
+use rustix::event::PollFlags;
 use serde::de::DeserializeOwned;
 
 use consumer_wire::{Bincode, Codec, Decoder, Heard};
@@ -20,6 +18,7 @@ use consumer_wire::{Bincode, Codec, Decoder, Heard};
 use crate::io::{hear, io_error};
 use crate::receiver::Receiver;
 use crate::sender::{Peer, Sender, SharedSender};
+use crate::watch::{WATCH_EVERY, Watch, exit_error, lock, waitid_error};
 
 /// How long a dropped [`Coprocess`] waits for its child to finish before killing it
 /// with `SIGKILL`; see [`grace`](Coprocess::grace).
@@ -28,10 +27,6 @@ use crate::sender::{Peer, Sender, SharedSender};
 /// assert_eq!(consumer_process::DEFAULT_GRACE, std::time::Duration::from_secs(2));
 /// ```
 pub const DEFAULT_GRACE: Duration = Duration::from_secs(2);
-
-/// While blocked on the child's socket, how often to look whether the child is still
-/// alive. Only matters when a grandchild keeps the socket open after the child died.
-const WATCH_EVERY: Duration = Duration::from_millis(10);
 
 /// A consumer running in a child process, fed over the child's stdin: the handle is
 /// a [`Sender`] whose far end is the child.
@@ -370,13 +365,7 @@ fn start(mut cmd: Command) -> Result<(Child, Arc<Watch>, tracing::Span), Error> 
     // Our copies of the child's ends of pipes go with the command: from here on,
     // only the child (and whoever it shares them with) holds them.
     drop(cmd);
-    let watch = Arc::new(Watch {
-        pid: Pid::from_child(&child),
-        deadline: Mutex::new(None),
-        grace: Mutex::new(DEFAULT_GRACE),
-        killed: AtomicBool::new(false),
-        reaped: Mutex::new(None),
-    });
+    let watch = Watch::start(&child, DEFAULT_GRACE);
     let span = tracing::info_span!(
         "process",
         runner = "process",
@@ -438,148 +427,14 @@ impl SocketChild {
     }
 }
 
-pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
-}
-
-/// What the parent knows about a child without reaping it.
-#[derive(Debug)]
-pub(crate) struct Watch {
-    pid: Pid,
-    /// Set when the handle is dropped: past it, the child is killed.
-    deadline: Mutex<Option<Instant>>,
-    pub(crate) grace: Mutex<Duration>,
-    killed: AtomicBool,
-    /// How the child ended, once it has been reaped (`waitid` no longer knows it).
-    reaped: Mutex<Option<ExitStatus>>,
-}
-
-impl Watch {
-    /// Has the child ended? Looks without reaping (`waitid` with `WNOWAIT`), and
-    /// kills the child once the drop deadline has passed.
-    fn ended(&self) -> Option<WaitIdStatus> {
-        let flags = WaitIdOptions::EXITED | WaitIdOptions::NOHANG | WaitIdOptions::NOWAIT;
-        if let Ok(Some(status)) =
-            rustix::process::waitid(rustix::process::WaitId::Pid(self.pid), flags)
-        {
-            return Some(status);
-        }
-        let due = lock(&self.deadline).is_some_and(|d| Instant::now() >= d);
-        if due && !self.killed.swap(true, Ordering::Relaxed) {
-            tracing::debug!(
-                pid = self.pid.as_raw_nonzero().get(),
-                "grace period over; killing the child"
-            );
-            let _ = rustix::process::kill_process(self.pid, Signal::KILL);
-        }
-        None
-    }
-
-    /// Waits until `fd` is ready for `events` or a slice of time passed.
-    fn wait_for(&self, fd: &impl AsFd, events: PollFlags) -> io::Result<PollFlags> {
-        let mut fds = [PollFd::new(fd, events)];
-        let slice = Timespec::try_from(WATCH_EVERY).expect("a small duration");
-        match rustix::event::poll(&mut fds, Some(&slice)) {
-            Ok(_) | Err(rustix::io::Errno::INTR) => Ok(fds[0].revents()),
-            Err(e) => Err(e.into()),
-        }
-    }
-
-    pub(crate) fn pid(&self) -> u32 {
-        self.pid.as_raw_nonzero().get().unsigned_abs()
-    }
-
-    /// [`ended_error`](Watch::ended_error), giving a child whose stream broke a
-    /// moment (at most `patience`) to finish dying, so the error can say how it ended.
-    pub(crate) fn ended_error_within(&self, patience: Duration) -> Option<Error> {
-        let until = Instant::now() + patience;
-        loop {
-            let ended = self.ended_error();
-            if ended.is_some() || Instant::now() >= until {
-                return ended;
-            }
-            std::thread::sleep(Duration::from_millis(1));
-        }
-    }
-
-    /// Has the child ended, reaped or not? (The reaped check comes first: after it,
-    /// the pid may be reused.)
-    fn gone(&self) -> bool {
-        lock(&self.reaped).is_some() || self.ended().is_some()
-    }
-
-    /// How the child ended, as an error (a clean exit is
-    /// [`Disconnected`](ErrorKind::Disconnected): it left before its stream ended);
-    /// `None` while it runs.
-    pub(crate) fn ended_error(&self) -> Option<Error> {
-        // Once reaped, the pid is no longer ours to ask about: it may be reused.
-        if let Some(status) = *lock(&self.reaped) {
-            return Some(exit_error(self.pid(), status).unwrap_or_else(|| {
-                Error::new(
-                    ErrorKind::Disconnected,
-                    format!("child {} exited (status 0)", self.pid()),
-                )
-            }));
-        }
-        self.ended().map(|status| waitid_error(self.pid(), &status))
-    }
-}
-
-/// How a child ended, as an error: `None` for success.
-fn exit_error(pid: u32, status: ExitStatus) -> Option<Error> {
-    use std::os::unix::process::ExitStatusExt;
-    if status.success() {
-        return None;
-    }
-    let message = match (status.code(), status.signal()) {
-        (Some(code), _) => format!("child {pid} exited with status {code}"),
-        (None, Some(sig)) => format!("child {pid} was killed by signal {sig}{}", signal_name(sig)),
-        (None, None) => format!("child {pid} ended: {status}"),
-    };
-    Some(Error::new(ErrorKind::Exit, message))
-}
-
-fn waitid_error(pid: u32, status: &WaitIdStatus) -> Error {
-    match (status.exit_status(), status.terminating_signal()) {
-        (Some(0), _) => Error::new(
-            ErrorKind::Disconnected,
-            format!("child {pid} exited (status 0) before the stream ended"),
-        ),
-        (Some(code), _) => Error::new(
-            ErrorKind::Exit,
-            format!("child {pid} exited with status {code}"),
-        ),
-        (None, Some(sig)) => Error::new(
-            ErrorKind::Exit,
-            format!("child {pid} was killed by signal {sig}{}", signal_name(sig)),
-        ),
-        (None, None) => Error::new(ErrorKind::Exit, format!("child {pid} ended")),
-    }
-}
-
-fn signal_name(sig: i32) -> &'static str {
-    match sig {
-        1 => " (SIGHUP)",
-        2 => " (SIGINT)",
-        3 => " (SIGQUIT)",
-        4 => " (SIGILL)",
-        6 => " (SIGABRT)",
-        7 => " (SIGBUS)",
-        8 => " (SIGFPE)",
-        9 => " (SIGKILL)",
-        11 => " (SIGSEGV)",
-        13 => " (SIGPIPE)",
-        15 => " (SIGTERM)",
-        _ => "",
-    }
-}
-
 /// The parent's end of a child's stdin: a non-blocking Unix socket whose writes
 /// watch the child.
 ///
 /// Before each write, and while a write waits for room, it looks whether the child
 /// has ended, and whether the child has sent its report early (its consumer failed):
-/// either makes the write fail at once with `BrokenPipe`.
+/// either makes the write fail at once with `BrokenPipe`. The look before a write
+/// reads a flag that a watcher thread raises when the child exits (no syscall per
+/// write; see `watch.rs`).
 pub struct ChildPipe {
     /// A socket (stdin) or a FIFO, in non-blocking mode.
     fd: File,
@@ -625,7 +480,7 @@ impl ChildPipe {
     /// ended or reported early, and waits (without hanging on a dead child) while
     /// there is no room.
     fn watched(&self, mut write: impl FnMut(&File) -> io::Result<usize>) -> io::Result<usize> {
-        if self.watch.ended().is_some() {
+        if self.watch.has_ended() {
             return Err(broken("the child has ended"));
         }
         loop {

@@ -16,7 +16,8 @@ use consumer::{Consumer, Error, ErrorKind, Request};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::child::{ShutOnDrop, SocketChild, lock};
+use crate::child::{ShutOnDrop, SocketChild};
+use crate::watch::lock;
 use crate::io::io_error;
 use crate::remote::{BoxWrite, Remote, serve_requests};
 use crate::sender::Sender;

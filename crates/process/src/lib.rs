@@ -167,6 +167,7 @@ mod sender;
 mod sync;
 #[cfg(feature = "tokio")]
 mod tokio_io;
+mod watch;
 
 pub use child::{
     ChildPipe, Coprocess, DEFAULT_GRACE, make_fifo, serve_fifo, serve_stdin, serve_stdin_with_codec,

@@ -22,7 +22,7 @@ use std::io::{Read, Write};
 
 use consumer_wire::{Feed, Identity, WireAnswer};
 
-use crate::child::Watch;
+use crate::watch::Watch;
 use crate::deadline::Watchdog;
 use crate::{Receiver, Sender, SharedSender};
 
