@@ -19,7 +19,11 @@
 //!
 //! After a write the writer thread looks at the ring a few more times, yielding the
 //! CPU in between, before it sleeps: a producer in full flow finds it awake and does
-//! not need to wake it. Who wakes whom is the [`Doorbell`]'s protocol, model-checked.
+//! not need to wake it. After a write that carried a single item it does not look
+//! again: nothing piled up while that write was in flight, so there is no stream to
+//! wait for (a request-reply loop looks like this), and [`Pace`] asks for a longer
+//! streak before the next hand-over. Who wakes whom is the [`Doorbell`]'s protocol,
+//! model-checked.
 //!
 //! Only one producer at a time calls in (the sender is `&mut`, a `SharedSender`
 //! locks it); the writer thread is the only other party. The byte stream sits in a
