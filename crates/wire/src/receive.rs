@@ -179,10 +179,23 @@ where
     /// assert!(!rx.step(&mut dec)?);
     /// # Ok::<(), consumer::Error>(())
     /// ```
+    #[inline]
     pub fn step(&mut self, dec: &mut Decoder) -> Result<bool, Error> {
         if self.ended {
             return Ok(false);
         }
+        // The common case: an item frame whole in the buffer, decoded where it lies.
+        if let Some(bytes) = dec.next_item() {
+            let item = decode(&self.codec, bytes).map_err(|e| in_frame(dec.frame_number(), e))?;
+            return self.deliver(item);
+        }
+        self.step_frame(dec)
+    }
+
+    /// [`step`](Inbound::step) for whatever is not an item frame whole in the
+    /// buffer: the context and end frames, large frames, byte vectors read into
+    /// their own vector, bad input.
+    fn step_frame(&mut self, dec: &mut Decoder) -> Result<bool, Error> {
         let frame = if TypeId::of::<T>() == TypeId::of::<Vec<u8>>() {
             if !dec.poll_bytes(&self.codec)? {
                 return Ok(false);
@@ -215,11 +228,17 @@ where
                 )));
             }
             Frame::Bytes(bytes) => cast(bytes),
-            Frame::Item(bytes) => match decode(&self.codec, bytes) {
-                Ok(item) => item,
-                Err(e) => return Err(in_frame(dec.frame_number(), e)),
-            },
+            Frame::Item(bytes) => {
+                decode(&self.codec, bytes).map_err(|e| in_frame(dec.frame_number(), e))?
+            }
         };
+        self.deliver(item)
+    }
+
+    /// Hands one item to the consumer, under the contract: counted, traced when
+    /// TRACE is on, and `Ok(true)` unless the consumer failed.
+    #[inline(always)]
+    fn deliver(&mut self, item: T) -> Result<bool, Error> {
         self.received += 1;
         if tracing::level_enabled!(tracing::Level::TRACE) {
             crate::context::received(&self.context, self.received);
