@@ -360,53 +360,35 @@ impl Decoder {
     /// ```
     #[inline]
     pub fn next_frame(&mut self) -> Result<Option<Frame<'_>>, Error> {
-        if let Some(len) = self.whole_frame() {
-            let at = self.hand_out(len);
-            return frame::parse(self.frame, &self.buf[at..at + len]).map(Some);
-        }
         if self.poll()? {
             return self.take().map(Some);
         }
         Ok(None)
     }
 
-    /// The receiver's fast path: the payload of the next frame when it is an item
-    /// frame lying whole in the buffer, with nothing else pending; `None` sends the
-    /// caller to [`next_frame`](Decoder::next_frame) (or `poll`), which deals with
-    /// everything else and names what is wrong. The frame counts as handed out, as
-    /// from `next_frame`.
+    /// The receiver's fast path, in a few instructions: the payload of the next
+    /// frame when it is an item frame lying whole in the buffer, its length valid,
+    /// nothing else pending. It is handed out as from [`next_frame`](Decoder::next_frame):
+    /// counted, consumed on the next call. `None` sends the caller to `next_frame`
+    /// (or `poll`), which deals with everything else and names what is wrong.
     #[inline(always)]
     pub(crate) fn next_item(&mut self) -> Option<&[u8]> {
-        let len = self.whole_frame()?;
-        if self.buf[self.pos + 4] != Kind::Item as u8 {
-            return None;
-        }
-        let at = self.hand_out(len);
-        Some(&self.buf[at + 1..at + len])
-    }
-
-    /// The common case, in a few instructions: the length of a frame lying whole at
-    /// the front of the buffer, its length valid, nothing pending elsewhere (the last
-    /// frame handed out is consumed first). `None` leaves the slow path to say why.
-    #[inline(always)]
-    fn whole_frame(&mut self) -> Option<usize> {
         if self.ready.is_some() || !matches!(self.large, Large::None) {
             return None;
         }
         self.consume_pending();
-        let &len_bytes = self.buffered().first_chunk::<4>()?;
-        let len = u32::from_le_bytes(len_bytes) as usize;
-        (len != 0 && len <= self.max as usize && len <= self.filled - self.pos - 4).then_some(len)
-    }
-
-    /// Hands out the frame of `len` bytes that [`whole_frame`](Decoder::whole_frame)
-    /// found: counts it, marks it consumed on the next call, and says where its kind
-    /// byte is.
-    #[inline(always)]
-    fn hand_out(&mut self, len: usize) -> usize {
+        let (len_bytes, rest) = self.buf[self.pos..self.filled].split_first_chunk::<4>()?;
+        let len = u32::from_le_bytes(*len_bytes);
+        if len == 0 || len > self.max {
+            return None;
+        }
+        let (&kind, body) = rest.get(..len as usize)?.split_first()?;
+        if kind != Kind::Item as u8 {
+            return None;
+        }
         self.frame += 1;
-        self.pending = 4 + len;
-        self.pos + 4
+        self.pending = 4 + len as usize;
+        Some(body)
     }
 
     /// Whether a whole frame is ready for [`take`](Decoder::take); `false` when
