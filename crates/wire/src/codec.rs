@@ -152,23 +152,12 @@ impl Codec for Bincode {
         bincode::serde::encode_into_writer(item, Append(out), bincode_config()).map_err(unencodable)
     }
 
-    /// A short item is decoded from a zero-padded copy of its bytes: bincode reads
-    /// a variable-length integer in one step only when 9 bytes follow its start
-    /// (else a byte at a time, out of line), and a `u64` over 250 takes 5 bytes. The
-    /// copy's result is taken only when the decode used exactly the item's bytes —
-    /// then it is the one the bytes alone give, since bincode's result depends only
-    /// on the bytes it consumes; anything else (an error, a decode that reached into
-    /// the padding or stopped short) is decoded again from the bytes alone, for the
-    /// same outcome as without the copy.
-    #[inline(always)]
+    #[inline]
     fn decode<T: DeserializeOwned>(&self, bytes: &[u8]) -> Result<T, Error> {
-        if let Some(padded) = padded(bytes)
-            && let Ok((item, used)) = bincode::serde::decode_from_slice(&padded, bincode_config())
-            && used == bytes.len()
-        {
-            return Ok(item);
-        }
-        decode_exact(bytes)
+        let (item, used) = bincode::serde::decode_from_slice(bytes, bincode_config())
+            .map_err(|e| undecodable(Self::NAME, e))?;
+        trailing(Self::NAME, used, bytes.len())?;
+        Ok(item)
     }
 
     fn bytes_header(&self, len: usize, out: &mut Vec<u8>) -> bool {
@@ -212,48 +201,6 @@ impl Codec for Bincode {
         v[..size].copy_from_slice(field);
         Some(Ok((1 + size, u64::from_le_bytes(v))))
     }
-}
-
-/// Decodes one item from exactly `bytes` with bincode, trailing bytes an error.
-/// Out of line: [`Bincode::decode`] is forced in-line for the sake of short items,
-/// and the general case need not be.
-#[inline(never)]
-fn decode_exact<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
-    let (item, used) = bincode::serde::decode_from_slice(bytes, bincode_config())
-        .map_err(|e| undecodable(Bincode::NAME, e))?;
-    trailing(Bincode::NAME, used, bytes.len())?;
-    Ok(item)
-}
-
-/// Items shorter than this are decoded by [`Bincode`] from a zero-padded copy.
-const PADDED: usize = 16;
-
-/// `bytes` zero-padded to [`PADDED`], when there are fewer. Copied as two
-/// overlapping words (the first and the last of the bytes), each one load and one
-/// store: a copy of a length unknown at compile time is a call to `memcpy`, dearer
-/// than the decode it serves.
-#[inline(always)]
-fn padded(bytes: &[u8]) -> Option<[u8; PADDED]> {
-    let mut out = [0u8; PADDED];
-    let n = bytes.len();
-    if let (Some(head), Some(tail)) = (bytes.first_chunk::<8>(), bytes.last_chunk::<8>()) {
-        if n >= PADDED {
-            return None;
-        }
-        let (head, tail) = (u64::from_le_bytes(*head), u64::from_le_bytes(*tail));
-        out[..8].copy_from_slice(&head.to_le_bytes());
-        out[n - 8..n].copy_from_slice(&tail.to_le_bytes());
-    } else if let (Some(head), Some(tail)) = (bytes.first_chunk::<4>(), bytes.last_chunk::<4>()) {
-        let (head, tail) = (u32::from_le_bytes(*head), u32::from_le_bytes(*tail));
-        out[..4].copy_from_slice(&head.to_le_bytes());
-        out[n - 4..n].copy_from_slice(&tail.to_le_bytes());
-    } else {
-        // At most 3 bytes.
-        for (o, b) in out.iter_mut().zip(bytes) {
-            *o = *b;
-        }
-    }
-    Some(out)
 }
 
 /// The byte string of length `n` that must fill `rest` exactly.
@@ -346,85 +293,4 @@ fn leftover(codec: &str, used: usize, len: usize) -> Result<(), Error> {
             len - used
         ),
     ))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use proptest::prelude::*;
-    use serde::Deserialize;
-
-    #[derive(Debug, Deserialize)]
-    #[allow(dead_code)] // the fields are read by `Debug`
-    enum Shape {
-        Dot,
-        Pair(u8, i16),
-        Named { id: u64, on: bool },
-    }
-
-    /// Decoding `bytes` as a `T`: the padded path and the bytes alone agree, in the
-    /// value or in the error.
-    fn agree<T: DeserializeOwned + Debug>(bytes: &[u8]) {
-        let show = |r: Result<T, Error>| r.map_err(|e| (e.kind(), e.to_string()));
-        let (fast, exact) = (show(Bincode.decode(bytes)), show(decode_exact(bytes)));
-        assert_eq!(format!("{fast:?}"), format!("{exact:?}"), "{bytes:?}");
-    }
-
-    fn agree_all(bytes: &[u8]) {
-        agree::<u64>(bytes);
-        agree::<i32>(bytes);
-        agree::<u8>(bytes);
-        agree::<(u8, u16, u32)>(bytes);
-        agree::<(u64, u64)>(bytes);
-        agree::<Option<u64>>(bytes);
-        agree::<String>(bytes);
-        agree::<Vec<u8>>(bytes);
-        agree::<char>(bytes);
-        agree::<bool>(bytes);
-        agree::<f32>(bytes);
-        agree::<std::num::NonZeroU8>(bytes);
-        agree::<Shape>(bytes);
-        agree::<()>(bytes);
-    }
-
-    #[test]
-    fn short_items_decode_as_from_their_bytes_alone() {
-        let mut b = Vec::new();
-        for n in [0u64, 7, 250, 251, 300, 65_535, 65_536, 1 << 32, u64::MAX] {
-            b.clear();
-            Bincode.encode(&n, &mut b).unwrap();
-            for cut in 0..=b.len() {
-                agree_all(&b[..cut]);
-            }
-            b.push(0);
-            agree_all(&b);
-        }
-        // A value whose decode runs into the padding is decoded from its bytes.
-        assert!(Bincode.decode::<u64>(&[252, 1, 2]).is_err());
-        assert!(Bincode.decode::<(u8, u8)>(&[1]).is_err());
-        assert_eq!(Bincode.decode::<(u8, u8)>(&[1, 0]).unwrap(), (1, 0));
-    }
-
-    proptest! {
-        #![proptest_config(ProptestConfig { cases: 3_000, ..ProptestConfig::default() })]
-
-        #[test]
-        fn random_short_bytes_decode_as_from_their_bytes_alone(
-            bytes in proptest::collection::vec(any::<u8>(), 0..24),
-        ) {
-            agree_all(&bytes);
-        }
-
-        #[test]
-        fn encoded_values_decode_as_from_their_bytes_alone(
-            a in any::<u64>(), b in any::<u64>(), extra in 0usize..3,
-        ) {
-            let mut bytes = Vec::new();
-            Bincode.encode(&(a, b), &mut bytes).unwrap();
-            bytes.extend(std::iter::repeat_n(0u8, extra));
-            agree_all(&bytes);
-            let (x, y): (u64, u64) = Bincode.decode(&bytes[..bytes.len() - extra]).unwrap();
-            prop_assert_eq!((x, y), (a, b));
-        }
-    }
 }

@@ -313,7 +313,7 @@ fn in_frame(n: u64, e: Error) -> Error {
 }
 
 /// Decodes one item; byte vectors skip serde's call per byte.
-#[inline(always)]
+#[inline]
 fn decode<T: DeserializeOwned + 'static, C: Codec>(codec: &C, bytes: &[u8]) -> Result<T, Error> {
     if TypeId::of::<T>() != TypeId::of::<Vec<u8>>() {
         return codec.decode(bytes);
