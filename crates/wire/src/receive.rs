@@ -179,7 +179,7 @@ where
     /// assert!(!rx.step(&mut dec)?);
     /// # Ok::<(), consumer::Error>(())
     /// ```
-    #[inline]
+    #[inline(always)]
     pub fn step(&mut self, dec: &mut Decoder) -> Result<bool, Error> {
         if self.ended {
             return Ok(false);
@@ -195,6 +195,7 @@ where
     /// [`step`](Inbound::step) for whatever is not an item frame whole in the
     /// buffer: the context and end frames, large frames, byte vectors read into
     /// their own vector, bad input.
+    #[inline(never)]
     fn step_frame(&mut self, dec: &mut Decoder) -> Result<bool, Error> {
         let frame = if TypeId::of::<T>() == TypeId::of::<Vec<u8>>() {
             if !dec.poll_bytes(&self.codec)? {
