@@ -85,12 +85,11 @@ pub struct ReadTarget<'a> {
 #[derive(Debug)]
 pub struct Decoder {
     buf: Box<[u8]>,
-    /// `buf[pos..filled]` holds bytes read and not yet consumed.
+    /// `buf[pos..filled]` holds bytes read and not yet consumed. A frame handed out
+    /// is consumed at once: its bytes stay where they lie until the next read, which
+    /// needs `&mut self`, so not before the frame is dropped.
     pos: usize,
     filled: usize,
-    /// Bytes of the last frame handed out, still in the buffer: consumed on the next
-    /// call.
-    pending: usize,
     /// A frame too large for the buffer, or a byte vector, being assembled.
     body: Vec<u8>,
     large: Large,
@@ -127,7 +126,6 @@ impl Decoder {
             buf: vec![0u8; buffer.max(HANDSHAKE_LEN + DESCRIPTION_MAX)].into_boxed_slice(),
             pos: 0,
             filled: 0,
-            pending: 0,
             body: Vec::new(),
             large: Large::None,
             max: max.clamp(1, frame::MAX_FRAME_CEILING),
@@ -185,12 +183,6 @@ impl Decoder {
         }
     }
 
-    #[inline]
-    fn consume_pending(&mut self) {
-        let pending = std::mem::take(&mut self.pending);
-        self.consume(pending);
-    }
-
     /// Where the driver's next read should go. Never empty while the decoder waits
     /// for bytes.
     ///
@@ -200,7 +192,6 @@ impl Decoder {
     /// ```
     #[inline]
     pub fn read_target(&mut self) -> ReadTarget<'_> {
-        self.consume_pending();
         match self.large {
             Large::None => {
                 if self.pos > 0 {
@@ -280,7 +271,6 @@ impl Decoder {
     /// # Ok::<(), consumer::Error>(())
     /// ```
     pub fn append_target(&mut self) -> Option<(&mut Vec<u8>, usize)> {
-        self.consume_pending();
         let Large::Bytes { count, got, .. } = self.large else {
             return None;
         };
@@ -369,14 +359,13 @@ impl Decoder {
     /// The receiver's fast path, in a few instructions: the payload of the next
     /// frame when it is an item frame lying whole in the buffer, its length valid,
     /// nothing else pending. It is handed out as from [`next_frame`](Decoder::next_frame):
-    /// counted, consumed on the next call. `None` sends the caller to `next_frame`
-    /// (or `poll`), which deals with everything else and names what is wrong.
+    /// counted and consumed. `None` sends the caller to `next_frame` (or `poll`),
+    /// which deals with everything else and names what is wrong.
     #[inline(always)]
     pub(crate) fn next_item(&mut self) -> Option<&[u8]> {
         if self.ready.is_some() || !matches!(self.large, Large::None) {
             return None;
         }
-        self.consume_pending();
         let (len_bytes, rest) = self.buf[self.pos..self.filled].split_first_chunk::<4>()?;
         let len = u32::from_le_bytes(*len_bytes);
         if len == 0 || len > self.max {
@@ -387,7 +376,9 @@ impl Decoder {
             return None;
         }
         self.frame += 1;
-        self.pending = 4 + len as usize;
+        // Not `consume`, which would borrow all of `self` while `body` borrows the
+        // buffer; an emptied buffer starts over at the next `read_target`.
+        self.pos += 4 + len as usize;
         Some(body)
     }
 
@@ -447,8 +438,9 @@ impl Decoder {
                 "no frame is ready: poll first",
             )),
             Some(Ready::Buffered(len)) => {
-                self.pending = 4 + len;
-                frame::parse(self.frame, &self.buf[self.pos + 4..self.pos + 4 + len])
+                let at = self.pos + 4;
+                self.consume(4 + len);
+                frame::parse(self.frame, &self.buf[at..at + len])
             }
             Some(Ready::Body(len)) => frame::parse(self.frame, &self.body[..len]),
             Some(Ready::Bytes(count)) => {
@@ -462,7 +454,6 @@ impl Decoder {
         if self.ready.is_some() {
             return Ok(true);
         }
-        self.consume_pending();
         match self.large {
             Large::None => {}
             Large::Frame { len, got } if got == len => {
@@ -561,7 +552,6 @@ impl Decoder {
     /// assert_eq!(dec.end_of_input().unwrap_err().kind(), ErrorKind::Disconnected);
     /// ```
     pub fn end_of_input(&mut self) -> Result<(), Error> {
-        self.consume_pending();
         let n = self.frame + 1;
         let buffered = self.buffered().len();
         match self.large {
