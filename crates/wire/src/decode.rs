@@ -356,30 +356,55 @@ impl Decoder {
         Ok(None)
     }
 
-    /// The receiver's fast path, in a few instructions: the payload of the next
-    /// frame when it is an item frame lying whole in the buffer, its length valid,
-    /// nothing else pending. It is handed out as from [`next_frame`](Decoder::next_frame):
-    /// counted and consumed. `None` sends the caller to `next_frame` (or `poll`),
-    /// which deals with everything else and names what is wrong.
+    /// The receiver's fast path, in a few instructions: the next frame when it is
+    /// an item frame lying whole in the buffer, its length valid, nothing else
+    /// pending — its number and payload. It is handed out as from
+    /// [`next_frame`](Decoder::next_frame): counted and consumed. `None` sends the
+    /// caller to `next_frame` (or `poll`), which deals with everything else and
+    /// names what is wrong.
     #[inline(always)]
-    pub(crate) fn next_item(&mut self) -> Option<&[u8]> {
-        if self.ready.is_some() || !matches!(self.large, Large::None) {
+    pub(crate) fn next_item(&mut self) -> Option<(u64, &[u8])> {
+        if !self.idle() {
             return None;
         }
-        let (len_bytes, rest) = self.buf[self.pos..self.filled].split_first_chunk::<4>()?;
-        let len = u32::from_le_bytes(*len_bytes);
-        if len == 0 || len > self.max {
-            return None;
-        }
-        let (&kind, body) = rest.get(..len as usize)?.split_first()?;
-        if kind != Kind::Item as u8 {
-            return None;
-        }
+        let (body, next) = item_at(&self.buf[..self.filled], self.pos, self.max)?;
         self.frame += 1;
-        // Not `consume`, which would borrow all of `self` while `body` borrows the
-        // buffer; an emptied buffer starts over at the next `read_target`.
-        self.pos += 4 + len as usize;
-        Some(body)
+        self.pos = next;
+        Some((self.frame, body))
+    }
+
+    /// [`next_item`](Decoder::next_item) for every item frame in a row, each handed
+    /// to `f`, until `f` fails or the next frame is anything else; the position and
+    /// the frame count stay in registers meanwhile, and are stored once at the end.
+    #[inline(always)]
+    pub(crate) fn items<E>(
+        &mut self,
+        mut f: impl FnMut(u64, &[u8]) -> Result<(), E>,
+    ) -> Result<(), E> {
+        if !self.idle() {
+            return Ok(());
+        }
+        let (mut pos, mut frame) = (self.pos, self.frame);
+        let buf = &self.buf[..self.filled];
+        let outcome = loop {
+            let Some((body, next)) = item_at(buf, pos, self.max) else {
+                break Ok(());
+            };
+            frame += 1;
+            pos = next;
+            if let Err(e) = f(frame, body) {
+                break Err(e);
+            }
+        };
+        self.pos = pos;
+        self.frame = frame;
+        outcome
+    }
+
+    /// Nothing is being assembled or waits to be taken: frames come from the buffer.
+    #[inline(always)]
+    fn idle(&self) -> bool {
+        self.ready.is_none() && matches!(self.large, Large::None)
     }
 
     /// Whether a whole frame is ready for [`take`](Decoder::take); `false` when
@@ -590,6 +615,21 @@ impl Decoder {
     }
 }
 
+/// The item frame lying whole at `pos` in `buf`, its length within `max`: its
+/// payload, and where the frame after it starts. `None` for anything else (not all
+/// there yet, another kind, a bad length): the slow path sees to it.
+#[inline(always)]
+fn item_at(buf: &[u8], pos: usize, max: u32) -> Option<(&[u8], usize)> {
+    let (len_bytes, rest) = buf.get(pos..)?.split_first_chunk::<4>()?;
+    let len = u32::from_le_bytes(*len_bytes);
+    if len > max {
+        return None;
+    }
+    // A length of 0 has no kind byte: no item either.
+    let (&kind, body) = rest.get(..len as usize)?.split_first()?;
+    (kind == Kind::Item as u8).then_some((body, pos + 4 + len as usize))
+}
+
 fn truncated(frame: u64, got: usize, len: usize) -> Error {
     protocol(format!(
         "frame {frame}: truncated: the stream ended after {got} of {len} bytes"
@@ -681,6 +721,89 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// A decoder past the handshake of `bytes`, all of them buffered.
+    fn buffered(bytes: &[u8], max: u32) -> Decoder {
+        let mut dec = Decoder::new(max, 1 << 16);
+        dec.read_target().first[..bytes.len()].copy_from_slice(bytes);
+        dec.filled(bytes.len());
+        assert!(dec.handshake().unwrap().is_some());
+        dec
+    }
+
+    #[test]
+    fn the_item_fast_path_takes_whole_item_frames_and_leaves_the_rest() {
+        let mut enc = Encoder::new(Bincode, Identity::of::<u64>());
+        for n in [1u64, 300, 70_000] {
+            enc.item(&n).unwrap();
+        }
+        enc.end();
+        let mut bytes = enc.take();
+        // The stream opens with a context frame: neither fast path takes it.
+        let mut dec = buffered(&bytes, 1 << 20);
+        assert!(dec.next_item().is_none());
+        assert!(matches!(dec.next_frame().unwrap(), Some(Frame::Context(_))));
+        let (n, first) = dec.next_item().unwrap();
+        assert_eq!((n, Bincode.decode::<u64>(first).unwrap()), (2, 1));
+        // The others in a row, up to the end frame; then the slow path has it.
+        let mut got = Vec::new();
+        let done: Result<(), ()> = dec.items(|n, b| {
+            got.push((n, Bincode.decode::<u64>(b).unwrap()));
+            Ok(())
+        });
+        assert_eq!((done, got), (Ok(()), vec![(3, 300), (4, 70_000)]));
+        assert!(dec.items(|_, _| Err(())).is_ok(), "no item left");
+        assert!(matches!(dec.next_frame().unwrap(), Some(Frame::End)));
+        assert_eq!(dec.frame_number(), 5);
+
+        // A failure stops the row after the failing frame, counted.
+        let mut dec = buffered(&bytes, 1 << 20);
+        assert!(dec.next_frame().unwrap().is_some());
+        assert_eq!(
+            dec.items(|n, _| if n == 3 { Err(n) } else { Ok(()) }),
+            Err(3)
+        );
+        assert_eq!(dec.frame_number(), 3);
+        assert!(dec.next_item().is_some());
+
+        // Over the limit, cut short, or unknown: the slow path names it.
+        let mut dec = buffered(&bytes, 20);
+        assert!(
+            dec.next_frame().is_err(),
+            "the context frame is over 20 bytes"
+        );
+        let mut dec = buffered(&bytes, 1 << 20);
+        assert!(dec.next_frame().unwrap().is_some());
+        dec.max = 5; // the items are 2, 4 and 6 bytes
+        assert_eq!(dec.items(|_, _| Ok::<(), ()>(())), Ok(()));
+        assert_eq!(dec.frame_number(), 3);
+        let e = dec.next_frame().unwrap_err();
+        assert!(e.to_string().contains("frame 4: length 6 exceeds"), "{e}");
+        let last = bytes.len() - 15; // the last item's frame: 4 + 1 + 5 bytes
+        bytes[last + 4] = 9;
+        let mut dec = buffered(&bytes, 1 << 20);
+        assert!(dec.next_frame().unwrap().is_some());
+        assert_eq!(dec.items(|_, _| Ok::<(), ()>(())), Ok(()));
+        assert_eq!(dec.frame_number(), 3);
+        let e = dec.next_frame().unwrap_err();
+        assert!(
+            e.to_string().contains("frame 4: unknown frame kind 9"),
+            "{e}"
+        );
+        bytes[last + 4] = Kind::Item as u8;
+        bytes.truncate(last + 7);
+        let mut dec = buffered(&bytes, 1 << 20);
+        assert!(dec.next_frame().unwrap().is_some());
+        assert!(dec.items(|_, _| Ok::<(), ()>(())).is_ok());
+        assert!(dec.next_item().is_none());
+        assert!(dec.next_frame().unwrap().is_none());
+        assert!(
+            dec.end_of_input()
+                .unwrap_err()
+                .to_string()
+                .contains("truncated")
+        );
     }
 
     #[test]

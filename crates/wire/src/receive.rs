@@ -157,7 +157,13 @@ where
         // over (sends made by the consumer carry it): set once per call (and by a
         // context frame), put back at the end, never touched per item.
         let _restore = Inherit::set(self.context.trace);
-        while self.step(dec)? {}
+        while !self.ended {
+            // Every item frame whole in the buffer, then whatever else comes.
+            dec.items(|n, bytes| self.item(n, bytes))?;
+            if !self.step_frame(dec)? {
+                break;
+            }
+        }
         Ok(self.ended)
     }
 
@@ -184,12 +190,20 @@ where
         if self.ended {
             return Ok(false);
         }
-        // The common case: an item frame whole in the buffer, decoded where it lies.
-        if let Some(bytes) = dec.next_item() {
-            let item = decode(&self.codec, bytes).map_err(|e| in_frame(dec.frame_number(), e))?;
-            return self.deliver(item);
+        if let Some((n, bytes)) = dec.next_item() {
+            return self.item(n, bytes).map(|()| true);
         }
         self.step_frame(dec)
+    }
+
+    /// The common case: item frame `n`, whole in the buffer, decoded where it lies
+    /// and delivered.
+    #[inline(always)]
+    fn item(&mut self, n: u64, bytes: &[u8]) -> Result<(), Error> {
+        match decode(&self.codec, bytes) {
+            Ok(item) => self.deliver(item),
+            Err(e) => Err(in_frame(n, e)),
+        }
     }
 
     /// [`step`](Inbound::step) for whatever is not an item frame whole in the
@@ -233,19 +247,18 @@ where
                 decode(&self.codec, bytes).map_err(|e| in_frame(dec.frame_number(), e))?
             }
         };
-        self.deliver(item)
+        self.deliver(item).map(|()| true)
     }
 
     /// Hands one item to the consumer, under the contract: counted, traced when
-    /// TRACE is on, and `Ok(true)` unless the consumer failed.
+    /// TRACE is on; the consumer's failure is the error.
     #[inline(always)]
-    fn deliver(&mut self, item: T) -> Result<bool, Error> {
+    fn deliver(&mut self, item: T) -> Result<(), Error> {
         self.received += 1;
         if tracing::level_enabled!(tracing::Level::TRACE) {
             crate::context::received(&self.context, self.received);
         }
-        self.consumer.send(item).map_err(|e| e.into_error())?;
-        Ok(true)
+        self.consumer.send(item).map_err(|e| e.into_error())
     }
 
     /// Ends the run: closes the consumer whatever ended it (the contract: after an
