@@ -185,7 +185,7 @@ where
     /// assert!(!rx.step(&mut dec)?);
     /// # Ok::<(), consumer::Error>(())
     /// ```
-    #[inline(always)]
+    #[inline]
     pub fn step(&mut self, dec: &mut Decoder) -> Result<bool, Error> {
         if self.ended {
             return Ok(false);
