@@ -152,6 +152,7 @@ impl Codec for Bincode {
         bincode::serde::encode_into_writer(item, Append(out), bincode_config()).map_err(unencodable)
     }
 
+    #[inline]
     fn decode<T: DeserializeOwned>(&self, bytes: &[u8]) -> Result<T, Error> {
         let (item, used) = bincode::serde::decode_from_slice(bytes, bincode_config())
             .map_err(|e| undecodable(Self::NAME, e))?;

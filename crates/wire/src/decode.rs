@@ -85,12 +85,11 @@ pub struct ReadTarget<'a> {
 #[derive(Debug)]
 pub struct Decoder {
     buf: Box<[u8]>,
-    /// `buf[pos..filled]` holds bytes read and not yet consumed.
+    /// `buf[pos..filled]` holds bytes read and not yet consumed. A frame handed out
+    /// is consumed at once: its bytes stay where they lie until the next read, which
+    /// needs `&mut self`, so not before the frame is dropped.
     pos: usize,
     filled: usize,
-    /// Bytes of the last frame handed out, still in the buffer: consumed on the next
-    /// call.
-    pending: usize,
     /// A frame too large for the buffer, or a byte vector, being assembled.
     body: Vec<u8>,
     large: Large,
@@ -127,7 +126,6 @@ impl Decoder {
             buf: vec![0u8; buffer.max(HANDSHAKE_LEN + DESCRIPTION_MAX)].into_boxed_slice(),
             pos: 0,
             filled: 0,
-            pending: 0,
             body: Vec::new(),
             large: Large::None,
             max: max.clamp(1, frame::MAX_FRAME_CEILING),
@@ -185,12 +183,6 @@ impl Decoder {
         }
     }
 
-    #[inline]
-    fn consume_pending(&mut self) {
-        let pending = std::mem::take(&mut self.pending);
-        self.consume(pending);
-    }
-
     /// Where the driver's next read should go. Never empty while the decoder waits
     /// for bytes.
     ///
@@ -200,7 +192,6 @@ impl Decoder {
     /// ```
     #[inline]
     pub fn read_target(&mut self) -> ReadTarget<'_> {
-        self.consume_pending();
         match self.large {
             Large::None => {
                 if self.pos > 0 {
@@ -280,7 +271,6 @@ impl Decoder {
     /// # Ok::<(), consumer::Error>(())
     /// ```
     pub fn append_target(&mut self) -> Option<(&mut Vec<u8>, usize)> {
-        self.consume_pending();
         let Large::Bytes { count, got, .. } = self.large else {
             return None;
         };
@@ -360,24 +350,61 @@ impl Decoder {
     /// ```
     #[inline]
     pub fn next_frame(&mut self) -> Result<Option<Frame<'_>>, Error> {
-        // The common case, in a few instructions: a whole frame at the front of the
-        // buffer, nothing pending elsewhere.
-        if self.ready.is_none() && matches!(self.large, Large::None) {
-            self.consume_pending();
-            if let Some(&len_bytes) = self.buffered().first_chunk::<4>() {
-                let len = u32::from_le_bytes(len_bytes) as usize;
-                if len != 0 && len <= self.max as usize && len <= self.filled - self.pos - 4 {
-                    self.frame += 1;
-                    self.pending = 4 + len;
-                    let at = self.pos + 4;
-                    return frame::parse(self.frame, &self.buf[at..at + len]).map(Some);
-                }
-            }
-        }
         if self.poll()? {
             return self.take().map(Some);
         }
         Ok(None)
+    }
+
+    /// The receiver's fast path, in a few instructions: the next frame when it is
+    /// an item frame lying whole in the buffer, its length valid, nothing else
+    /// pending — its number and payload. It is handed out as from
+    /// [`next_frame`](Decoder::next_frame): counted and consumed. `None` sends the
+    /// caller to `next_frame` (or `poll`), which deals with everything else and
+    /// names what is wrong.
+    #[inline(always)]
+    pub(crate) fn next_item(&mut self) -> Option<(u64, &[u8])> {
+        if !self.idle() {
+            return None;
+        }
+        let (body, next) = item_at(&self.buf[..self.filled], self.pos, self.max)?;
+        self.frame += 1;
+        self.pos = next;
+        Some((self.frame, body))
+    }
+
+    /// [`next_item`](Decoder::next_item) for every item frame in a row, each handed
+    /// to `f`, until `f` fails or the next frame is anything else; the position and
+    /// the frame count stay in registers meanwhile, and are stored once at the end.
+    #[inline(always)]
+    pub(crate) fn items<E>(
+        &mut self,
+        mut f: impl FnMut(u64, &[u8]) -> Result<(), E>,
+    ) -> Result<(), E> {
+        if !self.idle() {
+            return Ok(());
+        }
+        let (mut pos, mut frame) = (self.pos, self.frame);
+        let buf = &self.buf[..self.filled];
+        let outcome = loop {
+            let Some((body, next)) = item_at(buf, pos, self.max) else {
+                break Ok(());
+            };
+            frame += 1;
+            pos = next;
+            if let Err(e) = f(frame, body) {
+                break Err(e);
+            }
+        };
+        self.pos = pos;
+        self.frame = frame;
+        outcome
+    }
+
+    /// Nothing is being assembled or waits to be taken: frames come from the buffer.
+    #[inline(always)]
+    fn idle(&self) -> bool {
+        self.ready.is_none() && matches!(self.large, Large::None)
     }
 
     /// Whether a whole frame is ready for [`take`](Decoder::take); `false` when
@@ -436,8 +463,9 @@ impl Decoder {
                 "no frame is ready: poll first",
             )),
             Some(Ready::Buffered(len)) => {
-                self.pending = 4 + len;
-                frame::parse(self.frame, &self.buf[self.pos + 4..self.pos + 4 + len])
+                let at = self.pos + 4;
+                self.consume(4 + len);
+                frame::parse(self.frame, &self.buf[at..at + len])
             }
             Some(Ready::Body(len)) => frame::parse(self.frame, &self.body[..len]),
             Some(Ready::Bytes(count)) => {
@@ -451,7 +479,6 @@ impl Decoder {
         if self.ready.is_some() {
             return Ok(true);
         }
-        self.consume_pending();
         match self.large {
             Large::None => {}
             Large::Frame { len, got } if got == len => {
@@ -550,7 +577,6 @@ impl Decoder {
     /// assert_eq!(dec.end_of_input().unwrap_err().kind(), ErrorKind::Disconnected);
     /// ```
     pub fn end_of_input(&mut self) -> Result<(), Error> {
-        self.consume_pending();
         let n = self.frame + 1;
         let buffered = self.buffered().len();
         match self.large {
@@ -587,6 +613,21 @@ impl Decoder {
             }
         }
     }
+}
+
+/// The item frame lying whole at `pos` in `buf`, its length within `max`: its
+/// payload, and where the frame after it starts. `None` for anything else (not all
+/// there yet, another kind, a bad length): the slow path sees to it.
+#[inline(always)]
+fn item_at(buf: &[u8], pos: usize, max: u32) -> Option<(&[u8], usize)> {
+    let (len_bytes, rest) = buf.get(pos..)?.split_first_chunk::<4>()?;
+    let len = u32::from_le_bytes(*len_bytes);
+    if len > max {
+        return None;
+    }
+    // A length of 0 has no kind byte: no item either.
+    let (&kind, body) = rest.get(..len as usize)?.split_first()?;
+    (kind == Kind::Item as u8).then_some((body, pos + 4 + len as usize))
 }
 
 fn truncated(frame: u64, got: usize, len: usize) -> Error {
@@ -680,6 +721,89 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// A decoder past the handshake of `bytes`, all of them buffered.
+    fn buffered(bytes: &[u8], max: u32) -> Decoder {
+        let mut dec = Decoder::new(max, 1 << 16);
+        dec.read_target().first[..bytes.len()].copy_from_slice(bytes);
+        dec.filled(bytes.len());
+        assert!(dec.handshake().unwrap().is_some());
+        dec
+    }
+
+    #[test]
+    fn the_item_fast_path_takes_whole_item_frames_and_leaves_the_rest() {
+        let mut enc = Encoder::new(Bincode, Identity::of::<u64>());
+        for n in [1u64, 300, 70_000] {
+            enc.item(&n).unwrap();
+        }
+        enc.end();
+        let mut bytes = enc.take();
+        // The stream opens with a context frame: neither fast path takes it.
+        let mut dec = buffered(&bytes, 1 << 20);
+        assert!(dec.next_item().is_none());
+        assert!(matches!(dec.next_frame().unwrap(), Some(Frame::Context(_))));
+        let (n, first) = dec.next_item().unwrap();
+        assert_eq!((n, Bincode.decode::<u64>(first).unwrap()), (2, 1));
+        // The others in a row, up to the end frame; then the slow path has it.
+        let mut got = Vec::new();
+        let done: Result<(), ()> = dec.items(|n, b| {
+            got.push((n, Bincode.decode::<u64>(b).unwrap()));
+            Ok(())
+        });
+        assert_eq!((done, got), (Ok(()), vec![(3, 300), (4, 70_000)]));
+        assert!(dec.items(|_, _| Err(())).is_ok(), "no item left");
+        assert!(matches!(dec.next_frame().unwrap(), Some(Frame::End)));
+        assert_eq!(dec.frame_number(), 5);
+
+        // A failure stops the row after the failing frame, counted.
+        let mut dec = buffered(&bytes, 1 << 20);
+        assert!(dec.next_frame().unwrap().is_some());
+        assert_eq!(
+            dec.items(|n, _| if n == 3 { Err(n) } else { Ok(()) }),
+            Err(3)
+        );
+        assert_eq!(dec.frame_number(), 3);
+        assert!(dec.next_item().is_some());
+
+        // Over the limit, cut short, or unknown: the slow path names it.
+        let mut dec = buffered(&bytes, 20);
+        assert!(
+            dec.next_frame().is_err(),
+            "the context frame is over 20 bytes"
+        );
+        let mut dec = buffered(&bytes, 1 << 20);
+        assert!(dec.next_frame().unwrap().is_some());
+        dec.max = 5; // the items are 2, 4 and 6 bytes
+        assert_eq!(dec.items(|_, _| Ok::<(), ()>(())), Ok(()));
+        assert_eq!(dec.frame_number(), 3);
+        let e = dec.next_frame().unwrap_err();
+        assert!(e.to_string().contains("frame 4: length 6 exceeds"), "{e}");
+        let last = bytes.len() - 15; // the last item's frame: 4 + 1 + 5 bytes
+        bytes[last + 4] = 9;
+        let mut dec = buffered(&bytes, 1 << 20);
+        assert!(dec.next_frame().unwrap().is_some());
+        assert_eq!(dec.items(|_, _| Ok::<(), ()>(())), Ok(()));
+        assert_eq!(dec.frame_number(), 3);
+        let e = dec.next_frame().unwrap_err();
+        assert!(
+            e.to_string().contains("frame 4: unknown frame kind 9"),
+            "{e}"
+        );
+        bytes[last + 4] = Kind::Item as u8;
+        bytes.truncate(last + 7);
+        let mut dec = buffered(&bytes, 1 << 20);
+        assert!(dec.next_frame().unwrap().is_some());
+        assert!(dec.items(|_, _| Ok::<(), ()>(())).is_ok());
+        assert!(dec.next_item().is_none());
+        assert!(dec.next_frame().unwrap().is_none());
+        assert!(
+            dec.end_of_input()
+                .unwrap_err()
+                .to_string()
+                .contains("truncated")
+        );
     }
 
     #[test]

@@ -157,7 +157,13 @@ where
         // over (sends made by the consumer carry it): set once per call (and by a
         // context frame), put back at the end, never touched per item.
         let _restore = Inherit::set(self.context.trace);
-        while self.step(dec)? {}
+        while !self.ended {
+            // Every item frame whole in the buffer, then whatever else comes.
+            dec.items(|n, bytes| self.item(n, bytes))?;
+            if !self.step_frame(dec)? {
+                break;
+            }
+        }
         Ok(self.ended)
     }
 
@@ -179,10 +185,32 @@ where
     /// assert!(!rx.step(&mut dec)?);
     /// # Ok::<(), consumer::Error>(())
     /// ```
+    #[inline]
     pub fn step(&mut self, dec: &mut Decoder) -> Result<bool, Error> {
         if self.ended {
             return Ok(false);
         }
+        if let Some((n, bytes)) = dec.next_item() {
+            return self.item(n, bytes).map(|()| true);
+        }
+        self.step_frame(dec)
+    }
+
+    /// The common case: item frame `n`, whole in the buffer, decoded where it lies
+    /// and delivered.
+    #[inline(always)]
+    fn item(&mut self, n: u64, bytes: &[u8]) -> Result<(), Error> {
+        match decode(&self.codec, bytes) {
+            Ok(item) => self.deliver(item),
+            Err(e) => Err(in_frame(n, e)),
+        }
+    }
+
+    /// [`step`](Inbound::step) for whatever is not an item frame whole in the
+    /// buffer: the context and end frames, large frames, byte vectors read into
+    /// their own vector, bad input.
+    #[inline(never)]
+    fn step_frame(&mut self, dec: &mut Decoder) -> Result<bool, Error> {
         let frame = if TypeId::of::<T>() == TypeId::of::<Vec<u8>>() {
             if !dec.poll_bytes(&self.codec)? {
                 return Ok(false);
@@ -215,17 +243,22 @@ where
                 )));
             }
             Frame::Bytes(bytes) => cast(bytes),
-            Frame::Item(bytes) => match decode(&self.codec, bytes) {
-                Ok(item) => item,
-                Err(e) => return Err(in_frame(dec.frame_number(), e)),
-            },
+            Frame::Item(bytes) => {
+                decode(&self.codec, bytes).map_err(|e| in_frame(dec.frame_number(), e))?
+            }
         };
+        self.deliver(item).map(|()| true)
+    }
+
+    /// Hands one item to the consumer, under the contract: counted, traced when
+    /// TRACE is on; the consumer's failure is the error.
+    #[inline(always)]
+    fn deliver(&mut self, item: T) -> Result<(), Error> {
         self.received += 1;
         if tracing::level_enabled!(tracing::Level::TRACE) {
             crate::context::received(&self.context, self.received);
         }
-        self.consumer.send(item).map_err(|e| e.into_error())?;
-        Ok(true)
+        self.consumer.send(item).map_err(|e| e.into_error())
     }
 
     /// Ends the run: closes the consumer whatever ended it (the contract: after an
