@@ -17,10 +17,10 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::child::{ShutOnDrop, SocketChild};
-use crate::watch::lock;
 use crate::io::io_error;
 use crate::remote::{BoxWrite, Remote, serve_requests};
 use crate::sender::Sender;
+use crate::watch::lock;
 
 impl<Q, R> Remote<Q, R>
 where

@@ -22,8 +22,8 @@ use std::io::{Read, Write};
 
 use consumer_wire::{Feed, Identity, WireAnswer};
 
-use crate::watch::Watch;
 use crate::deadline::Watchdog;
+use crate::watch::Watch;
 use crate::{Receiver, Sender, SharedSender};
 
 /// How long a broken connection waits for its child to finish dying, so the calls

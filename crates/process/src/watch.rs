@@ -249,7 +249,11 @@ mod tests {
         // `cat` runs until its stdin closes.
         let mut child = Command::new("cat").stdin(Stdio::piped()).spawn().unwrap();
         let watch = Watch::start(&child, Duration::from_secs(1));
-        assert_eq!(watch.exit.load(Ordering::Acquire), WATCHING, "pidfds work here");
+        assert_eq!(
+            watch.exit.load(Ordering::Acquire),
+            WATCHING,
+            "pidfds work here"
+        );
         assert!(!watch.has_ended());
         drop(child.stdin.take());
         assert!(seen_exit(&watch), "the watcher saw the exit");
