@@ -82,13 +82,37 @@ fn delivers_every_item_in_order_under_load() {
     assert_eq!(received, u64::from(PRODUCERS) * ITEMS);
 }
 
+/// Waits until no process holds the read end of `w`'s pipe any more. Dropping our
+/// read end is not always enough at once: a child another test spawns at that
+/// moment holds a copy of every descriptor until its `exec` closes them. The pipe
+/// reports `POLLERR` on its write end once the last reader is gone.
+fn wait_until_unread(w: &PipeWriter) {
+    use rustix::event::{PollFd, PollFlags, Timespec, poll};
+    let limit = Timespec {
+        tv_sec: 10,
+        tv_nsec: 0,
+    };
+    let mut fds = [PollFd::new(w, PollFlags::empty())];
+    loop {
+        match poll(&mut fds, Some(&limit)) {
+            Ok(0) => panic!("the pipe still has a reader after 10 s"),
+            Ok(_) if fds[0].revents().contains(PollFlags::ERR) => return,
+            Ok(_) => panic!("poll reported {:?}", fds[0].revents()),
+            Err(rustix::io::Errno::INTR) => continue,
+            Err(e) => panic!("poll: {e}"),
+        }
+    }
+}
+
 #[test]
 fn a_receiver_that_stops_reading_breaks_the_sender_without_a_report() {
     // Writing per send: the very next send fails, its item handed back.
     let (items_r, items_w) = pipe().expect("pipe");
+    let watch = items_w.try_clone().expect("dup");
     let mut tx = Sender::new(items_w).flush_policy(Flush::WhenIdle);
     tx.send(1u64).expect("first send");
     drop(items_r);
+    wait_until_unread(&watch);
     let e = tx.send(2).expect_err("send to a closed pipe");
     assert_eq!(e.kind(), ErrorKind::Disconnected, "{}", e.error());
     assert_eq!(e.into_item(), Some(2));
@@ -97,9 +121,11 @@ fn a_receiver_that_stops_reading_breaks_the_sender_without_a_report() {
     // The default may have queued the next items for its writer thread: the break
     // shows on a later send (whose item comes back) or at the latest on close.
     let (items_r, items_w) = pipe().expect("pipe");
+    let watch = items_w.try_clone().expect("dup");
     let mut tx = Sender::new(items_w);
     tx.send(1u64).expect("first send");
     drop(items_r);
+    wait_until_unread(&watch);
     let failed = (2..10_000u64).find_map(|n| tx.send(n).err().map(|e| (n, e)));
     if let Some((n, e)) = failed {
         assert_eq!(e.kind(), ErrorKind::Disconnected, "{}", e.error());
