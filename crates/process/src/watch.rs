@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use consumer::{Error, ErrorKind};
 use rustix::event::{PollFd, PollFlags, Timespec};
-use rustix::process::{Pid, PidfdFlags, Signal, WaitIdOptions, WaitIdStatus};
+use rustix::process::{Pid, Signal, WaitIdOptions, WaitIdStatus};
 
 /// While blocked on the child's socket, how often to look whether the child is still
 /// alive. Only matters when a grandchild keeps the socket open after the child died.
@@ -70,7 +70,7 @@ impl Watch {
         match self.exit.load(Ordering::Acquire) {
             WATCHING => false,
             EXITED => true,
-            _ => self.ended().is_some(),
+            _ => self.gone(),
         }
     }
 
@@ -197,7 +197,7 @@ fn signal_name(sig: i32) -> &'static str {
 /// could not start.
 fn watch_exit(pid: Pid) -> Arc<AtomicU8> {
     let exit = Arc::new(AtomicU8::new(WATCHING));
-    let Ok(fd) = rustix::process::pidfd_open(pid, PidfdFlags::empty()) else {
+    let Ok(fd) = pidfd(pid) else {
         exit.store(UNWATCHED, Ordering::Relaxed);
         return exit;
     };
@@ -224,6 +224,21 @@ fn watch_exit(pid: Pid) -> Arc<AtomicU8> {
         exit.store(UNWATCHED, Ordering::Relaxed);
     }
     exit
+}
+
+/// The child's pidfd (Linux 5.3 and later).
+#[cfg(target_os = "linux")]
+fn pidfd(pid: Pid) -> io::Result<std::os::fd::OwnedFd> {
+    Ok(rustix::process::pidfd_open(
+        pid,
+        rustix::process::PidfdFlags::empty(),
+    )?)
+}
+
+/// No pidfds here: every look is a `waitid`.
+#[cfg(not(target_os = "linux"))]
+fn pidfd(_: Pid) -> io::Result<std::os::fd::OwnedFd> {
+    Err(io::ErrorKind::Unsupported.into())
 }
 
 #[cfg(test)]
