@@ -120,8 +120,17 @@ fn small_items() {
     Compare::new("process/u64/send-manual-flush/postcard")
         .work(2_000_000)
         .run(|n| ours_small(Postcard, n, Mode::Manual), raw_framed);
-    // The default policy (`Flush::Auto`), one `send` per item and no flush call:
-    // coalesced while a write is in flight, against the buffered raw loop.
+    default_row();
+    // `Flush::WhenIdle`: a write per `send`, against a raw write per frame.
+    Compare::new("process/u64/send-when-idle-vs-raw-write-each")
+        .work(200_000)
+        .target(0.8)
+        .run(|n| ours_each(n, Flush::WhenIdle), raw_framed_each);
+}
+
+/// The default policy (`Flush::Auto`), one `send` per item and no flush call:
+/// coalesced while a write is in flight, against the buffered raw loop.
+fn default_row() {
     Compare::new("process/u64/send-default-vs-bufwriter")
         .work(2_000_000)
         .target(0.5)
@@ -129,11 +138,6 @@ fn small_items() {
             |n| ours_small(consumer_process::Bincode, n, Mode::Default),
             raw_framed,
         );
-    // `Flush::WhenIdle`: a write per `send`, against a raw write per frame.
-    Compare::new("process/u64/send-when-idle-vs-raw-write-each")
-        .work(200_000)
-        .target(0.8)
-        .run(|n| ours_each(n, Flush::WhenIdle), raw_framed_each);
 }
 
 const BULK: usize = 64 << 10;
@@ -317,11 +321,13 @@ fn latency() {
 }
 
 fn main() {
-    // `ONLY=small|bulk|latency` runs one group, when tuning.
+    // `ONLY=small|bulk|latency` runs one group, `ONLY=default` the default
+    // policy's row alone, when tuning.
     match std::env::var("ONLY").as_deref() {
         Ok("small") => return small_items(),
         Ok("bulk") => return bulk(),
         Ok("latency") => return latency(),
+        Ok("default") => return default_row(),
         _ => {}
     }
     small_items();

@@ -36,7 +36,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::thread::JoinHandle;
 use std::time::Instant;
 
-use consumer_wire::{BATCH_BYTES, DIRECT_BYTES, Pace};
+use consumer_wire::{BATCH_BYTES, DIRECT_BYTES, Pace, SmallFrame};
 use parking_lot::Mutex;
 
 use crate::doorbell::Doorbell;
@@ -227,21 +227,38 @@ impl<W: Write + Send + 'static> Link<W> {
         items: u64,
         alone: bool,
     ) -> Result<(), LinkError> {
-        // A stream in full flow: a small frame, the writer thread awake (it is
-        // looking at the ring, so no in-line write), room in the ring. Everything
-        // else is out of line.
-        if head.len() <= SMALL_BYTES
-            && tail.is_empty()
-            && self.thread.is_some()
-            && !self.shared.bell.writer_asleep()
-            && !self.shared.failed.load(Ordering::Acquire)
-            && self.room() >= head.len() as u64
-        {
+        if tail.is_empty() && self.flowing(head.len()) {
             self.ring.store(head);
             self.published(items);
             return Ok(());
         }
         self.send_slow(head, tail, items, alone)
+    }
+
+    /// [`send`](Link::send) of one small item's frame, held in words: in full
+    /// flow, its words go to the ring without ever being bytes.
+    #[inline]
+    pub(crate) fn send_small(&mut self, frame: &SmallFrame, alone: bool) -> Result<(), LinkError> {
+        if self.flowing(frame.len()) {
+            self.ring.store_words(&frame.words(), frame.len());
+            self.published(1);
+            return Ok(());
+        }
+        let bytes = frame.to_bytes();
+        self.send_slow(&bytes[..frame.len()], &[], 1, alone)
+    }
+
+    /// Whether a frame of `len` bytes goes straight to the ring: a stream in full
+    /// flow, that is a small frame, the writer thread awake (it is looking at the
+    /// ring, so no in-line write), room in the ring. Everything else is out of
+    /// line.
+    #[inline]
+    fn flowing(&mut self, len: usize) -> bool {
+        len <= SMALL_BYTES
+            && self.thread.is_some()
+            && !self.shared.bell.writer_asleep()
+            && !self.shared.failed.load(Ordering::Acquire)
+            && self.room() >= len as u64
     }
 
     /// Room in the ring, looking at the writer thread's count only when the last

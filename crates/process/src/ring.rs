@@ -28,6 +28,8 @@
 
 use std::sync::Arc;
 
+use consumer_wire::lanes_of;
+
 use crate::sync::{AtomicU64, Ordering};
 
 /// Makes a ring of `bytes` bytes of storage (rounded up to a power of two words,
@@ -85,6 +87,21 @@ impl Writer {
         }
     }
 
+    /// Stores the first `len` bytes of `words` (lanes, little-endian; the lanes
+    /// beyond `len` zero), which must fit: a small frame that never was bytes.
+    #[inline]
+    pub fn store_words(&mut self, words: &[u64], len: usize) {
+        let mut left = len as u64;
+        for &word in words {
+            if left == 0 {
+                break;
+            }
+            let n = left.min(8);
+            self.store_lanes(word, n);
+            left -= n;
+        }
+    }
+
     /// Stores `n` (1 to 8) bytes, the low lanes of `lanes` (the others zero), at
     /// the producer's position: into the word there and, if they do not all fit,
     /// the next one.
@@ -103,22 +120,6 @@ impl Writer {
                 self.words[(index + 1) & mask].store(self.word, Ordering::Relaxed);
             }
         }
-    }
-}
-
-/// Up to 8 bytes as the low lanes of a word, the others zero: fixed-size reads
-/// (overlapping when the length is not a power of two), no copy loop.
-#[inline]
-fn lanes_of(b: &[u8]) -> u64 {
-    let n = b.len();
-    let u16_at = |i: usize| u64::from(u16::from_le_bytes([b[i], b[i + 1]]));
-    let u32_at = |i: usize| u64::from(u32::from_le_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]));
-    match n {
-        0 => 0,
-        1 => u64::from(b[0]),
-        2..=3 => u16_at(0) | u16_at(n - 2) << (8 * (n - 2)),
-        4..=7 => u32_at(0) | u32_at(n - 4) << (8 * (n - 4)),
-        _ => u64::from_le_bytes(b[..8].try_into().expect("8 bytes")),
     }
 }
 
@@ -195,6 +196,31 @@ mod tests {
         r.read_into(w.pushed(), &mut got);
         assert_eq!(got, expect);
         assert!(got.len() > 10_000);
+    }
+
+    #[test]
+    fn words_and_bytes_interleave_across_laps() {
+        let (mut w, mut r) = ring(40);
+        let (mut expect, mut got) = (Vec::new(), Vec::new());
+        for round in 0..3000usize {
+            let len = 1 + round % 21;
+            if (w.free(r.taken()) as usize) < len {
+                r.read_into(w.pushed(), &mut got);
+            }
+            let bytes: Vec<u8> = (0..len).map(|i| (round * 7 + i) as u8 | 1).collect();
+            if round % 2 == 0 {
+                w.store(&bytes);
+            } else {
+                let mut words = [0u64; 3];
+                for (i, &b) in bytes.iter().enumerate() {
+                    words[i / 8] |= u64::from(b) << (8 * (i % 8));
+                }
+                w.store_words(&words, len);
+            }
+            expect.extend_from_slice(&bytes);
+        }
+        r.read_into(w.pushed(), &mut got);
+        assert_eq!(got, expect);
     }
 
     #[test]

@@ -328,6 +328,15 @@ impl<T, W: Write, C: Codec> Sender<T, W, C> {
                 self.framed += 1;
                 return self.hand_over(bytes, alone);
             }
+        } else if self.policy == Flush::Auto && !batch {
+            // A small item alone goes to the link as words, never as bytes
+            // (`consumer_wire::SmallFrame` says why).
+            if let Some(frame) = self.wire.encoder().item_small(item)? {
+                return self
+                    .link
+                    .send_small(&frame, alone)
+                    .map_err(|e| self.link_error(e));
+            }
         }
         self.wire.encoder().item(item)?;
         self.framed += 1;

@@ -6,6 +6,8 @@ use consumer::{Error, ErrorKind};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use crate::SmallBody;
+
 /// Turns items into frame payloads and back: the swappable part of the wire format.
 ///
 /// The frame layer around it already bounds every payload to the frame limit, and
@@ -66,6 +68,34 @@ pub trait Codec: Debug + Clone + Send + Sync + 'static {
             return Ok(());
         }
         self.encode(bytes, out)
+    }
+
+    /// Encodes `item` into the lanes of `out` when the encoding fits
+    /// ([`SMALL_BODY`](crate::SMALL_BODY) bytes): `Ok(false)` when it does not, or
+    /// when the codec has no such path (the default); `out` is then to be
+    /// dropped. The bytes are those of [`encode`](Codec::encode). A sender uses it
+    /// for small items, which then never pass through a byte buffer.
+    ///
+    /// # Errors
+    ///
+    /// As [`encode`](Codec::encode).
+    ///
+    /// ```
+    /// use consumer_wire::{Bincode, Codec, SmallBody};
+    ///
+    /// let mut body = SmallBody::default();
+    /// assert!(Bincode.encode_small(&300u64, &mut body)?);
+    /// assert_eq!(body.len(), 3); // [251, 44, 1]
+    /// assert!(!Bincode.encode_small(&[300u64; 8], &mut SmallBody::default())?, "24 bytes");
+    /// # Ok::<(), consumer::Error>(())
+    /// ```
+    fn encode_small<T: Serialize + ?Sized>(
+        &self,
+        item: &T,
+        out: &mut SmallBody,
+    ) -> Result<bool, Error> {
+        let _ = (item, out);
+        Ok(false)
     }
 
     /// When this codec encodes a byte vector as a header followed by the bytes
@@ -136,6 +166,21 @@ impl bincode::enc::write::Writer for Append<'_> {
     }
 }
 
+/// bincode's writer into the lanes of a [`SmallBody`]: out of room is bincode's
+/// `UnexpectedEnd`, which no `Serialize` impl can raise.
+struct Lanes<'a>(&'a mut SmallBody);
+
+impl bincode::enc::write::Writer for Lanes<'_> {
+    #[inline(always)]
+    fn write(&mut self, bytes: &[u8]) -> Result<(), bincode::error::EncodeError> {
+        if self.0.push(bytes) {
+            Ok(())
+        } else {
+            Err(bincode::error::EncodeError::UnexpectedEnd)
+        }
+    }
+}
+
 /// The error of an item the codec cannot encode; out of line.
 #[cold]
 #[inline(never)]
@@ -150,6 +195,19 @@ impl Codec for Bincode {
     #[inline]
     fn encode<T: Serialize + ?Sized>(&self, item: &T, out: &mut Vec<u8>) -> Result<(), Error> {
         bincode::serde::encode_into_writer(item, Append(out), bincode_config()).map_err(unencodable)
+    }
+
+    #[inline]
+    fn encode_small<T: Serialize + ?Sized>(
+        &self,
+        item: &T,
+        out: &mut SmallBody,
+    ) -> Result<bool, Error> {
+        match bincode::serde::encode_into_writer(item, Lanes(out), bincode_config()) {
+            Ok(()) => Ok(true),
+            Err(bincode::error::EncodeError::UnexpectedEnd) => Ok(false),
+            Err(e) => Err(unencodable(e)),
+        }
     }
 
     #[inline]

@@ -10,10 +10,10 @@ use std::time::{Duration, Instant};
 use consumer::{Error, ErrorKind};
 use serde::Serialize;
 
-use crate::Identity;
 use crate::codec::Codec;
 use crate::context::{self, Context};
 use crate::frame::{self, Handshake, Kind, Report};
+use crate::{Identity, SmallBody, SmallFrame};
 
 /// Byte vectors of at least this size may be written from where they lie instead of
 /// being copied into the buffer ([`Encoder::bytes_header`]).
@@ -411,6 +411,44 @@ impl<C: Codec> Encoder<C> {
             return Err(e);
         }
         frame::end_frame(&mut self.buf, start, self.max_frame)
+    }
+
+    /// The frame of a small item as words, when nothing is buffered before it and
+    /// its encoding fits ([`SMALL_BODY`](crate::SMALL_BODY) bytes); `None`, and the
+    /// buffer as it was, when not: then [`item`](Encoder::item) frames it. The
+    /// buffer may have gained the frames that go first (the handshake, a context).
+    ///
+    /// # Errors
+    ///
+    /// [`Usage`](ErrorKind::Usage) when the codec cannot encode it.
+    ///
+    /// ```
+    /// let mut enc = consumer_wire::Encoder::new(consumer_wire::Bincode, consumer_wire::Identity::of::<u64>());
+    /// assert!(enc.item_small(&1u64)?.is_none(), "the handshake goes first");
+    /// enc.item(&1u64)?;
+    /// enc.clear();
+    /// let frame = enc.item_small(&2u64)?.expect("small");
+    /// assert_eq!(&frame.to_bytes()[..frame.len()], &[2, 0, 0, 0, 1, 2]);
+    /// # Ok::<(), consumer::Error>(())
+    /// ```
+    // Always in-line: a frame returned through memory is read back with loads
+    // wider than the stores that wrote it (the stall this path exists to avoid).
+    #[inline(always)]
+    pub fn item_small<T: Serialize + 'static>(
+        &mut self,
+        item: &T,
+    ) -> Result<Option<SmallFrame>, Error> {
+        self.prepare();
+        if !self.buf.is_empty() {
+            return Ok(None);
+        }
+        let mut body = SmallBody::default();
+        if !self.codec.encode_small(item, &mut body)? || body.len() >= self.max_frame as usize {
+            return Ok(None);
+        }
+        // As `clear` does: the frame is as good as written.
+        self.trace = trace_enabled();
+        Ok(Some(SmallFrame::item(&body)))
     }
 
     /// Appends the frame header of a byte vector of `len` bytes that the caller

@@ -76,6 +76,7 @@ mod encode;
 mod frame;
 mod identity;
 mod receive;
+mod small;
 mod trace;
 
 pub use call::{Feed, WireAnswer, unsendable};
@@ -89,3 +90,4 @@ pub use frame::{
 };
 pub use identity::Identity;
 pub use receive::Inbound;
+pub use small::{SMALL_BODY, SmallBody, SmallFrame, lanes_of};
