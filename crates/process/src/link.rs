@@ -10,7 +10,8 @@
 //! thread (started on first need, named `consumer-process-writer`) copies
 //! everything in the ring out and writes it in one write, again and again while
 //! more piles up during the write in flight: a stream of `send`s costs no syscall
-//! and no lock per item, and no timer holds anything back.
+//! and no lock per item, and no timer holds anything back. A small item arrives as
+//! the words of its frame ([`SmallFrame`]) and goes into the ring as words.
 //! A large frame (a byte vector of at least [`DIRECT_BYTES`], or anything of at
 //! least [`BATCH_BYTES`]) is written in-line from where it lies, once what was
 //! queued before it is out: copying it would cost more than its syscall. The ring
@@ -22,7 +23,9 @@
 //! not need to wake it. After a write that carried a single item it does not look
 //! again: nothing piled up while that write was in flight, so there is no stream to
 //! wait for (a request-reply loop looks like this), and [`Pace`] asks for a longer
-//! streak before the next hand-over. Who wakes whom is the [`Doorbell`]'s protocol,
+//! streak before the next hand-over. After a write that carried several, a writer
+//! that finds less than [`FLOW_BYTES`] waiting gives its core away once before
+//! taking it, so that the next write carries more. Who wakes whom is the [`Doorbell`]'s protocol,
 //! model-checked.
 //!
 //! Only one producer at a time calls in (the sender is `&mut`, a `SharedSender`

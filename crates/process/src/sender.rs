@@ -330,7 +330,9 @@ impl<T, W: Write, C: Codec> Sender<T, W, C> {
             }
         } else if self.policy == Flush::Auto && !batch {
             // A small item alone goes to the link as words, never as bytes
-            // (`consumer_wire::SmallFrame` says why).
+            // (`consumer_wire::SmallFrame` says why). Here, inside `push`, which
+            // the compiler keeps out of line: a separate function for this path
+            // measured 0.56-0.70 on the default row against 0.73 (decision 0010).
             if let Some(frame) = self.wire.encoder().item_small(item)? {
                 return self
                     .link
