@@ -196,7 +196,24 @@ mod fence {
     use std::sync::Once;
     use std::sync::atomic::{AtomicBool, AtomicU8, Ordering, compiler_fence, fence};
 
-    use rustix::thread::{MembarrierCommand, membarrier};
+    /// The kernel's `membarrier`: registering for the private expedited command
+    /// (`register`) or issuing it; whether it worked.
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    fn membarrier(register: bool) -> bool {
+        use rustix::thread::MembarrierCommand::{PrivateExpedited, RegisterPrivateExpedited};
+        let command = if register {
+            RegisterPrivateExpedited
+        } else {
+            PrivateExpedited
+        };
+        rustix::thread::membarrier(command).is_ok()
+    }
+
+    /// No `membarrier` here: both sides fence fully.
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    fn membarrier(_register: bool) -> bool {
+        false
+    }
 
     /// Whether this process is registered for `membarrier`: 0 not yet, 1 yes, 2
     /// never (no kernel support, or no thread to register on).
@@ -209,7 +226,7 @@ mod fence {
             let spawned = std::thread::Builder::new()
                 .name("consumer-process-membarrier".to_owned())
                 .spawn(|| {
-                    let ok = membarrier(MembarrierCommand::RegisterPrivateExpedited).is_ok();
+                    let ok = membarrier(true);
                     REGISTERED.store(if ok { 1 } else { 2 }, Ordering::Release);
                 });
             if spawned.is_err() {
@@ -244,9 +261,7 @@ mod fence {
     /// which only it writes), else a full fence here, the producer fencing too.
     pub(super) fn heavy(asymmetric: &AtomicBool) {
         adopt(asymmetric);
-        if !asymmetric.load(Ordering::Relaxed)
-            || membarrier(MembarrierCommand::PrivateExpedited).is_err()
-        {
+        if !asymmetric.load(Ordering::Relaxed) || !membarrier(false) {
             fence(Ordering::SeqCst);
         }
     }
