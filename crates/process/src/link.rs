@@ -287,10 +287,13 @@ impl<W: Write + Send + 'static> Link<W> {
     #[inline]
     fn published(&mut self, items: u64) {
         self.items += items;
+        // The bytes' count, then the items': the writer thread reads them the
+        // other way round, so every item it counts has its bytes below the count
+        // it reads next (it may count an item a batch late, never early).
+        self.shared.bell.pushed(self.ring.pushed());
         self.shared
             .items_pushed
             .store(self.items, Ordering::Release);
-        self.shared.bell.pushed(self.ring.pushed());
     }
 
     /// [`send`](Link::send)'s general case.
@@ -407,13 +410,14 @@ fn run<W: Write>(shared: &Shared<W>, mut ring: ring::Reader) {
             }
             return;
         }
-        let mut pushed = pushed;
         if stream && pushed - ring.taken() < FLOW_BYTES {
             std::thread::yield_now();
-            pushed = shared.bell.pushed_total();
         }
-        // After the pushed count: every item counted here has its bytes below it.
+        // The items' count, then the bytes' (see `published`): every item counted
+        // here has its bytes below `pushed`, so `items_written` never runs ahead
+        // of what was written.
         let items = shared.items_pushed.load(Ordering::Acquire);
+        let pushed = shared.bell.pushed_total();
         batch.clear();
         ring.read_into(pushed, &mut batch);
         // A write that coalesced nothing (one item: the producer sent nothing
