@@ -34,6 +34,11 @@
 //! Request/reply needs no frame kinds of its own: it is two item streams
 //! ([`Feed`], [`WireAnswer`]).
 //!
+//! A driver that stores words rather than bytes (the blocking sender's ring of
+//! atomic words) asks for a small item's frame as words,
+//! [`Encoder::item_small`] → [`SmallFrame`]: the same bytes, never written to a
+//! buffer and read back (see [`SmallFrame`] for why that matters).
+//!
 //! # An example
 //!
 //! A sender's bytes, decoded and delivered by hand, as a driver would:

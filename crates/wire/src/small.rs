@@ -80,6 +80,13 @@ impl SmallBody {
 /// the lanes of three words: what [`Encoder::item_small`](crate::Encoder::item_small)
 /// returns.
 ///
+/// Why words: a frame encoded into a byte buffer is written with several small
+/// stores (the length, the kind byte, each of the codec's writes). A driver that
+/// then reads it back a word at a time, to store words, makes the CPU wait for
+/// those stores to reach the cache, since it cannot forward several stores to one
+/// wider load: a stall for every item. Built in registers, the frame never goes
+/// through memory on the way.
+///
 /// ```
 /// use consumer_wire::{SmallBody, SmallFrame};
 ///
