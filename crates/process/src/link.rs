@@ -25,8 +25,8 @@
 //! wait for (a request-reply loop looks like this), and [`Pace`] asks for a longer
 //! streak before the next hand-over. After a write that carried several, a writer
 //! that finds less than [`FLOW_BYTES`] waiting gives its core away once before
-//! taking it, so that the next write carries more. Who wakes whom is the [`Doorbell`]'s protocol,
-//! model-checked.
+//! taking it, so that the next write carries more. Who wakes whom is the
+//! [`Doorbell`]'s protocol, model-checked.
 //!
 //! Only one producer at a time calls in (the sender is `&mut`, a `SharedSender`
 //! locks it); the writer thread is the only other party. The byte stream sits in a
@@ -388,8 +388,6 @@ fn run<W: Write>(shared: &Shared<W>, mut ring: ring::Reader) {
     // The bytes of one write, copied out of the ring.
     let mut batch = Vec::new();
     let mut looks = 0;
-    // Items written (or dropped) in all, as of the last batch.
-    let mut done = 0;
     // Whether the last write carried a stream (see `FLOW_BYTES`).
     let mut stream = false;
     loop {
@@ -427,7 +425,7 @@ fn run<W: Write>(shared: &Shared<W>, mut ring: ring::Reader) {
         // ring is empty, so that the producer's next `send` asks `Pace` again.
         looks = 0;
         if !shared.failed.load(Ordering::Relaxed) {
-            match write_batch(&shared.out, &batch, items - done) {
+            match write_batch(&shared.out, &batch) {
                 Ok(thin) => {
                     shared.items_written.store(items, Ordering::Release);
                     if thin {
@@ -442,16 +440,15 @@ fn run<W: Write>(shared: &Shared<W>, mut ring: ring::Reader) {
                 }
             }
         }
-        done = items;
         shared.bell.wrote(ring.taken());
         shared.bell.writer_awake();
     }
 }
 
-/// One batch of about `items` items, written and flushed: whether it coalesced
-/// nothing, one frame alone (see [`Pace::coalesced`]). A panicking stream is a
-/// failed write (and is dropped: its state is unknown).
-fn write_batch<W: Write>(out: &Mutex<Out<W>>, bytes: &[u8], items: u64) -> io::Result<bool> {
+/// One batch, written and flushed: whether it coalesced nothing, one frame alone
+/// (see [`Pace::coalesced`]). A panicking stream is a failed write (and is
+/// dropped: its state is unknown).
+fn write_batch<W: Write>(out: &Mutex<Out<W>>, bytes: &[u8]) -> io::Result<bool> {
     let mut out = out.lock();
     let Out { w, pace } = &mut *out;
     let Some(stream) = w.as_mut() else {
@@ -462,9 +459,9 @@ fn write_batch<W: Write>(out: &Mutex<Out<W>>, bytes: &[u8], items: u64) -> io::R
         stream.write_all(bytes).and_then(|()| stream.flush())
     }));
     pace.wrote(start, Instant::now());
-    // Whether the write coalesced anything is told from its bytes: the item count
-    // the writer thread read may lag a batch behind them (see `published`).
-    let thin = pace.coalesced(if one_frame(bytes) { 1 } else { items.max(2) });
+    // Told from the bytes: the item count the writer thread read may lag a batch
+    // behind them (see `published`).
+    let thin = pace.coalesced(one_frame(bytes));
     r.unwrap_or_else(|_| {
         *w = None;
         Err(io::Error::other("the byte stream panicked"))

@@ -101,13 +101,13 @@ impl Pace {
     ///
     /// let mut pace = Pace::default();
     /// assert_eq!(pace.streak(), Pace::STREAK);
-    /// pace.coalesced(1); // a hand-over whose write carried one item
+    /// pace.coalesced(true); // a hand-over whose write carried one item
     /// assert_eq!(pace.streak(), 2 * Pace::STREAK);
     /// for _ in 0..10 {
-    ///     pace.coalesced(1);
+    ///     pace.coalesced(true);
     /// }
     /// assert_eq!(pace.streak(), Pace::MAX_STREAK);
-    /// pace.coalesced(50); // a write that carried a stream's items
+    /// pace.coalesced(false); // a write that carried a stream's items
     /// assert_eq!(pace.streak(), Pace::STREAK);
     /// ```
     pub fn streak(&self) -> u8 {
@@ -144,11 +144,12 @@ impl Pace {
         self.ended = Some(end);
     }
 
-    /// The writer wrote `items` handed-over items in one write. Returns whether
-    /// that write coalesced nothing (it carried exactly one item): then the streak
-    /// that makes a stream doubles and the count of quick arrivals starts again,
-    /// and the writer need not stay awake for more. (No whole item — part of a
-    /// large one — is a producer still in the middle of a `send`: not thin.)
+    /// The writer wrote what was handed over in one write; `single`: it was one
+    /// frame alone. Returns whether that write coalesced nothing (`single`): then
+    /// the streak that makes a stream doubles and the count of quick arrivals
+    /// starts again, and the writer need not stay awake for more. A write of
+    /// several frames, or of part of a large one (a producer still in the middle
+    /// of a `send`), coalesced.
     ///
     /// ```
     /// use std::time::Instant;
@@ -160,15 +161,15 @@ impl Pace {
     /// for _ in 0..Pace::STREAK {
     ///     pace.in_line(t); // quick arrivals: the last one is handed over
     /// }
-    /// assert!(pace.coalesced(1)); // and its write carried it alone
+    /// assert!(pace.coalesced(true)); // and its write carried it alone
     /// // Quick again: in-line until the doubled streak.
     /// for _ in 1..2 * Pace::STREAK {
     ///     assert!(pace.in_line(t));
     /// }
     /// assert!(!pace.in_line(t));
     /// ```
-    pub fn coalesced(&mut self, items: u64) -> bool {
-        if items != 1 {
+    pub fn coalesced(&mut self, single: bool) -> bool {
+        if !single {
             self.thin = 0;
             return false;
         }
@@ -414,9 +415,10 @@ impl<C: Codec> Encoder<C> {
     }
 
     /// The frame of a small item as words, when nothing is buffered before it and
-    /// its encoding fits ([`SMALL_BODY`](crate::SMALL_BODY) bytes); `None`, and the
-    /// buffer as it was, when not: then [`item`](Encoder::item) frames it. The
-    /// buffer may have gained the frames that go first (the handshake, a context).
+    /// its encoding fits ([`SMALL_BODY`](crate::SMALL_BODY) bytes). `None` when not:
+    /// then [`item`](Encoder::item) frames it, after what the buffer holds (at most
+    /// the frames that go first, which this call may have added: the handshake, a
+    /// context).
     ///
     /// # Errors
     ///
